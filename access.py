@@ -1,0 +1,197 @@
+"""The one place that decides who sees and does what (DESIGN.md §3.4). Deny by default."""
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from flask import Flask, abort
+from flask_login import AnonymousUserMixin, LoginManager
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+
+from models import (AuditEvent, Case, CaseMember, CaseOrganisation, CaseParticipant, CaseType,
+                    InformationSharingAgreement, Organisation, Person, User, db)
+from models.enums import Role
+
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please log in to use Casebook."
+login_manager.login_message_category = "info"
+
+CASEWORK = frozenset({Role.PRACTITIONER, Role.MANAGER, Role.LEAD})
+
+
+class Action(StrEnum):
+    LIST = "list"
+    VIEW = "view"
+    CREATE = "create"
+    EDIT = "edit"
+    DELETE = "delete"
+    ADD_NOTE = "add_note"
+
+
+class Area(StrEnum):
+    """Console screens; each is open to the roles in AREA_ROLES."""
+
+    CASES = "cases"
+    CASE_REGISTER = "case_register"
+    PEOPLE = "people"
+    ORGANISATIONS = "organisations"
+    USERS = "users"
+    REFERENCE = "reference"
+    AUDIT = "audit"
+
+
+AREA_ROLES: dict[Area, frozenset[Role]] = {
+    Area.CASES: CASEWORK,
+    Area.CASE_REGISTER: frozenset({Role.AUDITOR}),
+    Area.PEOPLE: CASEWORK,
+    Area.ORGANISATIONS: frozenset(Role),
+    Area.USERS: frozenset({Role.ADMIN}),
+    Area.REFERENCE: frozenset({Role.ADMIN}),
+    Area.AUDIT: frozenset({Role.AUDITOR}),
+}
+
+
+def init_app(app: Flask) -> None:
+    """Attach Flask-Login to the app."""
+    login_manager.init_app(app)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+def _roles(user: Any) -> set[Role]:
+    if user is None or isinstance(user, AnonymousUserMixin) or not getattr(user, "is_authenticated", False):
+        return set()
+    return user.roles
+
+
+def can_open(user: Any, area: Area) -> bool:
+    """May the user open this console screen at all?"""
+    return bool(_roles(user) & AREA_ROLES[area])
+
+
+def clause(user: Any, model: type) -> ColumnElement[bool]:
+    """A WHERE clause restricting `model` rows to those the user may see (false() when none)."""
+    roles = _roles(user)
+    if not roles:
+        return false()
+    if model is Case:
+        if roles & CASEWORK:
+            return _case_clause(user)
+        return true() if Role.AUDITOR in roles else false()
+    if model is Person:
+        if not roles & CASEWORK:
+            return false()
+        seen = select(CaseParticipant.person_id).join(Case, Case.id == CaseParticipant.case_id) \
+            .where(_case_clause(user))
+        return or_(Person.registered_by_org_id == user.organisation_id, Person.id.in_(seen))
+    if model is AuditEvent:
+        return true() if Role.AUDITOR in roles else false()
+    if model in (Organisation, CaseType):
+        return true()
+    if model is User:
+        return true() if Role.ADMIN in roles else User.id == user.id
+    if model is InformationSharingAgreement:
+        return true() if roles & {Role.ADMIN, Role.AUDITOR, Role.LEAD, Role.MANAGER} else false()
+    return false()
+
+
+def _case_clause(user: User) -> ColumnElement[bool]:
+    org = user.organisation_id
+    participates = or_(Case.lead_organisation_id == org,
+                       exists().where(CaseOrganisation.case_id == Case.id,
+                                      CaseOrganisation.organisation_id == org))
+    named = exists().where(CaseMember.case_id == Case.id, CaseMember.user_id == user.id)
+    return and_(participates, or_(Case.restricted.is_(False), named))
+
+
+def visible(user: Any, model: type) -> Select:
+    """Rows of `model` the user may see, as a Select the caller may refine."""
+    return select(model).where(clause(user, model))
+
+
+def is_visible(user: Any, obj: Any) -> bool:
+    """Is this object among the rows visible to the user? (the same query as lists use)"""
+    model = type(obj)
+    pk = model.__mapper__.primary_key[0]
+    stmt = select(exists().where(clause(user, model), pk == getattr(obj, pk.key)))
+    return bool(db.session.scalar(stmt))
+
+
+def get_or_404(user: Any, model: type, ident: Any) -> Any:
+    """Load one visible object.
+
+    :raise 404: if it does not exist or the user may not see it
+    """
+    if ident is None:
+        abort(404)
+    pk = model.__mapper__.primary_key[0]
+    try:
+        ident = pk.type.python_type(ident)
+    except (TypeError, ValueError):
+        abort(404)
+    obj = db.session.scalars(visible(user, model).where(pk == ident)).first()
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def can_see_case_content(user: Any, case: Case) -> bool:
+    """Auditors see case metadata only; case content needs a casework role and visibility."""
+    return bool(_roles(user) & CASEWORK) and is_visible(user, case)
+
+
+def can(user: Any, action: Action, obj: Any) -> bool:
+    """May the user do `action` on `obj` (an instance, or a model class for CREATE/LIST)?"""
+    roles = _roles(user)
+    if not roles:
+        return False
+    model = obj if isinstance(obj, type) else type(obj)
+    if model is Case:
+        return _can_case(user, roles, action, obj)
+    if model is Person:
+        if not roles & CASEWORK:
+            return False
+        if action in (Action.LIST, Action.CREATE):
+            return True
+        if action is Action.VIEW:
+            return is_visible(user, obj)
+        if action is Action.EDIT:
+            return obj.registered_by_org_id == user.organisation_id
+        return False
+    if model is AuditEvent:
+        return Role.AUDITOR in roles and action in (Action.LIST, Action.VIEW)
+    if model in (Organisation, User, CaseType, InformationSharingAgreement):
+        if action is Action.LIST:
+            return model in (Organisation, CaseType) or Role.ADMIN in roles
+        if action is Action.VIEW:
+            return not isinstance(obj, type) and is_visible(user, obj)
+        # Leavers are deactivated, never deleted: history and audit keep pointing at them.
+        return Role.ADMIN in roles and action in (Action.CREATE, Action.EDIT)
+    return False
+
+
+def _can_case(user: User, roles: set[Role], action: Action, obj: Any) -> bool:
+    if action is Action.LIST:
+        return bool(roles & (CASEWORK | {Role.AUDITOR}))
+    if not roles & CASEWORK:
+        return action is Action.VIEW and Role.AUDITOR in roles
+    if action is Action.CREATE:
+        return True
+    if isinstance(obj, type) or not is_visible(user, obj):
+        return False
+    if action in (Action.VIEW, Action.ADD_NOTE):
+        return True
+    if action is Action.EDIT:
+        return obj.lead_organisation_id == user.organisation_id
+    return False
+
+
+def can_act_for(user: Any, organisation: Organisation | None) -> bool:
+    """May the user open or lead work on behalf of this organisation? (only their own)"""
+    return organisation is not None and bool(_roles(user) & CASEWORK) \
+        and organisation.id == user.organisation_id

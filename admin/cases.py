@@ -1,0 +1,244 @@
+"""Cases: list, open, the case page (audited), edit with a version check, people, partners, notes."""
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+
+import access
+from admin.base import ScopedModelView
+from admin.forms import (AddMemberForm, AddOrganisationForm, AddParticipantForm, CaseEditForm, CaseOpenForm,
+                         NoteForm)
+from admin.people import apply_errors
+from models import Case, CaseType, Organisation, Person, db
+from models.enums import label
+from workflows import cases
+from workflows.errors import InvalidInput, NotPermitted, StaleEdit
+
+PICK_LIMIT = 200
+
+
+def _ref_link(view, context, model, name) -> Markup:
+    return Markup('<a href="{}">{}</a>').format(url_for(".details_view", id=model.id), model.reference)
+
+
+def _risk(view, context, model, name) -> Markup:
+    value = model.risk_level.value
+    return Markup('<span class="badge badge-risk-{}">{}</span>').format(value, label(value))
+
+
+def _enum(view, context, model, name) -> str:
+    return label(getattr(model, name).value)
+
+
+def _case_type_choices() -> list[tuple[str, str]]:
+    return [(c.code, c.name) for c in db.session.scalars(
+        select(CaseType).where(CaseType.active.is_(True)).order_by(CaseType.name))]
+
+
+def _org_choices(exclude: set[int]) -> list[tuple[int, str]]:
+    return [(o.id, o.name) for o in db.session.scalars(
+        select(Organisation).where(Organisation.active.is_(True)).order_by(Organisation.name))
+        if o.id not in exclude]
+
+
+def _person_choices() -> list[tuple[int, str]]:
+    rows = db.session.scalars(access.visible(current_user, Person)
+                              .order_by(Person.created_at.desc()).limit(PICK_LIMIT))
+    return [(0, "— none —")] + [(p.id, str(p)) for p in rows]
+
+
+class CaseView(ScopedModelView):
+    area = access.Area.CASES
+    audit_type = "case"
+    can_view_details = True
+    column_list = ("reference", "case_type", "title", "status", "risk_level", "lead_organisation", "opened_at")
+    column_labels = {"case_type": "Type", "lead_organisation": "Lead", "opened_at": "Opened"}
+    column_searchable_list = ("reference", "title")
+    column_filters = ("status", "risk_level", "case_type.name", "lead_organisation.name", "opened_at",
+                      "restricted")
+    column_sortable_list = ("reference", "status", "risk_level", "opened_at", ("case_type", "case_type.name"),
+                            ("lead_organisation", "lead_organisation.name"))
+    column_default_sort = ("opened_at", True)
+    column_formatters = {"reference": _ref_link, "risk_level": _risk, "status": _enum}
+
+    @property
+    def can_edit(self) -> bool:  # edits go through the versioned form on the case page
+        return False
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        """Open a case led by the user's organisation, with people in roles."""
+        form = CaseOpenForm()
+        form.case_type.choices = _case_type_choices()
+        form.lead_organisation.choices = [(current_user.organisation_id, current_user.organisation.name)]
+        form.organisations.choices = _org_choices({current_user.organisation_id})
+        people_choices = _person_choices()
+        for row in form.participants:
+            row.person_id.choices = people_choices
+        if request.method == "GET":
+            form.lead_organisation.data = current_user.organisation_id
+            person_id = request.args.get("person_id", type=int)
+            if person_id:
+                form.participants[0].person_id.data = person_id
+        if form.validate_on_submit():
+            try:
+                case = cases.open_case(
+                    current_user, case_type=form.case_type.data, title=form.title.data,
+                    summary=form.summary.data, risk_level=form.risk_level.data,
+                    lead_organisation_id=form.lead_organisation.data, restricted=form.restricted.data,
+                    participants=[(r.person_id.data, r.role.data) for r in form.participants if r.person_id.data],
+                    organisation_ids=form.organisations.data or [])
+                db.session.commit()
+                flash(f"Opened case {case.reference}.", "success")
+                return redirect(url_for(".details_view", id=case.id))
+            except InvalidInput as exc:
+                db.session.rollback()
+                apply_errors(form, exc)
+        status = 400 if request.method == "POST" else 200
+        return self.render("cases/open.html", form=form), status
+
+    @expose("/details/")
+    def details_view(self):
+        """The case page: facts, people, partners, notes; audited as a view."""
+        case = self.get_one(request.args.get("id"))
+        cases.record_view(current_user, case)
+        db.session.commit()
+        return self._render_case(case)
+
+    def _render_case(self, case: Case, status: int = 200, **forms):
+        can_edit = access.can(current_user, access.Action.EDIT, case)
+        org_form = forms.get("org_form") or AddOrganisationForm(prefix="org")
+        on_case = {case.lead_organisation_id} | {o.organisation_id for o in case.organisations}
+        org_form.organisation_id.choices = _org_choices(on_case)
+        search = (request.args.get("q") or "").strip()
+        found = []
+        if search and can_edit:
+            like = f"%{search}%"
+            found = db.session.scalars(access.visible(current_user, Person).where(
+                (Person.family_name.ilike(like)) | (Person.given_name.ilike(like))
+                | (Person.external_reference == search)).order_by(Person.family_name).limit(20)).all()
+        return self.render(
+            "cases/detail.html", case=case, can_edit=can_edit, search=search, found=found,
+            note_form=forms.get("note_form") or NoteForm(prefix="note"),
+            participant_form=forms.get("participant_form") or AddParticipantForm(prefix="part"),
+            org_form=org_form, member_form=forms.get("member_form") or AddMemberForm(prefix="member"),
+            label=label), status
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        """Edit a case; a stale form (someone saved meanwhile) is refused and nothing changes."""
+        case = self.get_one(request.args.get("id"))
+        if not access.can(current_user, access.Action.EDIT, case):
+            flash("Only the lead organisation can edit this case.", "error")
+            return redirect(url_for(".details_view", id=case.id))
+        form = CaseEditForm(obj=None if request.method == "POST" else case)
+        form.case_type.choices = _case_type_choices()
+        if request.method == "GET":
+            form.case_type.data = case.case_type_code
+            form.status.data = case.status.value
+            form.risk_level.data = case.risk_level.value
+            form.version.data = case.version
+        status = 200
+        if form.validate_on_submit():
+            try:
+                changed = cases.update_case(current_user, case, int(form.version.data), {
+                    "case_type_code": form.case_type.data, "title": form.title.data,
+                    "summary": form.summary.data, "status": form.status.data,
+                    "risk_level": form.risk_level.data, "restricted": form.restricted.data})
+                db.session.commit()
+                flash(f"Saved {len(changed)} change(s)." if changed else "No changes to save.", "success")
+                return redirect(url_for(".details_view", id=case.id))
+            except StaleEdit as exc:
+                db.session.rollback()
+                flash(str(exc), "error")
+                status = 409
+            except InvalidInput as exc:
+                db.session.rollback()
+                apply_errors(form, exc)
+                status = 400
+            except ValueError:
+                db.session.rollback()
+                form.version.errors = ["The form is damaged: reload the page."]
+                status = 400
+        elif request.method == "POST":
+            status = 400
+        return self.render("cases/edit.html", form=form, case=case), status
+
+    def _post_action(self, case_id: int, form, action, success: str, form_key: str):
+        case = self.get_one(case_id)
+        if form.validate_on_submit():
+            try:
+                action(case, form)
+                db.session.commit()
+                flash(success, "success")
+                return redirect(url_for(".details_view", id=case.id))
+            except (InvalidInput, NotPermitted) as exc:
+                db.session.rollback()
+                case = self.get_one(case_id)
+                flash(str(exc) if isinstance(exc, NotPermitted) else "; ".join(exc.fields.values()), "error")
+                return self._render_case(case, 400 if isinstance(exc, InvalidInput) else 403)
+        return self._render_case(case, 400, **{form_key: form})
+
+    @expose("/<int:case_id>/notes/", methods=("POST",))
+    def add_note(self, case_id: int):
+        """Write a note on the case."""
+        return self._post_action(case_id, NoteForm(prefix="note"),
+                                 lambda c, f: cases.add_note(current_user, c, f.body.data),
+                                 "Note added.", "note_form")
+
+    @expose("/<int:case_id>/participants/", methods=("POST",))
+    def add_participant(self, case_id: int):
+        """Put a person on the case in a role."""
+        return self._post_action(case_id, AddParticipantForm(prefix="part"),
+                                 lambda c, f: cases.add_participant(current_user, c, f.person_id.data, f.role.data),
+                                 "Person added to the case.", "participant_form")
+
+    @expose("/<int:case_id>/organisations/", methods=("POST",))
+    def add_organisation(self, case_id: int):
+        """Add a partner organisation to the case."""
+        return self._post_action(case_id, AddOrganisationForm(prefix="org"),
+                                 lambda c, f: cases.add_organisation(current_user, c, f.organisation_id.data),
+                                 "Organisation added to the case.", "org_form")
+
+    @expose("/<int:case_id>/members/", methods=("POST",))
+    def add_member(self, case_id: int):
+        """Name a user on a restricted case."""
+        return self._post_action(case_id, AddMemberForm(prefix="member"),
+                                 lambda c, f: cases.add_member(current_user, c, f.email.data),
+                                 "User named on the case.", "member_form")
+
+
+class CaseRegisterView(ScopedModelView):
+    """Auditors: case metadata only (no titles, people or notes); opening a record is audited."""
+
+    area = access.Area.CASE_REGISTER
+    audit_type = "case"
+    can_view_details = True
+    column_list = ("reference", "case_type", "status", "risk_level", "lead_organisation", "restricted",
+                   "opened_at", "closed_at")
+    column_details_list = column_list
+    column_labels = {"case_type": "Type", "lead_organisation": "Lead", "opened_at": "Opened",
+                     "closed_at": "Closed"}
+    column_searchable_list = ("reference",)
+    column_filters = ("status", "case_type.name", "lead_organisation.name", "opened_at", "restricted")
+    column_default_sort = ("opened_at", True)
+    column_formatters = {"status": _enum, "risk_level": _enum}
+
+    @property
+    def can_create(self) -> bool:
+        return False
+
+    @property
+    def can_edit(self) -> bool:
+        return False
+
+    @expose("/details/")
+    def details_view(self):
+        """Case metadata (audited)."""
+        case = self.get_one(request.args.get("id"))
+        cases.record_view(current_user, case, metadata_only=True)
+        db.session.commit()
+        return super().details_view()

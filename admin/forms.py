@@ -1,0 +1,81 @@
+"""WTForms for the console's own screens (Flask-Admin generates the reference-data forms)."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, DateField, EmailField, FieldList, FormField, HiddenField, IntegerField,
+                     SelectField, SelectMultipleField, StringField, TextAreaField)
+from wtforms import Form as PlainForm
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
+
+from models.base import NAME_MAX, TEXT_MAX, TITLE_MAX
+from models.enums import CaseStatus, ParticipantRole, RiskLevel, choices
+
+SEX_CHOICES = [("", "Not asked"), ("female", "Female"), ("male", "Male"), ("other", "Other / self-described"),
+               ("prefer_not_to_say", "Prefer not to say")]
+
+
+class PersonForm(FlaskForm):
+    given_name = StringField("Given name(s)", validators=[InputRequired(), Length(max=NAME_MAX)],
+                             render_kw={"autocomplete": "off"})
+    family_name = StringField("Family name", validators=[InputRequired(), Length(max=NAME_MAX)],
+                              render_kw={"autocomplete": "off"})
+    date_of_birth = DateField("Date of birth", validators=[Optional()],
+                              description="Day, month and year. Leave blank if unknown.")
+    dob_estimated = BooleanField("Date of birth is an estimate")
+    sex = SelectField("Sex", choices=SEX_CHOICES, validators=[Optional()])
+    preferred_language = StringField("Preferred language", validators=[Optional(), Length(max=64)])
+    interpreter_required = BooleanField("Interpreter required")
+    email = EmailField("E-mail", validators=[Optional(), Email(check_deliverability=False), Length(max=254)])
+    phone = StringField("Phone", validators=[Optional(), Length(max=32)])
+    address = TextAreaField("Address", validators=[Optional(), Length(max=2000)])
+    safe_contact = TextAreaField("Safe contact arrangements", validators=[Optional(), Length(max=TEXT_MAX)],
+                                 description="Is it safe to call, text or write? When? Any code word?")
+    external_reference = StringField("External reference", validators=[Optional(), Length(max=64)],
+                                     description="Another system's id for this person (e.g. a police record).")
+    confirm_not_duplicate = BooleanField("I have checked: this is a different person, register anyway")
+    version = HiddenField()
+
+
+class ParticipantRow(PlainForm):
+    person_id = SelectField("Person", coerce=int, validators=[Optional()], validate_choice=False)
+    role = SelectField("Role", choices=choices(ParticipantRole))
+
+
+class CaseOpenForm(FlaskForm):
+    case_type = SelectField("Case type", validators=[InputRequired()])
+    title = StringField("Title", validators=[InputRequired(), Length(max=TITLE_MAX)],
+                        description="A short description; avoid putting names in the title.")
+    summary = TextAreaField("Summary", validators=[Optional(), Length(max=TEXT_MAX)])
+    risk_level = SelectField("Risk level", choices=choices(RiskLevel))
+    lead_organisation = SelectField("Lead organisation", coerce=int, validate_choice=False)
+    restricted = BooleanField("Restricted: only named users may see this case")
+    participants = FieldList(FormField(ParticipantRow), min_entries=3, max_entries=10)
+    organisations = SelectMultipleField("Partner organisations", coerce=int, validate_choice=False,
+                                        description="Organisations working on this case with you.")
+
+
+class CaseEditForm(FlaskForm):
+    case_type = SelectField("Case type", validators=[InputRequired()])
+    title = StringField("Title", validators=[InputRequired(), Length(max=TITLE_MAX)])
+    summary = TextAreaField("Summary", validators=[Optional(), Length(max=TEXT_MAX)])
+    status = SelectField("Status", choices=choices(CaseStatus))
+    risk_level = SelectField("Risk level", choices=choices(RiskLevel))
+    restricted = BooleanField("Restricted: only named users may see this case")
+    version = HiddenField(validators=[InputRequired()])
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField("New note", validators=[InputRequired(), Length(max=TEXT_MAX)])
+
+
+class AddParticipantForm(FlaskForm):
+    person_id = IntegerField("Person", validators=[InputRequired(), NumberRange(min=1)])
+    role = SelectField("Role", choices=choices(ParticipantRole))
+
+
+class AddOrganisationForm(FlaskForm):
+    organisation_id = SelectField("Organisation", coerce=int, validate_choice=False)
+
+
+class AddMemberForm(FlaskForm):
+    email = EmailField("User's e-mail", validators=[InputRequired(), Email(check_deliverability=False)])

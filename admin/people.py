@@ -1,0 +1,116 @@
+"""People: list, register (with the duplicate warning), page, edit with a version check."""
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import select
+
+import access
+from admin.base import ScopedModelView
+from admin.forms import PersonForm
+from models import Case, CaseParticipant, Person, audit, db
+from workflows import people
+from workflows.errors import InvalidInput, NotPermitted, PossibleDuplicates, StaleEdit
+
+FIELDS = ("given_name", "family_name", "date_of_birth", "dob_estimated", "sex", "preferred_language",
+          "interpreter_required", "email", "phone", "address", "safe_contact", "external_reference")
+
+
+def _name_link(view, context, model, name) -> Markup:
+    return Markup('<a href="{}">{}</a>').format(url_for(".details_view", id=model.id), model.full_name)
+
+
+def apply_errors(form, exc: InvalidInput) -> None:
+    """Attach service validation messages to the form's fields."""
+    for field, message in exc.fields.items():
+        target = getattr(form, field, None)
+        if target is not None and hasattr(target, "errors") and field != "__all__":
+            target.errors = list(target.errors) + [message]
+        else:
+            form.form_errors.append(message)
+
+
+class PersonView(ScopedModelView):
+    area = access.Area.PEOPLE
+    audit_type = "person"
+    can_view_details = True
+    column_list = ("family_name", "given_name", "date_of_birth", "external_reference", "registered_by_org",
+                   "created_at")
+    column_labels = {"registered_by_org": "Registered by", "created_at": "Registered"}
+    column_searchable_list = ("family_name", "given_name", "external_reference")
+    column_filters = ("date_of_birth", "registered_by_org.name")
+    column_default_sort = ("family_name", False)
+    column_formatters = {"family_name": _name_link}
+
+    @property
+    def can_edit(self) -> bool:  # edits go through the versioned form below
+        return False
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        """Register a person; likely duplicates are shown before anything is saved."""
+        form = PersonForm()
+        matches = []
+        if form.validate_on_submit():
+            data = {f: getattr(form, f).data for f in FIELDS}
+            try:
+                person = people.register(current_user, data,
+                                         confirm_not_duplicate=form.confirm_not_duplicate.data)
+                db.session.commit()
+                flash(f"Registered {person.full_name}.", "success")
+                return redirect(url_for(".details_view", id=person.id))
+            except PossibleDuplicates as exc:
+                db.session.rollback()
+                matches = exc.matches
+            except InvalidInput as exc:
+                db.session.rollback()
+                apply_errors(form, exc)
+        status = 400 if request.method == "POST" else 200
+        return self.render("people/form.html", form=form, matches=matches, person=None), status
+
+    @expose("/details/")
+    def details_view(self):
+        """The person page (audited): details and the cases the user can see them on."""
+        person = self.get_one(request.args.get("id"))
+        case_rows = db.session.execute(
+            select(CaseParticipant, Case).join(Case, Case.id == CaseParticipant.case_id)
+            .where(CaseParticipant.person_id == person.id, access.clause(current_user, Case))
+            .order_by(Case.opened_at.desc())).all()
+        audit.record("view", user=current_user, object_type="person", object_id=person.id)
+        db.session.commit()
+        return self.render("people/detail.html", person=person, case_rows=case_rows,
+                           can_edit=access.can(current_user, access.Action.EDIT, person))
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        """Edit a person; a stale form (someone saved meanwhile) is refused and nothing changes."""
+        person = self.get_one(request.args.get("id"))
+        if not access.can(current_user, access.Action.EDIT, person):
+            flash("Only the organisation that registered this person can edit their details.", "error")
+            return redirect(url_for(".details_view", id=person.id))
+        form = PersonForm(obj=None if request.method == "POST" else person)
+        if request.method == "GET":
+            form.version.data = person.version
+        if form.validate_on_submit():
+            try:
+                version = int(form.version.data or 0)
+                changed = people.update(current_user, person, version, {f: getattr(form, f).data for f in FIELDS})
+                db.session.commit()
+                flash(f"Saved {len(changed)} change(s)." if changed else "No changes to save.", "success")
+                return redirect(url_for(".details_view", id=person.id))
+            except StaleEdit as exc:
+                db.session.rollback()
+                flash(str(exc), "error")
+                return self.render("people/form.html", form=form, matches=[], person=person), 409
+            except (InvalidInput, NotPermitted, ValueError) as exc:
+                db.session.rollback()
+                apply_errors(form, exc if isinstance(exc, InvalidInput) else InvalidInput(str(exc)))
+        status = 400 if request.method == "POST" else 200
+        return self.render("people/form.html", form=form, matches=[], person=person), status
+
+
+def person_label(person: Person) -> str:
+    """Plain-text label for choices: name and date of birth."""
+    return str(escape(str(person)))

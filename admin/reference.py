@@ -1,0 +1,146 @@
+"""Administration screens: organisations, users, case types, information-sharing agreements; and audit."""
+from __future__ import annotations
+
+from flask import request
+from flask_admin import expose
+from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_login import current_user
+from sqlalchemy import func, select
+from wtforms import PasswordField, SelectMultipleField
+from wtforms.validators import Length, Optional, ValidationError
+
+import access
+from admin.base import ScopedModelView
+from models import AuditEvent, User, audit, db
+from models.enums import OrgType, Role, choices, label
+from workflows import directory, validate
+from workflows.errors import InvalidInput
+
+
+def _enum(view, context, model, name) -> str:
+    return label(getattr(model, name).value)
+
+
+class OrganisationView(ScopedModelView):
+    area = access.Area.ORGANISATIONS
+    audit_type = "organisation"
+    column_list = ("code", "name", "type", "area", "active")
+    column_searchable_list = ("code", "name")
+    column_filters = ("type", "active")
+    column_default_sort = ("name", False)
+    column_formatters = {"type": _enum}
+    form_columns = ("code", "name", "type", "area", "active")
+    form_args = {"code": {"description": "Lowercase letters, digits, _ and - (e.g. notts_police)."}}
+
+    def on_model_change(self, form, model, is_created: bool) -> None:
+        try:
+            model.code = validate.code(model.code)
+            model.name = validate.text(model.name, "name", 120)
+        except InvalidInput as exc:
+            raise ValidationError(str(exc)) from None
+        duplicate = db.session.scalar(select(type(model).id).where(type(model).code == model.code,
+                                                                   type(model).id != model.id))
+        if duplicate:
+            raise ValidationError(f"code: an organisation with code {model.code!r} already exists")
+        super().on_model_change(form, model, is_created)
+
+
+class UserView(ScopedModelView):
+    area = access.Area.USERS
+    audit_type = "user"
+    column_list = ("email", "name", "organisation", "role_rows", "active", "last_login_at", "locked_until")
+    column_labels = {"role_rows": "Roles", "last_login_at": "Last login", "locked_until": "Locked until"}
+    column_formatters = {"role_rows": lambda v, c, m, n: ", ".join(sorted(r.role.value for r in m.role_rows))}
+    column_searchable_list = ("email", "name")
+    column_filters = ("active", "organisation.name")
+    column_default_sort = ("email", False)
+    form_columns = ("email", "name", "organisation", "active")
+    form_extra_fields = {
+        "roles": SelectMultipleField("Roles", choices=choices(Role)),
+        "new_password": PasswordField("New password", validators=[Optional(), Length(min=12, max=1024)],
+                                      description="Leave blank to keep the current password."),
+    }
+
+    def on_form_prefill(self, form, id) -> None:
+        form.roles.data = sorted(r.value for r in self.get_one(id).roles)
+
+    def on_model_change(self, form, model, is_created: bool) -> None:
+        try:
+            model.email = validate.email(model.email)
+            model.name = validate.text(model.name, "name", 120)
+            if not form.roles.data:
+                raise InvalidInput({"roles": "at least one role is required"})
+            if is_created and not form.new_password.data:
+                raise InvalidInput({"new_password": "an initial password is required"})
+        except InvalidInput as exc:
+            raise ValidationError(str(exc)) from None
+        clash = db.session.scalar(select(User.id).where(func.lower(User.email) == model.email,
+                                                        User.id != model.id))
+        if clash:
+            raise ValidationError(f"email: a user with e-mail {model.email!r} already exists")
+        model.set_roles([Role(r) for r in form.roles.data])
+        if form.new_password.data:
+            model.password_hash = directory.hash_password(form.new_password.data)
+            model.failed_logins, model.locked_until = 0, None
+        super().on_model_change(form, model, is_created)
+
+
+class CaseTypeView(ScopedModelView):
+    area = access.Area.REFERENCE
+    audit_type = "case_type"
+    column_list = ("code", "name", "active")
+    form_columns = ("code", "name", "active")
+    column_default_sort = ("name", False)
+
+    def on_model_change(self, form, model, is_created: bool) -> None:
+        try:
+            model.code = validate.code(model.code)
+            model.name = validate.text(model.name, "name", 120)
+        except InvalidInput as exc:
+            raise ValidationError(str(exc)) from None
+        super().on_model_change(form, model, is_created)
+
+
+class AgreementView(ScopedModelView):
+    area = access.Area.REFERENCE
+    audit_type = "isa"
+    column_list = ("name", "lawful_basis", "valid_from", "valid_to", "organisations", "case_types")
+    form_columns = ("name", "lawful_basis", "valid_from", "valid_to", "organisations", "case_types")
+
+    def on_model_change(self, form, model, is_created: bool) -> None:
+        if model.valid_to and model.valid_from and model.valid_to < model.valid_from:
+            raise ValidationError("valid_to: the agreement cannot end before it starts")
+        super().on_model_change(form, model, is_created)
+
+
+class AuditView(ScopedModelView):
+    """Auditors list and filter the log; nobody can change it."""
+
+    area = access.Area.AUDIT
+    can_view_details = True
+    column_list = ("id", "at", "user_email", "organisation_id", "action", "object_type", "object_id",
+                   "case_id", "detail")
+    column_labels = {"user_email": "User", "organisation_id": "Org id", "object_type": "Object",
+                     "object_id": "Object id", "case_id": "Case id"}
+    column_filters = ("at", "user_email", "action", "object_type", "object_id",
+                      FilterEqual(AuditEvent.case_id, "Case id"), FilterEqual(AuditEvent.user_id, "User id"),
+                      FilterEqual(AuditEvent.organisation_id, "Organisation id"))
+    column_searchable_list = ("user_email", "action", "object_id")
+    column_default_sort = ("id", True)
+    page_size = 50
+
+    @property
+    def can_create(self) -> bool:
+        return False
+
+    @property
+    def can_edit(self) -> bool:
+        return False
+
+    @expose("/")
+    def index_view(self):
+        """The log list; reading it is itself recorded (with the filters used)."""
+        audit.record("view", user=current_user, object_type="audit_log",
+                     detail={"query": request.args.to_dict()} if request.args else None)
+        db.session.commit()
+        return super().index_view()

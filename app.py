@@ -1,0 +1,87 @@
+"""Casebook application factory."""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, redirect, request, url_for
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import access
+import admin
+import config
+import errors
+import models
+import workflows
+
+csrf = CSRFProtect()
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the Casebook app: defaults, then environment, then `test_config`."""
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(config.defaults(app.instance_path))
+    app.config.update(config.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    _check_secret(app)
+    app.permanent_session_lifetime = timedelta(minutes=app.config["SESSION_LIFETIME_MINUTES"])
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    if app.config["FORCE_HTTPS"]:
+        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+
+    models.init_app(app)
+    access.init_app(app)
+    csrf.init_app(app)
+    workflows.init_app(app)
+    admin.init_app(app)
+    errors.init_app(app)
+    _security_headers(app)
+
+    @app.get("/")
+    def root():
+        return redirect(url_for("admin.index"))
+
+    return app
+
+
+def _check_secret(app: Flask) -> None:
+    """Refuse the well-known development key outside debugging and testing."""
+    key = app.config.get("SECRET_KEY")
+    if not key:
+        app.config["SECRET_KEY"] = config.instance_secret(app.instance_path)
+    elif key == config.DEV_SECRET and not (app.debug or app.testing):
+        raise RuntimeError("SECRET_KEY is the development value 'dev'; set a long random SECRET_KEY "
+                           "(or unset it to use instance/secret_key)")
+
+
+def _security_headers(app: Flask) -> None:
+    """CSP and friends on every response; HTTPS redirect and HSTS when FORCE_HTTPS is on."""
+
+    @app.before_request
+    def _https_only():
+        if app.config["FORCE_HTTPS"] and not request.is_secure:
+            return redirect(request.url.replace("http://", "https://", 1), code=301)
+        return None
+
+    @app.after_request
+    def _headers(response):
+        # Flask-Admin's templates carry inline scripts, so scripts are limited to this origin + inline.
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; font-src 'self' data:; object-src 'none'; base-uri 'self'; "
+            "form-action 'self'; frame-ancestors 'none'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config["FORCE_HTTPS"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.endpoint and not request.endpoint.endswith("static"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,87 @@
+"""Settings: defaults, then the environment (exact unprefixed names), then the test config."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+DEV_SECRET = "dev"
+
+# Every environment variable Casebook reads: name -> (config key, parser, default, README text).
+ENVIRONMENT: dict[str, tuple[str, Any, Any, str]] = {
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str, None,
+                     "Database URL. Default: SQLite file `instance/casebook.db` (WAL, foreign keys on). "
+                     "PostgreSQL: `postgresql+psycopg://user:pass@host/db`."),
+    "SECRET_KEY": ("SECRET_KEY", str, None,
+                   "Signs sessions and CSRF tokens. Default: a random key created once in "
+                   "`instance/secret_key`. The value `dev` is refused unless debugging or testing."),
+    "FORCE_HTTPS": ("FORCE_HTTPS", "bool", False,
+                    "`1` redirects HTTP to HTTPS, sends HSTS and marks cookies Secure. Off by default."),
+    "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int, 0,
+                        "Number of reverse proxies whose X-Forwarded-* headers are trusted. Default 0."),
+    "RATELIMIT_LOGIN": ("RATELIMIT_LOGIN", str, "",
+                        "Rate limit for login attempts per client address, e.g. `10 per minute`. "
+                        "Empty (default): no rate limit."),
+    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str, "memory://",
+                              "Where rate-limit counters live; `redis://127.0.0.1:6379` to share them "
+                              "between workers. Default `memory://`."),
+    "LOGIN_MAX_FAILURES": ("LOGIN_MAX_FAILURES", int, 5,
+                           "Failed logins in a row before an account is locked. Default 5."),
+    "LOGIN_LOCKOUT_MINUTES": ("LOGIN_LOCKOUT_MINUTES", int, 15,
+                              "How long a locked account stays locked. Default 15."),
+    "SESSION_LIFETIME_MINUTES": ("SESSION_LIFETIME_MINUTES", int, 480,
+                                 "A login lasts this long. Default 480 (a working day)."),
+    "SQLITE_BUSY_TIMEOUT_MS": ("SQLITE_BUSY_TIMEOUT_MS", int, 10_000,
+                               "How long a SQLite writer waits for the lock. Default 10000."),
+    "PASSWORD_HASH_METHOD": ("PASSWORD_HASH_METHOD", str, "scrypt",
+                             "Werkzeug password hash method (a memory-hard KDF). Default `scrypt` "
+                             "(N=32768, r=8, p=1)."),
+}
+
+
+def _parse(kind: Any, raw: str) -> Any:
+    if kind == "bool":
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    return kind(raw)
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Read the documented variables that are set; raises ValueError naming a bad one."""
+    environ = os.environ if environ is None else environ
+    out: dict[str, Any] = {}
+    for name, (key, kind, _default, _doc) in ENVIRONMENT.items():
+        if name in environ and environ[name] != "":
+            try:
+                out[key] = _parse(kind, environ[name])
+            except ValueError as exc:
+                raise ValueError(f"environment variable {name}: {exc}") from None
+    return out
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    """Built-in defaults; the database and secret default to files in the instance folder."""
+    out = {key: default for key, _kind, default, _doc in ENVIRONMENT.values()}
+    out.update(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{Path(instance_path) / 'casebook.db'}",
+        SQLALCHEMY_TRACK_MODIFICATIONS=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        WTF_CSRF_TIME_LIMIT=None,
+        FLASK_ADMIN_RAISE_ON_VIEW_EXCEPTION=False,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+    )
+    out.pop("SECRET_KEY")
+    return out
+
+
+def instance_secret(instance_path: str) -> str:
+    """The per-installation random key, created on first use with owner-only permissions."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()

@@ -1,0 +1,56 @@
+"""SQLAlchemy models; re-exports `db` and every model, and wires the database into the app."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask_migrate import Migrate
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from models.audit import AuditEvent, AuditHead
+from models.base import Base, db, utcnow
+from models.case import (Case, CaseMember, CaseNote, CaseOrganisation, CaseParticipant,
+                         ReferenceCounter)
+from models.organisation import Organisation, User, UserRole
+from models.person import Person
+from models.reference import CaseType, InformationSharingAgreement
+
+__all__ = ["AuditEvent", "AuditHead", "Base", "Case", "CaseMember", "CaseNote", "CaseOrganisation",
+           "CaseParticipant", "CaseType", "InformationSharingAgreement", "Organisation", "Person",
+           "ReferenceCounter", "User", "UserRole", "db", "init_app", "utcnow"]
+
+MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+migrate = Migrate()
+
+
+def init_app(app: Flask) -> None:
+    """Bind Flask-SQLAlchemy and Flask-Migrate; tune SQLite connections."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name == "sqlite":
+                _tune_sqlite(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+
+def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    """WAL, foreign keys, busy timeout, and BEGIN IMMEDIATE so writers queue instead of failing."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # Autocommit in the driver: SQLAlchemy's begin event below issues the BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:
+        # Every transaction may append to the audit chain, so take the write lock up front;
+        # upgrading a read lock later fails at once with SQLITE_BUSY instead of waiting.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,158 @@
+"""Append-only, hash-chained audit log (who, organisation, action, object, when, changed fields)."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DDL, Integer, String, Text, event, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from models.base import UTCDateTime, db, utcnow
+
+GENESIS = "0" * 64
+
+
+class AuditEvent(db.Model):
+    """One audited action; rows are never updated or deleted (model guard plus database triggers)."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # No foreign keys: the log must outlive and never block changes to what it describes.
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    user_email: Mapped[str | None] = mapped_column(String(254))
+    organisation_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    detail: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    @property
+    def detail_dict(self) -> dict[str, Any]:
+        """The detail JSON decoded."""
+        return json.loads(self.detail) if self.detail else {}
+
+    def compute_hash(self) -> str:
+        """Hash of this row's content chained to the previous row's hash."""
+        body = json.dumps([self.prev_hash, self.at.isoformat(), self.user_id, self.user_email,
+                           self.organisation_id, self.action, self.object_type, self.object_id,
+                           self.case_id, self.detail], separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+class AuditHead(db.Model):
+    """The single chain-head row; locking it serialises appends so the chain never forks."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer)
+
+
+HEAD_ROW = DDL(f"INSERT INTO audit_head (id, last_hash, count) VALUES (1, '{GENESIS}', 0)")
+PG_GUARD = [
+    DDL("CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger AS $$ BEGIN "
+        "RAISE EXCEPTION 'audit_event is append-only'; END; $$ LANGUAGE plpgsql"),
+    DDL("CREATE TRIGGER audit_event_no_update BEFORE UPDATE OR DELETE ON audit_event "
+        "FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()"),
+]
+SQLITE_GUARD = [
+    DDL("CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event "
+        "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END"),
+    DDL("CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event "
+        "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END"),
+]
+event.listen(AuditHead.__table__, "after_create", HEAD_ROW)
+for _ddl in PG_GUARD:
+    event.listen(AuditEvent.__table__, "after_create", _ddl.execute_if(dialect="postgresql"))
+for _ddl in SQLITE_GUARD:
+    event.listen(AuditEvent.__table__, "after_create", _ddl.execute_if(dialect="sqlite"))
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _refuse_change(mapper, connection, target: AuditEvent) -> None:
+    raise PermissionError("audit events are append-only")
+
+
+@dataclass
+class _Pending:
+    at: datetime
+    fields: dict[str, Any]
+
+
+def record(action: str, *, user: Any = None, object_type: str | None = None, object_id: Any = None,
+           case_id: int | None = None, detail: dict[str, Any] | None = None,
+           organisation_id: int | None = None, user_email: str | None = None,
+           session: Session | None = None) -> None:
+    """Queue an audit event; it is chained and inserted just before this transaction commits."""
+    session = session or db.session()
+    if user is not None and getattr(user, "is_authenticated", False):
+        user_id, user_email = user.id, user.email
+        organisation_id = organisation_id if organisation_id is not None else user.organisation_id
+    else:
+        user_id = None
+    fields = dict(user_id=user_id, user_email=user_email, organisation_id=organisation_id, action=action,
+                  object_type=object_type, object_id=None if object_id is None else str(object_id),
+                  case_id=case_id,
+                  detail=json.dumps(detail, sort_keys=True, default=str, ensure_ascii=False) if detail else None)
+    session.info.setdefault("audit_pending", []).append(_Pending(utcnow(), fields))
+
+
+@event.listens_for(Session, "before_commit")
+def _append_pending(session: Session) -> None:
+    """Lock the chain head last (so no lock-order deadlock), chain the queued events, insert them."""
+    pending: list[_Pending] = session.info.pop("audit_pending", [])
+    if not pending:
+        return
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    for item in pending:
+        ev = AuditEvent(at=item.at, prev_hash=head.last_hash, **item.fields)
+        ev.hash = ev.compute_hash()
+        session.add(ev)
+        # Flush one by one so ids follow chain order.
+        session.flush([ev])
+        head.last_hash = ev.hash
+        head.count += 1
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop("audit_pending", None)
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    message: str
+
+
+def verify(session: Session | None = None, batch: int = 5000) -> VerifyResult:
+    """Walk the chain in id order and report the first row whose hash or link does not match."""
+    session = session or db.session()
+    prev, checked, last_id = GENESIS, 0, 0
+    while True:
+        rows = session.execute(select(AuditEvent).where(AuditEvent.id > last_id)
+                               .order_by(AuditEvent.id).limit(batch)).scalars().all()
+        if not rows:
+            break
+        for ev in rows:
+            if ev.prev_hash != prev:
+                return VerifyResult(False, checked, f"audit chain broken at event {ev.id}: "
+                                    "previous-hash link does not match (a row was removed or inserted)")
+            if ev.compute_hash() != ev.hash:
+                return VerifyResult(False, checked, f"audit chain broken at event {ev.id}: "
+                                    "content does not match its hash (the row was altered)")
+            prev, checked, last_id = ev.hash, checked + 1, ev.id
+        session.expunge_all()
+    head = session.get(AuditHead, 1)
+    if head is None or head.last_hash != prev or head.count != checked:
+        return VerifyResult(False, checked, "audit chain broken at the end: the newest events were removed")
+    return VerifyResult(True, checked, f"audit chain OK: {checked} events verified")

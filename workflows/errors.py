@@ -1,0 +1,34 @@
+"""Domain errors: each carries a message that is safe to show to the user."""
+from __future__ import annotations
+
+
+class CasebookError(Exception):
+    """Base class; `str(exc)` is the user-facing message."""
+
+
+class InvalidInput(CasebookError):
+    """Input failed validation; `fields` maps field names to messages."""
+
+    def __init__(self, fields: dict[str, str] | str):
+        self.fields = {"__all__": fields} if isinstance(fields, str) else dict(fields)
+        super().__init__("; ".join(f"{k}: {v}" if k != "__all__" else v for k, v in self.fields.items()))
+
+
+class StaleEdit(CasebookError):
+    """Someone else changed the record since the form was loaded."""
+
+    def __init__(self, what: str = "record"):
+        super().__init__(f"This {what} was changed by someone else while you were editing it. "
+                         "Nothing was saved: reload it, check their changes and make yours again.")
+
+
+class NotPermitted(CasebookError):
+    """The user may not do this (shown as 404 where the object must stay invisible)."""
+
+
+class PossibleDuplicates(CasebookError):
+    """A person being registered resembles people already registered."""
+
+    def __init__(self, matches: list):
+        self.matches = matches
+        super().__init__(f"{len(matches)} possible duplicate(s) found: check before registering.")

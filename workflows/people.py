@@ -1,0 +1,123 @@
+"""People: registration with duplicate detection, edits with a version check."""
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+import access
+from models import Person, User, audit, db
+from models.base import NAME_MAX, TEXT_MAX
+from workflows import validate
+from workflows.errors import InvalidInput, NotPermitted, PossibleDuplicates, StaleEdit
+
+EDITABLE = ("given_name", "family_name", "date_of_birth", "dob_estimated", "sex", "preferred_language",
+            "interpreter_required", "email", "phone", "address", "safe_contact", "external_reference")
+SIMILARITY = 0.8
+
+
+def clean(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validate and normalise person fields.
+
+    :raise InvalidInput: naming the first bad field
+    """
+    out: dict[str, Any] = {}
+    out["given_name"] = validate.text(fields.get("given_name"), "given_name", NAME_MAX)
+    out["family_name"] = validate.text(fields.get("family_name"), "family_name", NAME_MAX)
+    out["date_of_birth"] = validate.date_of_birth(fields.get("date_of_birth"))
+    out["dob_estimated"] = bool(fields.get("dob_estimated"))
+    out["sex"] = validate.text(fields.get("sex"), "sex", 32, required=False)
+    out["preferred_language"] = validate.text(fields.get("preferred_language"), "preferred_language", 64,
+                                              required=False)
+    out["interpreter_required"] = bool(fields.get("interpreter_required"))
+    raw_email = (fields.get("email") or "").strip()
+    out["email"] = validate.email(raw_email) if raw_email else None
+    out["phone"] = validate.text(fields.get("phone"), "phone", 32, required=False)
+    out["address"] = validate.text(fields.get("address"), "address", 2000, required=False)
+    out["safe_contact"] = validate.text(fields.get("safe_contact"), "safe_contact", TEXT_MAX, required=False)
+    out["external_reference"] = validate.text(fields.get("external_reference"), "external_reference", 64,
+                                              required=False)
+    return out
+
+
+def _fold(name: str) -> str:
+    """Lowercase, strip accents and punctuation for name comparison."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(ch for ch in decomposed if ch.isalnum() or ch == " ").strip()
+
+
+def name_similarity(a_given: str, a_family: str, b_given: str, b_family: str) -> float:
+    """0..1 similarity of two names; tolerant of typos, initials and swapped order."""
+    a, b = _fold(f"{a_given} {a_family}"), _fold(f"{b_given} {b_family}")
+    straight = difflib.SequenceMatcher(None, a, b).ratio()
+    swapped = difflib.SequenceMatcher(None, a, _fold(f"{b_family} {b_given}")).ratio()
+    family = difflib.SequenceMatcher(None, _fold(a_family), _fold(b_family)).ratio()
+    initial = _fold(a_given)[:1] == _fold(b_given)[:1]
+    return max(straight, swapped, family if (family >= 0.9 and initial) else 0.0)
+
+
+def find_duplicates(user: User, given_name: str, family_name: str, date_of_birth: date | None,
+                    exclude_id: int | None = None) -> list[Person]:
+    """People the user can see with the same date of birth and a similar name."""
+    if date_of_birth is None:
+        return []
+    stmt = access.visible(user, Person).where(Person.date_of_birth == date_of_birth)
+    if exclude_id is not None:
+        stmt = stmt.where(Person.id != exclude_id)
+    return [p for p in db.session.scalars(stmt)
+            if name_similarity(given_name, family_name, p.given_name, p.family_name) >= SIMILARITY]
+
+
+def register(user: User, fields: dict[str, Any], *, confirm_not_duplicate: bool = False) -> Person:
+    """Register a person for the user's organisation.
+
+    :raise InvalidInput: on bad fields
+    :raise PossibleDuplicates: when likely duplicates exist and the user has not confirmed
+    """
+    if not access.can(user, access.Action.CREATE, Person):
+        raise NotPermitted("You may not register people.")
+    data = clean(fields)
+    matches = find_duplicates(user, data["given_name"], data["family_name"], data["date_of_birth"])
+    if matches and not confirm_not_duplicate:
+        raise PossibleDuplicates(matches)
+    person = Person(registered_by_org_id=user.organisation_id, created_by_id=user.id, **data)
+    db.session.add(person)
+    db.session.flush()
+    audit.record("create", user=user, object_type="person", object_id=person.id,
+                 detail={"fields": sorted(k for k, v in data.items() if v not in (None, False)),
+                         "duplicates_overridden": [p.id for p in matches]})
+    return person
+
+
+def update(user: User, person: Person, expected_version: int, fields: dict[str, Any]) -> list[str]:
+    """Apply edits if nobody changed the person since `expected_version`; returns changed field names.
+
+    :raise StaleEdit: if the stored version differs
+    :raise InvalidInput: on bad fields
+    """
+    if not access.can(user, access.Action.EDIT, person):
+        raise NotPermitted("Only the registering organisation may edit this person.")
+    data = clean({**{k: getattr(person, k) for k in EDITABLE}, **fields})
+    if person.version != expected_version:
+        raise StaleEdit("person")
+    changed = [k for k, v in data.items() if getattr(person, k) != v]
+    for k in changed:
+        setattr(person, k, data[k])
+    if changed:
+        try:
+            db.session.flush()
+        except StaleDataError:
+            raise StaleEdit("person") from None
+        audit.record("update", user=user, object_type="person", object_id=person.id,
+                     detail={"changed": changed})
+    return changed
+
+
+def by_external_reference(user: User, ref: str) -> Person | None:
+    """A person of the user's organisation with this external reference."""
+    return db.session.scalar(select(Person).where(Person.registered_by_org_id == user.organisation_id,
+                                                  Person.external_reference == ref))

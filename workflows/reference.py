@@ -1,0 +1,19 @@
+"""Reference data every database carries after `init-db`."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from models import CaseType, db
+from models.reference import DEFAULT_CASE_TYPES
+
+
+def ensure_case_types() -> int:
+    """Add any missing default case types (existing ones keep the names admins gave them)."""
+    have = set(db.session.scalars(select(CaseType.code)))
+    added = 0
+    for code, name in DEFAULT_CASE_TYPES:
+        if code not in have:
+            db.session.add(CaseType(code=code, name=name, active=True))
+            added += 1
+    db.session.flush()
+    return added

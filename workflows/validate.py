@@ -1,0 +1,68 @@
+"""Small validators shared by services, the CLI and forms."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+
+from email_validator import EmailNotValidError, validate_email
+
+from workflows.errors import InvalidInput
+
+_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}$")
+
+
+def text(value: str | None, field: str, max_len: int, *, required: bool = True) -> str | None:
+    """Strip and check a free-text value: required, length, no control characters."""
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise InvalidInput({field: "is required"})
+        return None
+    if len(value) > max_len:
+        raise InvalidInput({field: f"is too long ({len(value)} characters; the limit is {max_len})"})
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in value):
+        raise InvalidInput({field: "contains control characters"})
+    return value
+
+
+def code(value: str | None, field: str = "code") -> str:
+    """A lowercase identifier such as an organisation code."""
+    value = (value or "").strip()
+    if not _CODE.match(value):
+        raise InvalidInput({field: f"{value!r} is not a valid code (2-32 of a-z, 0-9, _ and -, "
+                                   "starting with a letter or digit)"})
+    return value
+
+
+def email(value: str | None, field: str = "email") -> str:
+    """Check e-mail syntax only (no DNS look-ups) and normalise it."""
+    try:
+        return validate_email((value or "").strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise InvalidInput({field: f"{value!r} is not a valid e-mail address ({exc})"}) from None
+
+
+def date_of_birth(value: date | str | None, field: str = "date_of_birth", *,
+                  today: date | None = None) -> date | None:
+    """Parse YYYY-MM-DD (or take a date); refuse the future and the implausibly old."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            raise InvalidInput({field: f"{value!r} is not a valid date (use YYYY-MM-DD)"}) from None
+    today = today or date.today()
+    if value > today:
+        raise InvalidInput({field: "is in the future"})
+    if value.year < today.year - 130:
+        raise InvalidInput({field: "is more than 130 years ago"})
+    return value
+
+
+def choice(value: str | None, field: str, allowed: list[str] | set[str]) -> str:
+    """A value from a closed list."""
+    if value not in allowed:
+        raise InvalidInput({field: f"{value!r} is not one of: {', '.join(sorted(allowed))}"})
+    return value
