@@ -1,11 +1,12 @@
 """Cases: list, open, the case page (audited), edit with a version check, people, partners, notes."""
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 import access
 from admin.base import ScopedModelView
@@ -33,21 +34,21 @@ def _enum(view, context, model, name) -> str:
     return label(getattr(model, name).value)
 
 
-def _case_type_choices() -> list[tuple[str, str]]:
-    return [(c.code, c.name) for c in db.session.scalars(
+def _case_type_choices() -> list[SelectChoice]:
+    return [SelectChoice(c.code, c.name) for c in db.session.scalars(
         select(CaseType).where(CaseType.active.is_(True)).order_by(CaseType.name))]
 
 
-def _org_choices(exclude: set[int]) -> list[tuple[int, str]]:
-    return [(o.id, o.name) for o in db.session.scalars(
+def _org_choices(exclude: set[int]) -> list[SelectChoice]:
+    return [SelectChoice(o.id, o.name) for o in db.session.scalars(
         select(Organisation).where(Organisation.active.is_(True)).order_by(Organisation.name))
         if o.id not in exclude]
 
 
-def _person_choices() -> list[tuple[int, str]]:
+def _person_choices() -> list[SelectChoice]:
     rows = db.session.scalars(access.visible(current_user, Person)
                               .order_by(Person.created_at.desc()).limit(PICK_LIMIT))
-    return [(0, "— none —")] + [(p.id, str(p)) for p in rows]
+    return [SelectChoice(0, "— none —")] + [SelectChoice(p.id, str(p)) for p in rows]
 
 
 class CaseView(ScopedModelView):
@@ -73,7 +74,8 @@ class CaseView(ScopedModelView):
         """Open a case led by the user's organisation, with people in roles."""
         form = CaseOpenForm()
         form.case_type.choices = _case_type_choices()
-        form.lead_organisation.choices = [(current_user.organisation_id, current_user.organisation.name)]
+        form.lead_organisation.choices = [SelectChoice(current_user.organisation_id,
+                                                       current_user.organisation.name)]
         form.organisations.choices = _org_choices({current_user.organisation_id})
         people_choices = _person_choices()
         for row in form.participants:
@@ -132,8 +134,7 @@ class CaseView(ScopedModelView):
         """Edit a case; a stale form (someone saved meanwhile) is refused and nothing changes."""
         case = self.get_one(request.args.get("id"))
         if not access.can(current_user, access.Action.EDIT, case):
-            flash("Only the lead organisation can edit this case.", "error")
-            return redirect(url_for(".details_view", id=case.id))
+            abort(403, "Only the lead organisation can edit this case.")
         form = CaseEditForm(obj=None if request.method == "POST" else case)
         form.case_type.choices = _case_type_choices()
         if request.method == "GET":

@@ -5,10 +5,16 @@ from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, EmailField, FieldList, FormField, HiddenField, IntegerField,
                      SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms import Form as PlainForm
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 
 from models.base import NAME_MAX, TEXT_MAX, TITLE_MAX
 from models.enums import CaseStatus, ParticipantRole, RiskLevel, choices
+
+def opts(pairs) -> list[SelectChoice]:
+    """WTForms 3.3 choices from (value, label) pairs."""
+    return [SelectChoice(value, text) for value, text in pairs]
+
 
 SEX_CHOICES = [("", "Not asked"), ("female", "Female"), ("male", "Male"), ("other", "Other / self-described"),
                ("prefer_not_to_say", "Prefer not to say")]
@@ -22,7 +28,7 @@ class PersonForm(FlaskForm):
     date_of_birth = DateField("Date of birth", validators=[Optional()],
                               description="Day, month and year. Leave blank if unknown.")
     dob_estimated = BooleanField("Date of birth is an estimate")
-    sex = SelectField("Sex", choices=SEX_CHOICES, validators=[Optional()])
+    sex = SelectField("Sex", choices=opts(SEX_CHOICES), validators=[Optional()])
     preferred_language = StringField("Preferred language", validators=[Optional(), Length(max=64)])
     interpreter_required = BooleanField("Interpreter required")
     email = EmailField("E-mail", validators=[Optional(), Email(check_deliverability=False), Length(max=254)])
@@ -38,7 +44,7 @@ class PersonForm(FlaskForm):
 
 class ParticipantRow(PlainForm):
     person_id = SelectField("Person", coerce=int, validators=[Optional()], validate_choice=False)
-    role = SelectField("Role", choices=choices(ParticipantRole))
+    role = SelectField("Role", choices=opts(choices(ParticipantRole)))
 
 
 class CaseOpenForm(FlaskForm):
@@ -46,7 +52,7 @@ class CaseOpenForm(FlaskForm):
     title = StringField("Title", validators=[InputRequired(), Length(max=TITLE_MAX)],
                         description="A short description; avoid putting names in the title.")
     summary = TextAreaField("Summary", validators=[Optional(), Length(max=TEXT_MAX)])
-    risk_level = SelectField("Risk level", choices=choices(RiskLevel))
+    risk_level = SelectField("Risk level", choices=opts(choices(RiskLevel)))
     lead_organisation = SelectField("Lead organisation", coerce=int, validate_choice=False)
     restricted = BooleanField("Restricted: only named users may see this case")
     participants = FieldList(FormField(ParticipantRow), min_entries=3, max_entries=10)
@@ -58,8 +64,8 @@ class CaseEditForm(FlaskForm):
     case_type = SelectField("Case type", validators=[InputRequired()])
     title = StringField("Title", validators=[InputRequired(), Length(max=TITLE_MAX)])
     summary = TextAreaField("Summary", validators=[Optional(), Length(max=TEXT_MAX)])
-    status = SelectField("Status", choices=choices(CaseStatus))
-    risk_level = SelectField("Risk level", choices=choices(RiskLevel))
+    status = SelectField("Status", choices=opts(choices(CaseStatus)))
+    risk_level = SelectField("Risk level", choices=opts(choices(RiskLevel)))
     restricted = BooleanField("Restricted: only named users may see this case")
     version = HiddenField(validators=[InputRequired()])
 
@@ -70,7 +76,7 @@ class NoteForm(FlaskForm):
 
 class AddParticipantForm(FlaskForm):
     person_id = IntegerField("Person", validators=[InputRequired(), NumberRange(min=1)])
-    role = SelectField("Role", choices=choices(ParticipantRole))
+    role = SelectField("Role", choices=opts(choices(ParticipantRole)))
 
 
 class AddOrganisationForm(FlaskForm):

@@ -1,7 +1,7 @@
 """People: list, register (with the duplicate warning), page, edit with a version check."""
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -88,8 +88,7 @@ class PersonView(ScopedModelView):
         """Edit a person; a stale form (someone saved meanwhile) is refused and nothing changes."""
         person = self.get_one(request.args.get("id"))
         if not access.can(current_user, access.Action.EDIT, person):
-            flash("Only the organisation that registered this person can edit their details.", "error")
-            return redirect(url_for(".details_view", id=person.id))
+            abort(403, "Only the organisation that registered this person can edit their details.")
         form = PersonForm(obj=None if request.method == "POST" else person)
         if request.method == "GET":
             form.version.data = person.version

@@ -10,6 +10,7 @@ from wtforms import PasswordField, SelectMultipleField
 from wtforms.validators import Length, Optional, ValidationError
 
 import access
+from admin.forms import opts
 from admin.base import ScopedModelView
 from models import AuditEvent, User, audit, db
 from models.enums import OrgType, Role, choices, label
@@ -56,7 +57,7 @@ class UserView(ScopedModelView):
     column_default_sort = ("email", False)
     form_columns = ("email", "name", "organisation", "active")
     form_extra_fields = {
-        "roles": SelectMultipleField("Roles", choices=choices(Role)),
+        "roles": SelectMultipleField("Roles", choices=opts(choices(Role))),
         "new_password": PasswordField("New password", validators=[Optional(), Length(min=12, max=1024)],
                                       description="Leave blank to keep the current password."),
     }

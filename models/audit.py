@@ -117,7 +117,7 @@ def _append_pending(session: Session) -> None:
         ev.hash = ev.compute_hash()
         session.add(ev)
         # Flush one by one so ids follow chain order.
-        session.flush([ev])
+        session.flush()
         head.last_hash = ev.hash
         head.count += 1
 

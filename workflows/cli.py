@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from models import AuditEvent, db
@@ -18,6 +18,7 @@ def _fail(exc: Exception) -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db() -> None:
     """Create or upgrade the schema and add missing reference data (idempotent)."""
     from flask_migrate import upgrade
@@ -30,6 +31,7 @@ def init_db() -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo() -> None:
     """Add the Nottinghamshire demo partnership, a user per role, people and cases (idempotent)."""
     try:
