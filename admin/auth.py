@@ -76,4 +76,4 @@ def init_app(app: Flask) -> None:
 
         limiter = Limiter(get_remote_address, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"],
                           default_limits=[])
-        limiter.limit(limit, methods=["POST"])(app.view_functions["auth.login"])
+        app.view_functions["auth.login"] = limiter.limit(limit, methods=["POST"])(app.view_functions["auth.login"])

@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import inspect
 
 import access
-from models import audit
+from models import audit, db
 
 
 def _deny(name: str | None = None, **kwargs: Any):
@@ -85,7 +85,7 @@ class ScopedModelView(ModelView):
 
     def on_model_change(self, form, model, is_created: bool) -> None:
         changed = [a.key for a in inspect(model).attrs if a.history.has_changes()]
-        self.session.flush()
+        db.session.flush()
         pk = inspect(model).identity[0]
         audit.record("create" if is_created else "update", user=current_user,
                      object_type=self.audit_type or self.model.__tablename__, object_id=pk,

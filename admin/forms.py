@@ -44,7 +44,7 @@ class PersonForm(FlaskForm):
 
 class ParticipantRow(PlainForm):
     person_id = SelectField("Person", coerce=int, validators=[Optional()], validate_choice=False)
-    role = SelectField("Role", choices=opts(choices(ParticipantRole)))
+    role = SelectField("Role", choices=opts(choices(ParticipantRole)), default=ParticipantRole.VICTIM.value)
 
 
 class CaseOpenForm(FlaskForm):

@@ -6,6 +6,7 @@ from flask_admin import expose
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
+from wtforms import FieldList
 
 import access
 from admin.base import ScopedModelView
@@ -26,7 +27,7 @@ def apply_errors(form, exc: InvalidInput) -> None:
     """Attach service validation messages to the form's fields."""
     for field, message in exc.fields.items():
         target = getattr(form, field, None)
-        if target is not None and hasattr(target, "errors") and field != "__all__":
+        if target is not None and not isinstance(target, FieldList) and field != "__all__":
             target.errors = list(target.errors) + [message]
         else:
             form.form_errors.append(message)

@@ -39,8 +39,9 @@ class OrganisationView(ScopedModelView):
             model.name = validate.text(model.name, "name", 120)
         except InvalidInput as exc:
             raise ValidationError(str(exc)) from None
-        duplicate = db.session.scalar(select(type(model).id).where(type(model).code == model.code,
-                                                                   type(model).id != model.id))
+        with db.session.no_autoflush:  # the new row is already in the session; don't find it
+            duplicate = db.session.scalar(select(type(model).id).where(type(model).code == model.code,
+                                                                       type(model).id != (model.id or 0)))
         if duplicate:
             raise ValidationError(f"code: an organisation with code {model.code!r} already exists")
         super().on_model_change(form, model, is_created)
@@ -55,31 +56,32 @@ class UserView(ScopedModelView):
     column_searchable_list = ("email", "name")
     column_filters = ("active", "organisation.name")
     column_default_sort = ("email", False)
-    form_columns = ("email", "name", "organisation", "active")
+    form_columns = ("email", "name", "organisation", "role_codes", "active", "new_password")
     form_extra_fields = {
-        "roles": SelectMultipleField("Roles", choices=opts(choices(Role))),
+        "role_codes": SelectMultipleField("Roles", choices=opts(choices(Role))),
         "new_password": PasswordField("New password", validators=[Optional(), Length(min=12, max=1024)],
                                       description="Leave blank to keep the current password."),
     }
 
     def on_form_prefill(self, form, id) -> None:
-        form.roles.data = sorted(r.value for r in self.get_one(id).roles)
+        form.role_codes.data = sorted(r.value for r in self.get_one(id).roles)
 
     def on_model_change(self, form, model, is_created: bool) -> None:
         try:
             model.email = validate.email(model.email)
             model.name = validate.text(model.name, "name", 120)
-            if not form.roles.data:
-                raise InvalidInput({"roles": "at least one role is required"})
+            if not form.role_codes.data:
+                raise InvalidInput({"role_codes": "at least one role is required"})
             if is_created and not form.new_password.data:
                 raise InvalidInput({"new_password": "an initial password is required"})
         except InvalidInput as exc:
             raise ValidationError(str(exc)) from None
-        clash = db.session.scalar(select(User.id).where(func.lower(User.email) == model.email,
-                                                        User.id != model.id))
+        with db.session.no_autoflush:
+            clash = db.session.scalar(select(User.id).where(func.lower(User.email) == model.email,
+                                                            User.id != (model.id or 0)))
         if clash:
             raise ValidationError(f"email: a user with e-mail {model.email!r} already exists")
-        model.set_roles([Role(r) for r in form.roles.data])
+        model.set_roles([Role(r) for r in form.role_codes.data])
         if form.new_password.data:
             model.password_hash = directory.hash_password(form.new_password.data)
             model.failed_logins, model.locked_until = 0, None

@@ -102,6 +102,8 @@ def record(action: str, *, user: Any = None, object_type: str | None = None, obj
                   object_type=object_type, object_id=None if object_id is None else str(object_id),
                   case_id=case_id,
                   detail=json.dumps(detail, sort_keys=True, default=str, ensure_ascii=False) if detail else None)
+    if not session.in_transaction():
+        session.begin()  # so a rollback (which drops the queue) fires even if nothing else ran
     session.info.setdefault("audit_pending", []).append(_Pending(utcnow(), fields))
 
 
@@ -122,8 +124,8 @@ def _append_pending(session: Session) -> None:
         head.count += 1
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction) -> None:
     session.info.pop("audit_pending", None)
 
 

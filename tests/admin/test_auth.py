@@ -1,0 +1,101 @@
+"""Login, lockout, logout, safe redirects; every attempt audited."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from models import AuditEvent, User, db
+from tests.conftest import PASSWORD
+from tests.factories import make_org, make_user
+
+
+@pytest.fixture
+def user(ctx):
+    return make_user(make_org(), email="pc@example.org")
+
+
+def _actions() -> list[tuple[str, str | None]]:
+    db.session.expire_all()
+    return [(e.action, e.user_email) for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+
+
+def test_login_and_logout(client, user):
+    response = client.post("/login", data={"email": "PC@example.org", "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/"
+    assert "Welcome, User pc" in client.get("/admin/").get_data(as_text=True)
+    assert client.post("/logout").status_code == 302
+    assert client.get("/admin/").status_code == 302
+    assert ("login", "pc@example.org") in _actions() and ("logout", "pc@example.org") in _actions()
+
+
+@pytest.mark.parametrize("email", ["pc@example.org", "nobody@example.org"])
+def test_failed_login_is_audited_and_generic(client, user, email):
+    response = client.post("/login", data={"email": email, "password": "wrong-password"})
+    assert response.status_code == 401
+    assert "E-mail or password is incorrect" in response.get_data(as_text=True)
+    assert ("login_failed", email) in _actions()
+
+
+def test_lockout_after_repeated_failures(client, app, user):
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    for _ in range(limit):
+        client.post("/login", data={"email": "pc@example.org", "password": "wrong-password"})
+    locked = client.post("/login", data={"email": "pc@example.org", "password": PASSWORD})
+    assert locked.status_code == 401
+    db.session.expire_all()
+    assert db.session.scalar(select(User).where(User.email == "pc@example.org")).locked_until is not None
+    details = [e.detail_dict.get("reason") for e in db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "login_failed"))]
+    assert details[-1] == "account locked"
+
+
+def test_inactive_user_cannot_log_in(client, user):
+    user.active = False
+    db.session.commit()
+    assert client.post("/login", data={"email": "pc@example.org", "password": PASSWORD}).status_code == 401
+
+
+@pytest.mark.parametrize("target, expected", [("/admin/people/", "/admin/people/"),
+                                              ("https://evil.example/", "/admin/"),
+                                              ("//evil.example/x", "/admin/")])
+def test_next_parameter_is_same_site_only(client, user, target, expected):
+    response = client.post(f"/login?next={target}", data={"email": "pc@example.org", "password": PASSWORD})
+    assert response.headers["Location"] == expected
+
+
+def test_missing_fields_are_a_clear_400(client, user):
+    response = client.post("/login", data={"email": ""})
+    assert response.status_code == 400
+    assert "This field is required" in response.get_data(as_text=True)
+
+
+def test_csrf_is_enforced_when_enabled(app, db_url):
+    from app import create_app
+    from tests.conftest import _config
+
+    with app.app_context():
+        make_user(make_org(), email="pc@example.org")
+    app = create_app(_config(db_url, WTF_CSRF_ENABLED=True))
+    client = app.test_client()
+    response = client.post("/login", data={"email": "pc@example.org", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "Form expired" in response.get_data(as_text=True)
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    ok = client.post("/login", data={"email": "pc@example.org", "password": PASSWORD, "csrf_token": token})
+    assert ok.status_code == 302
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_login_rate_limit_is_opt_in(db_url):
+    from app import create_app
+    from tests.conftest import _config
+
+    app = create_app(_config(db_url, RATELIMIT_LOGIN="2 per minute"))
+    client = app.test_client()
+    codes = [client.post("/login", data={"email": "x@example.org", "password": "y"}).status_code
+             for _ in range(3)]
+    assert codes[-1] == 429
+    with app.app_context():
+        db.engine.dispose()

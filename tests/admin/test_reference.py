@@ -1,0 +1,95 @@
+"""Administrators manage organisations, users and reference data in the console; all audited."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from models import AuditEvent, CaseType, Organisation, User, db
+from tests.factories import make_org, make_user
+
+
+@pytest.fixture
+def admin_user(ctx):
+    return make_user(make_org("opcc", "other"), "admin", email="admin@opcc.example.org")
+
+
+def _count(model) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_admin_creates_organisation(client, login, admin_user):
+    login(admin_user.email)
+    response = client.post("/admin/organisations/new/", data={"code": "notts_fire", "name": "Fire",
+                                                             "type": "fire", "active": "y"})
+    assert response.status_code == 302
+    org = db.session.scalar(select(Organisation).where(Organisation.code == "notts_fire"))
+    assert org.type.value == "fire"
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.object_type == "organisation",
+                                                       AuditEvent.object_id == str(org.id),
+                                                       AuditEvent.user_id == admin_user.id))
+    assert event.action == "create" and "code" in event.detail_dict["changed"]
+
+
+def test_duplicate_organisation_code_is_refused(client, login, admin_user):
+    login(admin_user.email)
+    before = _count(Organisation)
+    response = client.post("/admin/organisations/new/", data={"code": "opcc", "name": "Again", "type": "other"})
+    assert response.status_code == 200
+    assert "already exists" in response.get_data(as_text=True).lower()
+    assert _count(Organisation) == before
+
+
+def test_admin_creates_user_with_roles(client, login, admin_user):
+    login(admin_user.email)
+    response = client.post("/admin/users/new/", data={
+        "email": "New@Example.org", "name": "New Person", "organisation": str(admin_user.organisation_id),
+        "active": "y", "role_codes": ["practitioner", "manager"], "new_password": "a-long-enough-password"})
+    assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
+    user = db.session.scalar(select(User).where(User.email == "new@example.org"))
+    assert {r.value for r in user.roles} == {"practitioner", "manager"}
+    assert user.password_hash and "a-long" not in user.password_hash
+
+
+@pytest.mark.parametrize("change, message", [({"role_codes": []}, "at least one role"),
+                                             ({"email": "admin@opcc.example.org"}, "already exists"),
+                                             ({"role_codes": ["emperor"]}, "Not a valid choice"),
+                                             ({"email": "bad"}, "not a valid e-mail")])
+def test_bad_user_input(client, login, admin_user, change, message):
+    login(admin_user.email)
+    before = _count(User)
+    data = {"email": "x@example.org", "name": "X", "organisation": str(admin_user.organisation_id),
+            "role_codes": ["practitioner"], "new_password": "a-long-enough-password", **change}
+    response = client.post("/admin/users/new/", data=data)
+    assert message.lower() in response.get_data(as_text=True).lower()
+    assert _count(User) == before
+
+
+def test_case_types_are_editable_reference_data(client, login, admin_user):
+    login(admin_user.email)
+    ct = db.session.get(CaseType, "asb")
+    response = client.post("/admin/case_types/edit/?id=asb", data={"code": "asb", "name": "ASB (renamed)",
+                                                                   "active": "y"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(CaseType, "asb").name == "ASB (renamed)"
+    assert ct is not None
+
+
+def test_nobody_can_delete_organisations_or_users(client, login, admin_user):
+    login(admin_user.email)
+    before = (_count(Organisation), _count(User))
+    client.post("/admin/organisations/delete/", data={"id": str(admin_user.organisation_id)})
+    client.post("/admin/users/delete/", data={"id": str(admin_user.id)})
+    assert (_count(Organisation), _count(User)) == before
+
+
+def test_practitioner_reads_directory_but_cannot_change_it(client, login, ctx):
+    org = make_org("police_x", "police", "Police X")
+    pc = make_user(org, email="pc@x.example.org")
+    login(pc.email)
+    assert "Police X" in client.get("/admin/organisations/").get_data(as_text=True)
+    assert client.post("/admin/organisations/new/", data={"code": "zz", "name": "Z", "type": "fire"}).status_code == 302
+    assert _count(Organisation) == 1
+    assert client.get("/admin/users/").status_code == 404
+    assert client.get("/admin/case_types/").status_code == 404
