@@ -24,8 +24,8 @@ ENVIRONMENT: dict[str, tuple[str, Any, Any, str]] = {
                         "Rate limit for login attempts per client address, e.g. `10 per minute`. "
                         "Empty (default): no rate limit."),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str, "memory://",
-                              "Where rate-limit counters live; `redis://127.0.0.1:6379` to share them "
-                              "between workers. Default `memory://`."),
+                              "Where rate-limit counters live; `redis://127.0.0.1:6379` (with the `redis` "
+                              "package installed) shares them between workers. Default `memory://`."),
     "LOGIN_MAX_FAILURES": ("LOGIN_MAX_FAILURES", int, 5,
                            "Failed logins in a row before an account is locked. Default 5."),
     "LOGIN_LOCKOUT_MINUTES": ("LOGIN_LOCKOUT_MINUTES", int, 15,

@@ -80,7 +80,7 @@ class AddParticipantForm(FlaskForm):
 
 
 class AddOrganisationForm(FlaskForm):
-    organisation_id = SelectField("Organisation", coerce=int, validate_choice=False)
+    organisation_id = SelectField("Add a partner organisation", coerce=int, validate_choice=False)
 
 
 class AddMemberForm(FlaskForm):
