@@ -4,12 +4,13 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from flask import Flask, abort
+from flask import Flask, abort, g
 from flask_login import AnonymousUserMixin, LoginManager
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 
-from models import (AuditEvent, Case, CaseMember, CaseOrganisation, CaseParticipant, CaseType,
-                    InformationSharingAgreement, Organisation, Person, User, db)
+from models import (ApiToken, AuditEvent, Case, CaseMember, CaseOrganisation, CaseParticipant, CaseType,
+                    InformationSharingAgreement, Organisation, Person, ProcessDefinition, User, WorkflowInstance,
+                    WorkItem, db)
 from models.enums import Role
 
 login_manager = LoginManager()
@@ -27,6 +28,9 @@ class Action(StrEnum):
     EDIT = "edit"
     DELETE = "delete"
     ADD_NOTE = "add_note"
+    START_PROCESS = "start_process"
+    COMPLETE = "complete"
+    DEPLOY = "deploy"
 
 
 class Area(StrEnum):
@@ -56,11 +60,28 @@ def init_app(app: Flask) -> None:
     """Attach Flask-Login to the app."""
     login_manager.init_app(app)
 
+    @app.before_request
+    def _authenticate_afresh() -> None:
+        # Flask-Login caches the user on `g`; when an app context outlives one request (tests, embedding)
+        # that cache must not carry one request's identity into the next.
+        g.pop("_login_user", None)
+
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
     return user if user is not None and user.active else None
+
+
+@login_manager.request_loader
+def _load_bearer(request) -> User | None:
+    """API clients authenticate with `Authorization: Bearer <token>` (no cookie session is made)."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    from workflows import tokens
+
+    return tokens.user_for(header[7:].strip())
 
 
 def _roles(user: Any) -> set[Role]:
@@ -89,6 +110,12 @@ def clause(user: Any, model: type) -> ColumnElement[bool]:
         seen = select(CaseParticipant.person_id).join(Case, Case.id == CaseParticipant.case_id) \
             .where(_case_clause(user))
         return or_(Person.registered_by_org_id == user.organisation_id, Person.id.in_(seen))
+    if model in (WorkItem, WorkflowInstance):
+        if not roles & CASEWORK:
+            return false()
+        return model.case_id.in_(select(Case.id).where(_case_clause(user)))
+    if model is ProcessDefinition:
+        return true() if roles & (CASEWORK | {Role.ADMIN}) else false()
     if model is AuditEvent:
         return true() if Role.AUDITOR in roles else false()
     if model in (Organisation, CaseType):
@@ -163,6 +190,12 @@ def can(user: Any, action: Action, obj: Any) -> bool:
         if action is Action.EDIT:
             return obj.registered_by_org_id == user.organisation_id
         return False
+    if model is WorkItem:
+        return _can_item(user, roles, action, obj)
+    if model is ProcessDefinition:
+        if action is Action.DEPLOY:
+            return Role.LEAD in roles
+        return action in (Action.LIST, Action.VIEW) and bool(roles & (CASEWORK | {Role.ADMIN}))
     if model is AuditEvent:
         return Role.AUDITOR in roles and action in (Action.LIST, Action.VIEW)
     if model in (Organisation, User, CaseType, InformationSharingAgreement):
@@ -184,10 +217,25 @@ def _can_case(user: User, roles: set[Role], action: Action, obj: Any) -> bool:
         return True
     if isinstance(obj, type) or not is_visible(user, obj):
         return False
-    if action in (Action.VIEW, Action.ADD_NOTE):
+    if action in (Action.VIEW, Action.ADD_NOTE, Action.START_PROCESS):
         return True
     if action is Action.EDIT:
         return obj.lead_organisation_id == user.organisation_id
+    return False
+
+
+def _can_item(user: User, roles: set[Role], action: Action, item: Any) -> bool:
+    """Anyone who sees the case sees its work; only the assigned organisation (and role) does it."""
+    if not roles & CASEWORK:
+        return False
+    if isinstance(item, type):
+        return action is Action.LIST
+    if action in (Action.LIST, Action.VIEW):
+        return is_visible(user, item)
+    if action is Action.COMPLETE:
+        return (item.organisation_id is not None and item.organisation_id == user.organisation_id
+                and (item.required_role is None or Role(item.required_role) in roles)
+                and is_visible(user, item))
     return False
 
 

@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import access
 import admin
+import api
 import config
 import errors
 import models
@@ -40,6 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     workflows.init_app(app)
     admin.init_app(app)
+    api.init_app(app)
     errors.init_app(app)
     _security_headers(app)
 

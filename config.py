@@ -34,6 +34,15 @@ ENVIRONMENT: dict[str, tuple[str, Any, Any, str]] = {
                                  "A login lasts this long. Default 480 (a working day)."),
     "SQLITE_BUSY_TIMEOUT_MS": ("SQLITE_BUSY_TIMEOUT_MS", int, 10_000,
                                "How long a SQLite writer waits for the lock. Default 10000."),
+    "TIMERS_IN_PROCESS": ("TIMERS_IN_PROCESS", "bool", True,
+                          "`1` (default): the web process fires due timers itself every "
+                          "`TIMER_INTERVAL_SECONDS`. Set `0` when `flask --app app timers run --loop` runs "
+                          "as a separate worker."),
+    "TIMER_INTERVAL_SECONDS": ("TIMER_INTERVAL_SECONDS", int, 30,
+                               "How often the in-process timer worker checks for due timers. Default 30."),
+    "WORKING_CALENDAR_FILE": ("WORKING_CALENDAR_FILE", str, "",
+                              "A JSON working-day calendar (time zone, end of day, weekend, bank holidays) "
+                              "replacing the shipped England and Wales one (`workflows/data/calendar.json`)."),
     "PASSWORD_HASH_METHOD": ("PASSWORD_HASH_METHOD", str, "scrypt",
                              "Werkzeug password hash method (a memory-hard KDF). Default `scrypt` "
                              "(N=32768, r=8, p=1)."),

@@ -18,7 +18,7 @@ def _wants_json() -> bool:
 
 def _render(status: int, title: str, message: str):
     if _wants_json():
-        return jsonify(error={"status": status, "title": title, "message": message}), status
+        return jsonify(error=message or title), status
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 

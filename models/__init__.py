@@ -15,8 +15,11 @@ from models.case import (Case, CaseMember, CaseNote, CaseOrganisation, CaseParti
 from models.organisation import Organisation, User, UserRole
 from models.person import Person
 from models.reference import CaseType, InformationSharingAgreement
+from models.workflow import (ApiToken, InstanceStatus, ItemStatus, ProcessDefinition, WorkflowInstance,
+                             WorkItem)
 
-__all__ = ["AuditEvent", "AuditHead", "Base", "Case", "CaseMember", "CaseNote", "CaseOrganisation",
+__all__ = ["ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
+           "AuditEvent", "AuditHead", "Base", "Case", "CaseMember", "CaseNote", "CaseOrganisation",
            "CaseParticipant", "CaseType", "InformationSharingAgreement", "Organisation", "Person",
            "ReferenceCounter", "User", "UserRole", "db", "init_app", "utcnow"]
 

@@ -6,6 +6,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register every CLI command on app.cli."""
-    from workflows import cli
+    from workflows import cli, worker
 
     cli.register(app)
+    worker.init_app(app)

@@ -32,3 +32,19 @@ class PossibleDuplicates(CasebookError):
     def __init__(self, matches: list):
         self.matches = matches
         super().__init__(f"{len(matches)} possible duplicate(s) found: check before registering.")
+
+
+class NotFound(CasebookError):
+    """The object does not exist or the user may not see it (404)."""
+
+
+class Conflict(CasebookError):
+    """The action no longer applies: already completed, claimed by someone else (409)."""
+
+
+class InvalidData(CasebookError):
+    """Submitted form data failed validation; `errors` maps field ids to messages (422)."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))

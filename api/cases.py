@@ -1,0 +1,161 @@
+"""Cases over the API: open (with people and partners), read, add partners, start processes, history."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+from flask_login import current_user
+from sqlalchemy import select
+
+import access
+from api import body, bp, error
+from models import Case, Organisation, audit, db
+from models.enums import ParticipantRole
+from workflows import agreements, cases, people, tasks
+from workflows.errors import InvalidInput, NotFound
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def case_json(case: Case, content: bool = True) -> dict[str, Any]:
+    """The case as JSON; auditors get metadata only."""
+    out: dict[str, Any] = {
+        "id": case.id, "reference": case.reference, "case_type": case.case_type_code,
+        "status": case.status.value, "risk_level": case.risk_level.value,
+        "lead_organisation": case.lead_organisation.code, "restricted": case.restricted,
+        "opened_at": _iso(case.opened_at), "closed_at": _iso(case.closed_at),
+        "organisations": [o.organisation.code for o in case.organisations],
+        "processes": [{"instance_id": i.id, "key": i.definition.key, "version": i.definition.version,
+                       "status": i.status.value, "error": i.error_message} for i in tasks.instances(case)],
+    }
+    if content:
+        out["title"] = case.title
+        out["summary"] = case.summary
+        out["people"] = [{"id": p.person.id, "role": p.role.value, "given_name": p.person.given_name,
+                          "family_name": p.person.family_name,
+                          "date_of_birth": _iso(p.person.date_of_birth)} for p in case.participants]
+    return out
+
+
+def _visible_case(case_id: int) -> Case:
+    case = db.session.scalar(access.visible(current_user, Case).where(Case.id == case_id))
+    if case is None:
+        raise NotFound("no such case")
+    return case
+
+
+def _org_by_code(code: Any, field: str) -> Organisation:
+    org = db.session.scalar(select(Organisation).where(Organisation.code == str(code or "")))
+    if org is None or not org.active:
+        raise InvalidInput({field: f"no organisation with code {code!r}"})
+    return org
+
+
+@bp.post("/cases")
+def open_case():
+    """Open a case with people in roles and partner organisations; duplicates and ISAs are warnings."""
+    if not access.can(current_user, access.Action.CREATE, Case):
+        return error(403, "your role cannot open cases")
+    data = body()
+    lead = _org_by_code(data.get("lead_organisation") or current_user.organisation.code, "lead_organisation")
+    if not access.can_act_for(current_user, lead):
+        return error(403, f"you cannot open a case for {lead.name}: you act for {current_user.organisation.name}")
+    people_in, orgs_in = data.get("people") or [], data.get("organisations") or []
+    if not isinstance(people_in, list) or not isinstance(orgs_in, list):
+        raise InvalidInput({"people": "people and organisations must be lists"})
+    partners = [_org_by_code(o.get("code") if isinstance(o, dict) else None, "organisations") for o in orgs_in]
+    warnings, participants = [], []
+    for n, row in enumerate(people_in):
+        if not isinstance(row, dict):
+            raise InvalidInput({f"people[{n}]": "must be an object"})
+        role = row.get("role")
+        if role not in {r.value for r in ParticipantRole}:
+            raise InvalidInput({f"people[{n}].role": f"{role!r} is not a participant role"})
+        fields = {k: row.get(k) for k in ("given_name", "family_name", "date_of_birth", "external_reference")}
+        try:
+            clean = people.clean(fields)
+        except InvalidInput as exc:
+            raise InvalidInput({f"people[{n}].{k}": v for k, v in exc.fields.items()}) from None
+        matches = people.find_duplicates(current_user, clean["given_name"], clean["family_name"],
+                                         clean["date_of_birth"])
+        if matches:
+            warnings.append(f"{clean['given_name']} {clean['family_name']} may already be registered "
+                            f"(person {', '.join(str(m.id) for m in matches)})")
+        person = people.register(current_user, fields, confirm_not_duplicate=True)
+        participants.append((person.id, role))
+    case = cases.open_case(current_user, case_type=data.get("case_type"), title=data.get("title"),
+                           summary=data.get("summary"), risk_level=data.get("risk_level") or "not_assessed",
+                           restricted=bool(data.get("restricted")), lead_organisation_id=lead.id,
+                           participants=participants, organisation_ids=[p.id for p in partners])
+    warnings += agreements.missing(lead, partners, case.case_type_code)
+    db.session.commit()
+    return jsonify(id=case.id, reference=case.reference, warnings=warnings), 201
+
+
+@bp.get("/cases/<int:case_id>")
+def get_case(case_id: int):
+    """The case and its processes (audited as a view)."""
+    case = _visible_case(case_id)
+    content = access.can_see_case_content(current_user, case)
+    cases.record_view(current_user, case, metadata_only=not content)
+    out = case_json(case, content)
+    db.session.commit()
+    return jsonify(out)
+
+
+@bp.post("/cases/<int:case_id>/organisations")
+def add_organisation(case_id: int):
+    """Add a participating organisation; items waiting for its type are assigned to it."""
+    case = _visible_case(case_id)
+    if not access.can(current_user, access.Action.EDIT, case):
+        return error(403, "only the lead organisation may add organisations")
+    org = _org_by_code(body().get("code"), "code")
+    if org.id != case.lead_organisation_id and all(o.organisation_id != org.id for o in case.organisations):
+        cases.add_organisation(current_user, case, org.id)
+    tasks.reassign_unassigned(case)
+    out = case_json(case)
+    db.session.commit()
+    return jsonify(out), 200
+
+
+@bp.post("/cases/<int:case_id>/processes")
+def start_process(case_id: int):
+    """Start the latest version of a deployed process on the case."""
+    case = _visible_case(case_id)
+    if not access.can(current_user, access.Action.START_PROCESS, case):
+        return error(403, "your role cannot start processes")
+    data = body()
+    key = data.get("key")
+    if not isinstance(key, str) or not key:
+        raise InvalidInput({"key": "is required"})
+    instance = tasks.start(current_user, case, key, data.get("data"))
+    out = {"instance_id": instance.id, "key": instance.definition.key, "version": instance.definition.version,
+           "status": instance.status.value, "error": instance.error_message}
+    db.session.commit()
+    return jsonify(out), 201
+
+
+@bp.get("/cases/<int:case_id>/history")
+def case_history(case_id: int):
+    """Completed steps, oldest first (audited as a view)."""
+    case = _visible_case(case_id)
+    if not access.can_see_case_content(current_user, case):
+        return error(403, "case metadata only")
+    rows = [{"task_id": i.id, "bpmn_id": i.bpmn_id, "title": i.title,
+             "completed_by": {"email": i.completed_by.email, "name": i.completed_by.name} if i.completed_by else None,
+             "organisation": {"code": i.organisation.code, "name": i.organisation.name} if i.organisation else None,
+             "completed_at": _iso(i.completed_at), "data": i.answers} for i in tasks.history(case)]
+    audit.record("view", user=current_user, object_type="case_history", object_id=case.id, case_id=case.id)
+    db.session.commit()
+    return jsonify(rows)
+
+
+@bp.get("/cases")
+def list_cases():
+    """Cases the caller can see (newest first, `limit` default 50, max 500)."""
+    limit = min(max(request.args.get("limit", 50, type=int), 1), 500)
+    rows = db.session.scalars(access.visible(current_user, Case).order_by(Case.id.desc()).limit(limit))
+    return jsonify([{"id": c.id, "reference": c.reference, "case_type": c.case_type_code,
+                     "status": c.status.value, "lead_organisation": c.lead_organisation.code} for c in rows])

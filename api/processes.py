@@ -1,0 +1,44 @@
+"""Process definitions and reference data over the API."""
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask_login import current_user
+from sqlalchemy import select
+
+import access
+from api import bp, error
+from models import CaseType, ProcessDefinition, db
+from workflows import processes
+from workflows.engine import DiagramError
+
+
+@bp.post("/processes")
+def deploy_process():
+    """Deploy a .bpmn (multipart field `file`); leads only. 201 new, 200 identical to the latest."""
+    if not access.can(current_user, access.Action.DEPLOY, ProcessDefinition):
+        return error(403, "only working-group leads may deploy processes")
+    upload = request.files.get("file")
+    if upload is None:
+        return error(400, "send the diagram as multipart form field 'file'")
+    try:
+        definition, created = processes.deploy(upload.read(), current_user)
+    except DiagramError as exc:
+        db.session.rollback()
+        return jsonify(errors=[p.as_dict() for p in exc.problems]), 422
+    db.session.commit()
+    return jsonify(key=definition.key, version=definition.version), 201 if created else 200
+
+
+@bp.get("/processes")
+def list_processes():
+    """One row per key with its latest version."""
+    if not access.can(current_user, access.Action.LIST, ProcessDefinition):
+        return error(403, "not allowed")
+    return jsonify([{"key": d.key, "version": d.version, "name": d.name} for d in processes.latest_per_key()])
+
+
+@bp.get("/case-types")
+def list_case_types():
+    """Active case types."""
+    rows = db.session.scalars(select(CaseType).where(CaseType.active.is_(True)).order_by(CaseType.code))
+    return jsonify([{"code": c.code, "name": c.name} for c in rows])

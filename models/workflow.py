@@ -1,0 +1,142 @@
+"""Process definitions (immutable versions), instances on cases, work items, API tokens."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import UTCDateTime, db, utcnow
+from models.case import Case
+from models.organisation import Organisation, User
+from models.enums import column_type
+
+
+class InstanceStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    ERROR = "error"
+    CANCELLED = "cancelled"
+
+
+class ItemStatus(StrEnum):
+    READY = "ready"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class ProcessDefinition(db.Model):
+    """One deployed version of a process; never changed after it is stored."""
+
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("key", "version", name="uq_process_definition_key_version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(255))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    calls: Mapped[str] = mapped_column(Text, default="[]")   # keys of called processes (JSON list)
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    deployed_by: Mapped[User | None] = relationship()
+
+    @property
+    def called_keys(self) -> list[str]:
+        return json.loads(self.calls or "[]")
+
+    def __str__(self) -> str:
+        return f"{self.key} v{self.version}"
+
+
+class WorkflowInstance(db.Model):
+    """A process running on a case: the serialized engine state plus what queries need."""
+
+    __tablename__ = "workflow_instance"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    state: Mapped[str] = mapped_column(Text)
+    status: Mapped[InstanceStatus] = mapped_column(column_type(InstanceStatus, "instance_status"),
+                                                   default=InstanceStatus.RUNNING, index=True)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    case: Mapped[Case] = relationship()
+    definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
+    started_by: Mapped[User | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+
+class WorkItem(db.Model):
+    """One user task of an instance, mirrored so inboxes, dashboards and exports never load workflows."""
+
+    __tablename__ = "work_item"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "spiff_task_id", name="uq_work_item_task"),
+        Index("ix_work_item_org_status", "organisation_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("workflow_instance.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    bpmn_id: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(String(255))
+    documentation: Mapped[str | None] = mapped_column(Text)
+    lane: Mapped[str | None] = mapped_column(String(255))
+    candidate_groups: Mapped[str] = mapped_column(Text, default="[]")
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    required_role: Mapped[str | None] = mapped_column(String(32))
+    unassigned_reason: Mapped[str | None] = mapped_column(Text)
+    form: Mapped[str] = mapped_column(Text, default="[]")
+    status: Mapped[ItemStatus] = mapped_column(column_type(ItemStatus, "item_status"), default=ItemStatus.READY,
+                                               index=True)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    data: Mapped[str | None] = mapped_column(Text)
+
+    instance: Mapped[WorkflowInstance] = relationship()
+    case: Mapped[Case] = relationship()
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id], lazy="joined")
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id], lazy="joined")
+
+    @property
+    def groups(self) -> list[str]:
+        return json.loads(self.candidate_groups or "[]")
+
+    @property
+    def fields(self) -> list[dict[str, Any]]:
+        return json.loads(self.form or "[]")
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        return json.loads(self.data) if self.data else {}
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    user: Mapped[User] = relationship(lazy="joined")

@@ -1,0 +1,95 @@
+"""Process definitions: lint and deploy immutable versions, list them, resolve call dependencies."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sqlalchemy import func, select
+
+from models import ProcessDefinition, User, audit, db
+from models.enums import OrgType, Role
+from workflows import engine
+from workflows.engine import DiagramError, Problem
+
+ORG_TYPES = {t.value for t in OrgType}
+ROLES = {r.value for r in Role}
+
+
+def latest(key: str) -> ProcessDefinition | None:
+    """The newest active version of a process."""
+    return db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key,
+                                                             ProcessDefinition.active.is_(True))
+                             .order_by(ProcessDefinition.version.desc()).limit(1))
+
+
+def dependencies(definition_keys: list[str], seen: set[str] | None = None) -> dict[str, str]:
+    """XML of the latest versions of called processes, transitively."""
+    seen = seen if seen is not None else set()
+    out: dict[str, str] = {}
+    for key in definition_keys:
+        if key in seen:
+            continue
+        seen.add(key)
+        found = latest(key)
+        if found is not None:
+            out[key] = found.bpmn_xml
+            out.update(dependencies(found.called_keys, seen))
+    return out
+
+
+def _deployed_xml() -> dict[str, str]:
+    latest_versions = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v")) \
+        .group_by(ProcessDefinition.key).subquery()
+    rows = db.session.execute(select(ProcessDefinition.key, ProcessDefinition.bpmn_xml).join(
+        latest_versions, (ProcessDefinition.key == latest_versions.c.key)
+        & (ProcessDefinition.version == latest_versions.c.v)))
+    return {k: x for k, x in rows}
+
+
+def check(xml: bytes | str) -> engine.Parsed:
+    """Lint a diagram as deploy would, against what is deployed now.
+
+    :raise DiagramError: with every problem found
+    """
+    return engine.lint(xml, _deployed_xml(), ORG_TYPES, ROLES)
+
+
+def _text(xml: bytes | str) -> str:
+    if isinstance(xml, str):
+        return xml
+    try:
+        return xml.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DiagramError([Problem("the file is not UTF-8 text")]) from None
+
+
+def deploy(xml: bytes | str, user: User | None = None) -> tuple[ProcessDefinition, bool]:
+    """Store a new immutable version; returns (definition, created). Identical XML returns the latest.
+
+    :raise DiagramError: when the diagram does not lint
+    """
+    text = _text(xml)
+    parsed = check(text)
+    current = latest(parsed.key)
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    if current is not None and current.sha256 == sha:
+        return current, False
+    version = (db.session.scalar(select(func.max(ProcessDefinition.version))
+                                 .where(ProcessDefinition.key == parsed.key)) or 0) + 1
+    definition = ProcessDefinition(key=parsed.key, version=version, name=parsed.name, bpmn_xml=text, sha256=sha,
+                                   calls=json.dumps(parsed.calls), deployed_by_id=user.id if user else None)
+    db.session.add(definition)
+    db.session.flush()
+    audit.record("deploy", user=user, object_type="process_definition", object_id=definition.id,
+                 detail={"key": parsed.key, "version": version, "sha256": sha,
+                         "warnings": [str(w) for w in parsed.warnings]})
+    return definition, True
+
+
+def latest_per_key() -> list[ProcessDefinition]:
+    """One row per key: its newest version."""
+    newest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v")) \
+        .group_by(ProcessDefinition.key).subquery()
+    return list(db.session.scalars(select(ProcessDefinition).join(
+        newest, (ProcessDefinition.key == newest.c.key) & (ProcessDefinition.version == newest.c.v))
+        .order_by(ProcessDefinition.key)))

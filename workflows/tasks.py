@@ -1,0 +1,266 @@
+"""Processes on cases: start, advance, work items (claim, complete), history. Services flush, never commit."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+import access
+from models import (Case, InstanceStatus, ItemStatus, ProcessDefinition, User, WorkflowInstance, WorkItem, audit,
+                    db, utcnow)
+from workflows import assignment, engine, processes
+from workflows.errors import Conflict, InvalidData, InvalidInput, NotFound, NotPermitted
+from workflows.formdata import coerce_and_validate
+from workflows.sandbox import RESERVED_NAMES
+
+MAX_START_DATA = 50
+
+
+def _check_start_data(data: Any) -> dict[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InvalidInput({"data": "must be an object"})
+    if len(data) > MAX_START_DATA:
+        raise InvalidInput({"data": f"at most {MAX_START_DATA} values"})
+    for key in data:
+        if not isinstance(key, str) or not key.isidentifier() or key.startswith("_") or key in RESERVED_NAMES:
+            raise InvalidInput({"data": f"{key!r} is not an allowed name"})
+    try:
+        json.dumps(data)
+    except (TypeError, ValueError):
+        raise InvalidInput({"data": "values must be plain JSON"}) from None
+    return dict(data)
+
+
+def start(user: User | None, case: Case, key: str, data: dict[str, Any] | None = None) -> WorkflowInstance:
+    """Start the latest version of process `key` on a case; a diagram error leaves it in `error`.
+
+    :raise NotFound: no such deployed process
+    :raise NotPermitted: the user may not start processes on this case
+    """
+    if user is not None and not access.can(user, access.Action.START_PROCESS, case):
+        raise NotPermitted("You may not start processes on this case.")
+    definition = processes.latest(key)
+    if definition is None:
+        raise NotFound(f"no deployed process {key!r}")
+    initial = {**_check_start_data(data), "case_id": case.id, "case_reference": case.reference,
+               "case_type": case.case_type_code}
+    instance = WorkflowInstance(case_id=case.id, definition_id=definition.id, state="",
+                                status=InstanceStatus.RUNNING, started_by_id=user.id if user else None)
+    db.session.add(instance)
+    db.session.flush()
+    try:
+        wf = engine.start(definition.bpmn_xml, definition.key, processes.dependencies(definition.called_keys),
+                          initial)
+    except Exception as exc:  # the stored diagram no longer builds: record it, never crash
+        instance.status, instance.error_message = InstanceStatus.ERROR, f"could not start: {exc}"
+        instance.state = "{}"
+        db.session.flush()
+        return instance
+    advance(instance, wf)
+    audit.record("start_process", user=user, object_type="workflow_instance", object_id=instance.id,
+                 case_id=case.id, detail={"key": definition.key, "version": definition.version,
+                                          "status": instance.status.value})
+    return instance
+
+
+def advance(instance: WorkflowInstance, wf, user: User | None = None) -> list[WorkItem]:
+    """Run automatic steps, mirror user tasks into work items, save state; returns new items."""
+    if instance.status is InstanceStatus.RUNNING:
+        try:
+            engine.run(wf)
+        except engine.EngineError as exc:
+            instance.status, instance.error_message = InstanceStatus.ERROR, str(exc)
+    created = sync_items(instance, wf)
+    if instance.status is InstanceStatus.RUNNING and engine.is_completed(wf):
+        instance.status, instance.completed_at = InstanceStatus.COMPLETED, utcnow()
+    try:
+        instance.state = engine.dumps(wf)
+    except Exception as exc:  # unserializable data: keep the last good state, show the error
+        instance.status = InstanceStatus.ERROR
+        instance.error_message = f"the process data could not be saved: {exc}"
+        if not instance.state:
+            instance.state = "{}"
+    instance.next_timer_at = engine.next_timer_at(wf) if instance.status is InstanceStatus.RUNNING else None
+    db.session.flush()
+    return created
+
+
+def sync_items(instance: WorkflowInstance, wf) -> list[WorkItem]:
+    """One work item per ready user task, keyed by task id so timers elsewhere never re-create it."""
+    open_items = {i.spiff_task_id: i for i in db.session.scalars(
+        select(WorkItem).where(WorkItem.instance_id == instance.id, WorkItem.status == ItemStatus.READY))}
+    ready = engine.ready_user_tasks(wf)
+    created = []
+    case = instance.case or db.session.get(Case, instance.case_id)
+    for task in ready:
+        item = open_items.pop(task.id, None)
+        if item is not None:
+            item.due_at = task.due_at or item.due_at
+            continue
+        who = assignment.resolve(case, task.candidate_groups, task.lane)
+        item = WorkItem(instance_id=instance.id, case_id=instance.case_id, spiff_task_id=task.id,
+                        bpmn_id=task.bpmn_id, title=(task.title or task.bpmn_id)[:255], lane=task.lane,
+                        documentation=task.documentation, candidate_groups=json.dumps(task.candidate_groups),
+                        organisation_id=who.organisation.id if who.organisation else None,
+                        required_role=who.role, unassigned_reason=who.reason, form=json.dumps(task.fields),
+                        due_at=task.due_at, status=ItemStatus.READY)
+        db.session.add(item)
+        created.append(item)
+    for task_id, item in open_items.items():
+        state = engine.task_state(wf, task_id)
+        if state == "completed":
+            item.status, item.completed_at = ItemStatus.COMPLETED, item.completed_at or utcnow()
+        elif state in ("cancelled", "missing"):
+            item.status = ItemStatus.CANCELLED
+    db.session.flush()
+    return created
+
+
+def reassign_unassigned(case: Case) -> int:
+    """After an organisation joins a case, give it the items that were waiting for its type."""
+    count = 0
+    for item in db.session.scalars(select(WorkItem).where(WorkItem.case_id == case.id,
+                                                          WorkItem.status == ItemStatus.READY,
+                                                          WorkItem.organisation_id.is_(None))):
+        who = assignment.resolve(case, item.groups, item.lane)
+        if who.organisation is not None:
+            item.organisation_id, item.required_role, item.unassigned_reason = who.organisation.id, who.role, None
+            count += 1
+    db.session.flush()
+    return count
+
+
+def get_item(user: User, item_id: int) -> WorkItem:
+    """A work item the user may see.
+
+    :raise NotFound: otherwise
+    """
+    item = db.session.scalar(access.visible(user, WorkItem).where(WorkItem.id == item_id))
+    if item is None:
+        raise NotFound("no such task")
+    return item
+
+
+def _require_doable(user: User, item: WorkItem) -> None:
+    if not access.can(user, access.Action.COMPLETE, item):
+        org = item.organisation.name if item.organisation else "an organisation not yet on the case"
+        role = f" ({item.required_role}s only)" if item.required_role else ""
+        raise NotPermitted(f"This step is for {org}{role}.")
+
+
+def _describe_done(item: WorkItem) -> str:
+    who = item.completed_by.name if item.completed_by else "the system"
+    when = item.completed_at.strftime("%d/%m/%Y %H:%M UTC") if item.completed_at else ""
+    if item.status is ItemStatus.COMPLETED:
+        return f"This step was already completed by {who} {when}".strip() + "."
+    return "This step is no longer open (the process moved on)."
+
+
+def claim(user: User, item: WorkItem, release: bool = False) -> WorkItem:
+    """Claim (or release) an item; claimed by someone else is a conflict."""
+    _require_doable(user, item)
+    owner = None if release else user.id
+    result = db.session.execute(
+        update(WorkItem).where(WorkItem.id == item.id, WorkItem.status == ItemStatus.READY,
+                               or_(WorkItem.claimed_by_id.is_(None), WorkItem.claimed_by_id == user.id))
+        .values(claimed_by_id=owner, claimed_at=utcnow() if owner else None)
+        .execution_options(synchronize_session=False))
+    db.session.refresh(item)
+    if result.rowcount == 0:
+        if item.status is not ItemStatus.READY:
+            raise Conflict(_describe_done(item))
+        raise Conflict(f"This step is claimed by {item.claimed_by.name}.")
+    audit.record("release" if release else "claim", user=user, object_type="work_item", object_id=item.id,
+                 case_id=item.case_id)
+    return item
+
+
+def complete(user: User, item: WorkItem, raw: dict[str, Any]) -> tuple[WorkItem, list[WorkItem]]:
+    """Complete a ready item in one transaction; returns it and the items that became ready.
+
+    :raise NotPermitted: the item is for another organisation or role (403)
+    :raise Conflict: already completed, or claimed by someone else (409)
+    :raise InvalidData: per-field messages; nothing changes (422)
+    """
+    _require_doable(user, item)
+    if not isinstance(raw, dict):
+        raise InvalidData({"data": "must be an object of field values"})
+    # The row lock serialises completions of one instance; the version column also guards SQLite.
+    instance = db.session.execute(select(WorkflowInstance).where(WorkflowInstance.id == item.instance_id)
+                                  .with_for_update(of=WorkflowInstance)
+                                  .execution_options(populate_existing=True)).scalar_one()
+    db.session.refresh(item)
+    if item.status is not ItemStatus.READY:
+        raise Conflict(_describe_done(item))
+    if item.claimed_by_id and item.claimed_by_id != user.id:
+        raise Conflict(f"This step is claimed by {item.claimed_by.name}.")
+    data, errors = coerce_and_validate(item.fields, raw)
+    if errors:
+        raise InvalidData(errors)
+    wf = engine.loads(instance.state)
+    if engine.task_state(wf, item.spiff_task_id) != "ready":
+        raise Conflict("This step is no longer open (the process moved on).")
+    try:
+        engine.complete(wf, item.spiff_task_id, data)
+    except engine.EngineError as exc:
+        instance.status, instance.error_message = InstanceStatus.ERROR, str(exc)
+    item.status, item.completed_by, item.completed_at = ItemStatus.COMPLETED, user, utcnow()
+    item.data = json.dumps(engine.json_safe(data))
+    created = advance(instance, wf, user)
+    audit.record("complete", user=user, object_type="work_item", object_id=item.id, case_id=item.case_id,
+                 detail={"bpmn_id": item.bpmn_id, "fields": sorted(data), "instance_status": instance.status.value})
+    return item, created
+
+
+def history(case: Case) -> list[WorkItem]:
+    """Completed steps of every process on the case, oldest first."""
+    return list(db.session.scalars(select(WorkItem).where(WorkItem.case_id == case.id,
+                                                          WorkItem.status == ItemStatus.COMPLETED)
+                                   .order_by(WorkItem.completed_at, WorkItem.id)))
+
+
+def instances(case: Case) -> list[WorkflowInstance]:
+    """Every process instance on the case, oldest first."""
+    return list(db.session.scalars(select(WorkflowInstance).where(WorkflowInstance.case_id == case.id)
+                                   .order_by(WorkflowInstance.id)))
+
+
+def fire_due_timers(at: datetime | None = None, limit: int | None = None) -> int:
+    """Fire every timer due as of `at` (default now), one instance per transaction; returns how many.
+
+    Several workers may run at once: on PostgreSQL each takes rows with FOR UPDATE SKIP LOCKED.
+    Commits, because each instance is its own unit of work.
+    """
+    at = at or utcnow()
+    done, attempts = 0, {}
+    skip_locked = db.session.get_bind().dialect.name == "postgresql"
+    while limit is None or done < limit:
+        stmt = select(WorkflowInstance).where(WorkflowInstance.status == InstanceStatus.RUNNING,
+                                              WorkflowInstance.next_timer_at < at,
+                                              WorkflowInstance.id.not_in([k for k, v in attempts.items() if v >= 10]
+                                                                         or [0])) \
+            .order_by(WorkflowInstance.next_timer_at).limit(1)
+        stmt = stmt.with_for_update(skip_locked=True, of=WorkflowInstance) if skip_locked else stmt
+        instance = db.session.scalars(stmt).first()
+        if instance is None:
+            db.session.rollback()
+            break
+        attempts[instance.id] = attempts.get(instance.id, 0) + 1
+        with engine.clock(at):
+            before = instance.next_timer_at
+            wf = engine.loads(instance.state)
+            created = advance(instance, wf)
+        audit.record("timer", object_type="workflow_instance", object_id=instance.id, case_id=instance.case_id,
+                     detail={"due": before.isoformat() if before else None, "as_of": at.isoformat(),
+                             "new_items": [i.bpmn_id for i in created], "status": instance.status.value})
+        db.session.commit()
+        done += 1
+    return done
+
+
+def definition_of(instance: WorkflowInstance) -> ProcessDefinition:
+    return instance.definition
