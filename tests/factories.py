@@ -19,7 +19,7 @@ def make_org(code: str | None = None, org_type: str = "police", name: str | None
 
 
 def make_user(org: Organisation, *roles: str, email: str | None = None) -> User:
-    email = email or f"user{next(_seq)}@{org.code}.example.org"
+    email = email or f"user{next(_seq)}@{org.code.replace('_', '-')}.example.org"
     user, _ = directory.create_user(email, f"User {email.split('@')[0]}", org.code,
                                     list(roles) or ["practitioner"], PASSWORD)
     db.session.commit()

@@ -222,10 +222,26 @@ def _name_of(root: etree._Element, element_id: str | None) -> str | None:
     return found[0].get("name") if found else None
 
 
+def _locate(root: etree._Element, message: str) -> etree._Element | None:
+    """The element a message talks about, by the longest id or name it mentions."""
+    best, best_len = None, 2
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        for text in (node.get("id"), node.get("name")):
+            if text and len(text) > best_len and text in message:
+                best, best_len = node, len(text)
+    return best
+
+
 def _problem_from_validation(exc: ValidationException, root: etree._Element) -> Problem:
     element_id = exc.id or None
-    line = exc.line_number if isinstance(exc.line_number, int) else _line_of(root, element_id)
     message = str(exc.args[0] if exc.args else exc).strip().rstrip(".")
+    line = exc.line_number if isinstance(exc.line_number, int) else _line_of(root, element_id)
+    if element_id is None and line is None:
+        node = _locate(root, message)
+        if node is not None:
+            return Problem(message, node.get("id"), node.get("name"), node.sourceline)
     return Problem(message, element_id, exc.name or _name_of(root, element_id), line)
 
 

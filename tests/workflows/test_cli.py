@@ -130,3 +130,48 @@ def test_audit_verify_ok(runner, ctx):
 def test_commands_are_registered_on_app_cli(app):
     for name in ("init-db", "seed-demo", "orgs", "users", "audit"):
         assert name in app.cli.commands
+
+
+DATA = __import__("pathlib").Path(__file__).resolve().parents[1] / "data"
+
+
+def test_processes_deploy_check_list(runner, ctx):
+    path = str(DATA / "referral_test.bpmn")
+    checked = runner.invoke(args=["processes", "check", path])
+    assert checked.exit_code == 0 and "OK (referral_test)" in checked.output
+    first = runner.invoke(args=["processes", "deploy", path])
+    assert first.exit_code == 0 and "deployed referral_test version 1" in first.output
+    again = runner.invoke(args=["processes", "deploy", path])
+    assert "unchanged referral_test version 1" in again.output
+    listed = runner.invoke(args=["processes", "list"])
+    assert listed.output.startswith("referral_test\tv1\t")
+
+
+def test_processes_check_reports_element_and_line(runner, ctx, tmp_path):
+    bad = tmp_path / "bad.bpmn"
+    bad.write_text((DATA / "referral_test.bpmn").read_text().replace("${consent == True}", "${consent ==}"))
+    result = runner.invoke(args=["processes", "check", str(bad)])
+    assert result.exit_code == 1
+    assert "element 'gw_consent'" in result.output and "line" in result.output
+    assert runner.invoke(args=["processes", "deploy", str(bad)]).exit_code == 1
+    assert runner.invoke(args=["processes", "list"]).output == ""
+
+
+def test_users_token_prints_only_the_token(runner, ctx):
+    from workflows import tokens
+
+    runner.invoke(args=["orgs", "create", "vs", "--name", "VS", "--type", "victim_services"])
+    runner.invoke(args=["users", "create", "t@example.org", "--name", "T", "--org", "vs", "--role", "practitioner",
+                        "--password", "a-long-password"])
+    result = runner.invoke(args=["users", "token", "t@example.org"])
+    assert result.exit_code == 0
+    assert result.stdout.count("\n") == 1 and result.stdout.startswith("cbk_")
+    assert "shown only once" in result.stderr
+    assert tokens.user_for(result.stdout.strip()).email == "t@example.org"
+    assert runner.invoke(args=["users", "token", "nobody@example.org"]).exit_code == 1
+
+
+def test_timers_run_bad_at(runner, ctx):
+    result = runner.invoke(args=["timers", "run", "--at", "yesterday"])
+    assert result.exit_code == 1 and "not an ISO-8601" in result.output
+    assert runner.invoke(args=["timers", "run"]).output.strip() == "timers fired: 0"
