@@ -43,6 +43,8 @@ class Area(StrEnum):
     USERS = "users"
     REFERENCE = "reference"
     AUDIT = "audit"
+    WORK = "work"
+    PROCESSES = "processes"
 
 
 AREA_ROLES: dict[Area, frozenset[Role]] = {
@@ -53,6 +55,8 @@ AREA_ROLES: dict[Area, frozenset[Role]] = {
     Area.USERS: frozenset({Role.ADMIN}),
     Area.REFERENCE: frozenset({Role.ADMIN}),
     Area.AUDIT: frozenset({Role.AUDITOR}),
+    Area.WORK: CASEWORK,
+    Area.PROCESSES: frozenset({Role.LEAD, Role.ADMIN}),
 }
 
 

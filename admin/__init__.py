@@ -9,8 +9,11 @@ from admin import auth
 from admin.cases import CaseRegisterView, CaseView
 from admin.home import HomeView
 from admin.people import PersonView
+from admin.processes import ProcessesView
 from admin.reference import AgreementView, AuditView, CaseTypeView, OrganisationView, UserView
-from models import AuditEvent, Case, CaseType, InformationSharingAgreement, Organisation, Person, User, db
+from admin.work import MyWorkView, TeamWorkView, counts_for_menu
+from models import (AuditEvent, Case, CaseType, InformationSharingAgreement, Organisation, Person, User, WorkItem,
+                    db)
 
 
 def init_app(app: Flask) -> None:
@@ -18,6 +21,10 @@ def init_app(app: Flask) -> None:
     console = Admin(name="Casebook", url="/admin", theme=Bootstrap4Theme(swatch="default", fluid=True),
                     index_view=HomeView(name="Home", url="/admin", menu_icon_type="fa",
                                         menu_icon_value="fa-home"))
+    my_work = MyWorkView(WorkItem, db, name="My work", endpoint="my_work")
+    team_work = TeamWorkView(WorkItem, db, name="Team work", endpoint="team_work")
+    console.add_view(my_work)
+    console.add_view(team_work)
     console.add_view(CaseView(Case, db, name="Cases", endpoint="cases"))
     console.add_view(PersonView(Person, db, name="People", endpoint="people"))
     console.add_view(CaseRegisterView(Case, db, name="Case register", endpoint="case_register"))
@@ -27,6 +34,8 @@ def init_app(app: Flask) -> None:
                                   category="Reference data"))
     console.add_view(AgreementView(InformationSharingAgreement, db, name="Information-sharing agreements",
                                    endpoint="agreements", category="Reference data"))
+    console.add_view(ProcessesView(name="Processes", endpoint="processes"))
     console.add_view(AuditView(AuditEvent, db, name="Audit", endpoint="audit"))
+    counts_for_menu([my_work, team_work])
     console.init_app(app)
     auth.init_app(app)

@@ -1,7 +1,7 @@
 """Cases: list, open, the case page (audited), edit with a version check, people, partners, notes."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from markupsafe import Markup
@@ -13,10 +13,11 @@ from admin.base import ScopedModelView
 from admin.forms import (AddMemberForm, AddOrganisationForm, AddParticipantForm, CaseEditForm, CaseOpenForm,
                          NoteForm)
 from admin.people import apply_errors
-from models import Case, CaseType, Organisation, Person, db
-from models.enums import label
-from workflows import cases
-from workflows.errors import InvalidInput, NotPermitted, StaleEdit
+from models import (Case, CaseType, InstanceStatus, ItemStatus, Organisation, Person, WorkflowInstance, WorkItem,
+                    db, utcnow)
+from models.enums import Role, label
+from workflows import cases, engine, processes, tasks
+from workflows.errors import InvalidInput, NotFound, NotPermitted, StaleEdit
 
 PICK_LIMIT = 200
 
@@ -124,6 +125,9 @@ class CaseView(ScopedModelView):
                 | (Person.external_reference == search)).order_by(Person.family_name).limit(20)).all()
         return self.render(
             "cases/detail.html", case=case, can_edit=can_edit, search=search, found=found,
+            process_panels=_process_panels(case), startable=processes.latest_per_key(),
+            can_start=access.can(current_user, access.Action.START_PROCESS, case),
+            is_lead=current_user.has_role(Role.LEAD),
             note_form=forms.get("note_form") or NoteForm(prefix="note"),
             participant_form=forms.get("participant_form") or AddParticipantForm(prefix="part"),
             org_form=org_form, member_form=forms.get("member_form") or AddMemberForm(prefix="member"),
@@ -210,6 +214,67 @@ class CaseView(ScopedModelView):
         return self._post_action(case_id, AddMemberForm(prefix="member"),
                                  lambda c, f: cases.add_member(current_user, c, f.email.data),
                                  "User named on the case.", "member_form")
+
+
+    @expose("/<int:case_id>/processes/", methods=("POST",))
+    def start_process(self, case_id: int):
+        """Start a deployed process on the case."""
+        case = self.get_one(case_id)
+        key = request.form.get("key", "")
+        try:
+            instance = tasks.start(current_user, case, key)
+            db.session.commit()
+            if instance.status is InstanceStatus.ERROR:
+                flash(f"{key} started but stopped with an error: {instance.error_message}", "error")
+            else:
+                flash(f"Started {key}.", "success")
+        except (NotFound, NotPermitted, InvalidInput) as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        return redirect(url_for(".details_view", id=case.id))
+
+    @expose("/<int:case_id>/processes/<int:instance_id>/cancel/", methods=("POST",))
+    def cancel_process(self, case_id: int, instance_id: int):
+        """Leads stop a process instance (e.g. one stuck in error); its open steps are cancelled."""
+        case = self.get_one(case_id)
+        instance = _instance_of(case, instance_id)
+        try:
+            tasks.cancel(current_user, instance, request.form.get("reason", ""))
+            db.session.commit()
+            flash("The process was cancelled.", "success")
+        except NotPermitted as exc:
+            db.session.rollback()
+            abort(403, str(exc))
+        return redirect(url_for(".details_view", id=case.id))
+
+    @expose("/<int:case_id>/processes/<int:instance_id>/diagram.bpmn")
+    def process_diagram(self, case_id: int, instance_id: int):
+        """The diagram version this instance runs on (for the viewer)."""
+        case = self.get_one(case_id)
+        instance = _instance_of(case, instance_id)
+        return Response(instance.definition.bpmn_xml, mimetype="application/xml")
+
+
+def _instance_of(case: Case, instance_id: int) -> WorkflowInstance:
+    instance = db.session.get(WorkflowInstance, instance_id)
+    if instance is None or instance.case_id != case.id:
+        abort(404)
+    return instance
+
+
+def _process_panels(case: Case) -> list[dict]:
+    """Per instance: states for the diagram, due dates on current steps, completed steps."""
+    panels = []
+    now = utcnow()
+    for instance in tasks.instances(case):
+        items = db.session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id)
+                                   .order_by(WorkItem.completed_at, WorkItem.id)).all()
+        ready = [i for i in items if i.status is ItemStatus.READY]
+        due = {i.bpmn_id: {"text": i.due_at.strftime("%d/%m/%Y %H:%M"), "overdue": i.due_at < now}
+               for i in ready if i.due_at}
+        panels.append({"instance": instance, "states": engine.step_states(instance.state), "due": due,
+                       "ready": ready, "done": [i for i in items if i.status is ItemStatus.COMPLETED]})
+    return panels
 
 
 class CaseRegisterView(ScopedModelView):

@@ -90,6 +90,7 @@ class WorkItem(db.Model):
     instance_id: Mapped[int] = mapped_column(ForeignKey("workflow_instance.id"), index=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
     spiff_task_id: Mapped[str] = mapped_column(String(36))
+    process_key: Mapped[str] = mapped_column(String(255), index=True)
     bpmn_id: Mapped[str] = mapped_column(String(255))
     title: Mapped[str] = mapped_column(String(255))
     documentation: Mapped[str | None] = mapped_column(Text)

@@ -696,3 +696,30 @@ def json_safe(value: Any) -> Any:
     """Task data as JSON (dates as ISO text)."""
     return json.loads(json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, (date, datetime))
                                  else str(v) if isinstance(v, timedelta) else repr(v)))
+
+
+def step_states(state: str) -> dict[str, str]:
+    """bpmn id -> 'completed' | 'ready' | 'waiting' | 'error' for every visible element an instance reached."""
+    try:
+        wf = loads(state)
+    except Exception:  # a damaged state must not break the case page
+        return {}
+    order = {"completed": 0, "waiting": 1, "ready": 2, "error": 3}
+    out: dict[str, str] = {}
+    for task in wf.get_tasks():
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        if not bpmn_id:
+            continue
+        if task.state == TaskState.COMPLETED:
+            state_name = "completed"
+        elif task.state == TaskState.READY:
+            state_name = "ready"
+        elif task.state == TaskState.ERROR:
+            state_name = "error"
+        elif task.state in (TaskState.WAITING, TaskState.STARTED):
+            state_name = "waiting"
+        else:
+            continue
+        if order[state_name] >= order.get(out.get(bpmn_id, "completed"), 0) or bpmn_id not in out:
+            out[bpmn_id] = state_name
+    return out

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 
 import access
-from models import (Case, InstanceStatus, ItemStatus, ProcessDefinition, User, WorkflowInstance, WorkItem, audit,
+from models import (Case, InstanceStatus, ItemStatus, User, WorkflowInstance, WorkItem, audit,
                     db, utcnow)
 from workflows import assignment, engine, processes
 from workflows.errors import Conflict, InvalidData, InvalidInput, NotFound, NotPermitted
@@ -103,7 +103,7 @@ def sync_items(instance: WorkflowInstance, wf) -> list[WorkItem]:
             continue
         who = assignment.resolve(case, task.candidate_groups, task.lane)
         item = WorkItem(instance_id=instance.id, case_id=instance.case_id, spiff_task_id=task.id,
-                        bpmn_id=task.bpmn_id, title=(task.title or task.bpmn_id)[:255], lane=task.lane,
+                        process_key=instance.definition.key, bpmn_id=task.bpmn_id, title=(task.title or task.bpmn_id)[:255], lane=task.lane,
                         documentation=task.documentation, candidate_groups=json.dumps(task.candidate_groups),
                         organisation_id=who.organisation.id if who.organisation else None,
                         required_role=who.role, unassigned_reason=who.reason, form=json.dumps(task.fields),
@@ -262,5 +262,20 @@ def fire_due_timers(at: datetime | None = None, limit: int | None = None) -> int
     return done
 
 
-def definition_of(instance: WorkflowInstance) -> ProcessDefinition:
-    return instance.definition
+def cancel(user: User, instance: WorkflowInstance, reason: str = "") -> None:
+    """Stop an instance (leads only); its open items are cancelled and the reason is audited."""
+    from models.enums import Role
+
+    if not (user.has_role(Role.LEAD) and access.is_visible(user, instance.case)):
+        raise NotPermitted("Only working-group leads may cancel a process.")
+    db.session.execute(select(WorkflowInstance).where(WorkflowInstance.id == instance.id)
+                       .with_for_update(of=WorkflowInstance))
+    if instance.status in (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED):
+        return
+    instance.status, instance.next_timer_at = InstanceStatus.CANCELLED, None
+    for item in db.session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id,
+                                                          WorkItem.status == ItemStatus.READY)):
+        item.status = ItemStatus.CANCELLED
+    db.session.flush()
+    audit.record("cancel_process", user=user, object_type="workflow_instance", object_id=instance.id,
+                 case_id=instance.case_id, detail={"reason": reason[:500], "key": instance.definition.key})

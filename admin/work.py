@@ -1,0 +1,231 @@
+"""My work and Team work: ready items, overdue first, claim/unclaim; the task form for each step."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import and_, case as sql_case, or_, select
+
+import access
+from admin.base import ScopedModelView
+from admin.taskforms import form_class_for, prefill, submitted
+from models import Case, ItemStatus, WorkItem, db, utcnow
+from workflows import tasks
+from workflows.errors import Conflict, InvalidData, NotFound, NotPermitted
+
+
+def _title(view, context, item: WorkItem, name: str) -> Markup:
+    if access.can(current_user, access.Action.COMPLETE, item):
+        return Markup('<a href="{}">{}</a>').format(url_for("my_work.task_view", item_id=item.id), item.title)
+    return Markup("{}").format(item.title)
+
+
+def _case(view, context, item: WorkItem, name: str) -> Markup:
+    return Markup('<a href="{}">{}</a>').format(url_for("cases.details_view", id=item.case_id), item.case.reference)
+
+
+def _due(view, context, item: WorkItem, name: str) -> Markup:
+    if item.due_at is None:
+        return Markup('<span class="text-muted">—</span>')
+    text = item.due_at.strftime("%d/%m/%Y %H:%M")
+    if item.due_at < utcnow():
+        return Markup('<span class="badge badge-danger">Overdue</span> {}').format(text)
+    return Markup("{}").format(text)
+
+
+def _organisation(view, context, item: WorkItem, name: str) -> Markup:
+    if item.organisation is None:
+        return Markup('<span class="badge badge-warning" title="{}">Unassigned</span>').format(
+            item.unassigned_reason or "")
+    role = f" ({item.required_role}s)" if item.required_role else ""
+    return Markup("{}{}").format(item.organisation.name, role)
+
+
+def _claimed(view, context, item: WorkItem, name: str) -> Markup:
+    csrf = Markup('<input type="hidden" name="csrf_token" value="{}">').format(view.csrf_token())
+    if item.claimed_by_id == current_user.id:
+        return Markup('<form method="post" action="{}" class="d-inline">{}<button class="btn btn-sm '
+                      'btn-outline-secondary">Unclaim</button></form>').format(
+            url_for("my_work.release", item_id=item.id), csrf)
+    if item.claimed_by is not None:
+        return Markup("{}").format(item.claimed_by.name)
+    if access.can(current_user, access.Action.COMPLETE, item):
+        return Markup('<form method="post" action="{}" class="d-inline">{}<button class="btn btn-sm '
+                      'btn-outline-primary">Claim</button></form>').format(
+            url_for("my_work.claim", item_id=item.id), csrf)
+    return Markup("")
+
+
+class WorkView(ScopedModelView):
+    """Base list of ready work items; subclasses narrow it."""
+
+    area = access.Area.WORK
+    can_view_details = False
+    column_list = ("due_at", "title", "case", "process_key", "organisation", "claimed_by")
+    column_labels = {"due_at": "Due", "title": "Step", "process_key": "Process", "claimed_by": "Claimed by"}
+    column_formatters = {"title": _title, "case": _case, "due_at": _due, "organisation": _organisation,
+                         "claimed_by": _claimed}
+    column_filters = ("process_key", "case.case_type_code", "due_at", "claimed_by.email")
+    column_sortable_list = ("due_at", "title", "process_key")
+    column_searchable_list = ("title",)
+
+    @property
+    def can_create(self) -> bool:
+        return False
+
+    @property
+    def can_edit(self) -> bool:
+        return False
+
+    def csrf_token(self) -> str:
+        from flask_wtf.csrf import generate_csrf
+
+        return generate_csrf()
+
+    def scope(self):
+        """Extra WHERE clause for this list."""
+        raise NotImplementedError
+
+    def _ordered(self, query):
+        if request.args.get("sort") is None:
+            # Overdue and soonest due first; items without a due date last.
+            query = query.order_by(sql_case((WorkItem.due_at.is_(None), 1), else_=0), WorkItem.due_at,
+                                   WorkItem.id)
+        return query
+
+    def get_query(self):
+        return self._ordered(super().get_query().filter(WorkItem.status == ItemStatus.READY, self.scope()))
+
+    def get_count_query(self):
+        return super().get_count_query().filter(WorkItem.status == ItemStatus.READY, self.scope())
+
+    def menu_count(self) -> int | None:
+        """The number shown in the menu."""
+        if not current_user.is_authenticated or not self.is_accessible():
+            return None
+        return db.session.scalar(self.get_count_query().statement)
+
+
+class TeamWorkView(WorkView):
+    """Everything ready for my organisation, plus unassigned items on cases we lead."""
+
+    def scope(self):
+        lead_cases = select(Case.id).where(Case.lead_organisation_id == current_user.organisation_id)
+        return or_(WorkItem.organisation_id == current_user.organisation_id,
+                   and_(WorkItem.organisation_id.is_(None), WorkItem.case_id.in_(lead_cases)))
+
+
+class MyWorkView(WorkView):
+    """What I can do now: my organisation's items for my roles, unclaimed or claimed by me."""
+
+    def scope(self):
+        roles = [r.value for r in current_user.roles]
+        return and_(WorkItem.organisation_id == current_user.organisation_id,
+                    or_(WorkItem.required_role.is_(None), WorkItem.required_role.in_(roles)),
+                    or_(WorkItem.claimed_by_id.is_(None), WorkItem.claimed_by_id == current_user.id))
+
+    def _item(self, item_id: int) -> WorkItem:
+        try:
+            return tasks.get_item(current_user, item_id)
+        except NotFound:
+            abort(404)
+
+    @expose("/<int:item_id>/claim/", methods=("POST",))
+    def claim(self, item_id: int):
+        """Claim an item from a list."""
+        return self._claim(item_id, release=False)
+
+    @expose("/<int:item_id>/release/", methods=("POST",))
+    def release(self, item_id: int):
+        """Give a claimed item back."""
+        return self._claim(item_id, release=True)
+
+    def _claim(self, item_id: int, release: bool):
+        item = self._item(item_id)
+        try:
+            tasks.claim(current_user, item, release=release)
+            db.session.commit()
+            flash(f"{'Released' if release else 'Claimed'}: {item.title}.", "success")
+        except (Conflict, NotPermitted) as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        return redirect(request.referrer or url_for(".index_view"))
+
+    @expose("/<int:item_id>/", methods=("GET", "POST"))
+    def task_view(self, item_id: int):
+        """The step's form, built from the diagram, with the case beside it."""
+        item = self._item(item_id)
+        if not access.can(current_user, access.Action.COMPLETE, item):
+            abort(403, "This step is for another organisation or role.")
+        form = form_class_for(item.fields)()
+        if item.status is not ItemStatus.READY:
+            flash(_done_message(item), "warning")
+            return redirect(url_for(".index_view"))
+        if request.method == "GET":
+            prefill(form, item.fields)
+        status = 200
+        if request.method == "POST":
+            if form.validate():
+                try:
+                    item, created = tasks.complete(current_user, item, submitted(form, item.fields))
+                    db.session.commit()
+                    flash(f"Completed: {item.title}.", "success")
+                    return self._after_complete(created)
+                except InvalidData as exc:
+                    db.session.rollback()
+                    for field_id, message in exc.errors.items():
+                        target = getattr(form, field_id, None)
+                        if target is not None:
+                            target.errors = list(target.errors) + [message]
+                    status = 422
+                except Conflict as exc:
+                    db.session.rollback()
+                    flash(str(exc) + " Nothing was changed.", "warning")
+                    return redirect(url_for(".index_view")), 303
+                except NotPermitted as exc:
+                    db.session.rollback()
+                    abort(403, str(exc))
+            else:
+                status = 422
+        case = db.session.get(Case, item.case_id)
+        return self.render("work/task.html", item=item, form=form, case=case,
+                           overdue=item.due_at is not None and item.due_at < utcnow()), status
+
+    def _after_complete(self, created: list[WorkItem]):
+        for nxt in created:
+            if access.can(current_user, access.Action.COMPLETE, nxt):
+                return redirect(url_for(".task_view", item_id=nxt.id))
+        return redirect(url_for(".index_view"))
+
+
+def _done_message(item: WorkItem) -> str:
+    if item.status is ItemStatus.COMPLETED:
+        who = item.completed_by.name if item.completed_by else "someone else"
+        return f"This step was already completed by {who}; nothing was changed."
+    return "This step is no longer open (the process moved on); nothing was changed."
+
+
+def counts_for_menu(views: list[Any]) -> None:
+    """Wrap the menu entries of work views so their names carry live counts."""
+    for view in views:
+        menu = view.menu
+        base = view.name
+
+        class CountingMenu(type(menu)):  # type: ignore[misc]
+            _base_name = base
+            _count_view = view
+
+            @property
+            def name(self) -> str:
+                count = self._count_view.menu_count()
+                return f"{self._base_name} ({count})" if count is not None else self._base_name
+
+            @name.setter
+            def name(self, value: str) -> None:
+                pass
+
+        menu.__class__ = CountingMenu
+

@@ -1,0 +1,169 @@
+"""My work, Team work, the task form, the case page's process panel, the Processes screen."""
+from __future__ import annotations
+
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from models import ItemStatus, ProcessDefinition, WorkItem, db
+from tests.factories import make_case, make_org, make_person, make_user
+from workflows import processes, tasks
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture
+def world(ctx):
+    police = make_org("police_a", "police", "Police A")
+    vs = make_org("vs_b", "victim_services", "Victim Services B")
+    pc = make_user(police, email="pc@a.example.org")
+    cw = make_user(vs, email="cw@b.example.org")
+    manager = make_user(vs, "manager", email="mgr@b.example.org")
+    lead = make_user(vs, "lead", "practitioner", email="lead@b.example.org")
+    processes.deploy((DATA / "referral_test.bpmn").read_text(), lead)
+    victim = make_person(pc, "Amira", "Hussain")
+    case = make_case(pc, title="Burglary", participants=[(victim.id, "victim")], organisation_ids=[vs.id])
+    instance = tasks.start(pc, case, "referral_test")
+    db.session.commit()
+    item = db.session.scalar(select(WorkItem).where(WorkItem.bpmn_id == "record"))
+    return {"case": case.id, "instance": instance.id, "record": item.id, "pc": pc.email, "cw": cw.email,
+            "manager": manager.email, "lead": lead.email}
+
+
+GOOD = {"victim_name": "Amira Hussain", "risk_score": "12", "crime_type": "burglary", "consent": "true",
+        "incident_date": "2026-11-20"}
+
+
+def test_my_work_lists_and_counts(client, login, world):
+    login(world["pc"])
+    page = client.get("/admin/my_work/").get_data(as_text=True)
+    assert "Record referral" in page and "My work (1)" in page and "Team work (1)" in page
+    login(world["cw"])
+    assert "My work (0)" in client.get("/admin/my_work/").get_data(as_text=True)
+
+
+def test_task_form_is_built_from_the_diagram(client, login, world):
+    login(world["pc"])
+    page = client.get(f"/admin/my_work/{world['record']}/").get_data(as_text=True)
+    for label in ("Victim name", "Risk score (0-27)", "Crime type", "Victim consents to referral", "Incident date"):
+        assert label in page
+    assert 'type="radio"' in page and 'type="date"' in page and 'value="0"' in page   # default from the diagram
+    assert "Burglary" in page and "Amira HUSSAIN" in page                             # case summary beside it
+    assert '<label class="font-weight-bold" for="victim_name">' in page
+
+
+def test_validation_errors_then_success_opens_next_or_list(client, login, world):
+    login(world["pc"])
+    url = f"/admin/my_work/{world['record']}/"
+    bad = client.post(url, data={**GOOD, "victim_name": "", "risk_score": "31", "crime_type": "arson"})
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "This field is required" in text and "Number must be between 0 and 27" in text
+    assert db.session.get(WorkItem, world["record"]).status is ItemStatus.READY
+    ok = client.post(url, data=GOOD)
+    assert ok.status_code == 302 and ok.headers["Location"].endswith("/admin/my_work/")  # next step is VS's
+    db.session.expire_all()
+    triage = db.session.scalar(select(WorkItem).where(WorkItem.bpmn_id == "triage"))
+    assert triage.organisation.code == "vs_b"
+    login(world["cw"])
+    assert "Triage referral" in client.get("/admin/team_work/").get_data(as_text=True)
+
+
+def test_double_post_and_stale_form(client, login, world):
+    login(world["pc"])
+    url = f"/admin/my_work/{world['record']}/"
+    assert client.post(url, data=GOOD).status_code == 302
+    again = client.post(url, data=GOOD, follow_redirects=True)
+    assert "already completed by" in again.get_data(as_text=True)
+    assert len(db.session.scalars(select(WorkItem).where(WorkItem.bpmn_id == "triage")).all()) == 1
+
+
+def test_other_organisations_item_is_refused(client, login, world):
+    login(world["cw"])
+    assert client.get(f"/admin/my_work/{world['record']}/").status_code == 403
+    assert client.post(f"/admin/my_work/{world['record']}/", data=GOOD).status_code == 403
+    assert db.session.get(WorkItem, world["record"]).status is ItemStatus.READY
+
+
+def test_claim_and_unclaim(client, login, world):
+    login(world["pc"])
+    client.post(f"/admin/my_work/{world['record']}/claim/")
+    db.session.expire_all()
+    assert db.session.get(WorkItem, world["record"]).claimed_by.email == world["pc"]
+    client.post(f"/admin/my_work/{world['record']}/release/")
+    db.session.expire_all()
+    assert db.session.get(WorkItem, world["record"]).claimed_by is None
+
+
+def test_role_qualified_step_only_in_managers_my_work(client, login, world, runner):
+    from datetime import timedelta
+
+    from models import utcnow
+
+    login(world["pc"])
+    client.post(f"/admin/my_work/{world['record']}/", data=GOOD)
+    runner.invoke(args=["timers", "run", "--at", (utcnow() + timedelta(days=3)).isoformat()])
+    login(world["cw"])
+    assert "Escalate late triage" not in client.get("/admin/my_work/").get_data(as_text=True)
+    assert "Escalate late triage" in client.get("/admin/team_work/").get_data(as_text=True)
+    login(world["manager"])
+    assert "Escalate late triage" in client.get("/admin/my_work/").get_data(as_text=True)
+
+
+def test_case_page_process_panel(client, login, world):
+    login(world["pc"])
+    client.post(f"/admin/my_work/{world['record']}/", data=GOOD)
+    page = client.get(f"/admin/cases/details/?id={world['case']}").get_data(as_text=True)
+    assert 'class="bpmn-canvas"' in page and "&#34;triage&#34;: &#34;ready&#34;" in page.replace('"', "&#34;")
+    assert "&#34;record&#34;: &#34;completed&#34;" in page.replace('"', "&#34;")
+    assert "Record referral" in page and "Amira Hussain" in page   # history with answers
+    xml = client.get(f"/admin/cases/{world['case']}/processes/{world['instance']}/diagram.bpmn")
+    assert xml.status_code == 200 and b"referral_test" in xml.data
+    login(world["cw"])  # partners see the panel too
+    assert client.get(f"/admin/cases/details/?id={world['case']}").status_code == 200
+
+
+def test_diagram_of_invisible_case_is_404(client, login, world, ctx):
+    other = make_user(make_org("council_c", "council"), email="c@c.example.org")
+    login(other.email)
+    assert client.get(f"/admin/cases/{world['case']}/processes/{world['instance']}/diagram.bpmn").status_code == 404
+
+
+def test_error_instance_shows_message_and_lead_can_cancel(client, login, world, ctx):
+    from models import User, WorkflowInstance
+
+    lead = db.session.scalar(select(User).where(User.email == world["lead"]))
+    processes.deploy((DATA / "runtime_error.bpmn").read_text(), lead)
+    db.session.commit()
+    login(world["pc"])
+    client.post(f"/admin/cases/{world['case']}/processes/", data={"key": "runtime_error"})
+    ask = db.session.scalar(select(WorkItem).where(WorkItem.bpmn_id == "ask"))
+    client.post(f"/admin/my_work/{ask.id}/", data={"answer": "x"})
+    page = client.get(f"/admin/cases/details/?id={world['case']}").get_data(as_text=True)
+    assert "This process stopped" in page and "Cancel this process" not in page
+    login(world["lead"])
+    page = client.get(f"/admin/cases/details/?id={world['case']}").get_data(as_text=True)
+    assert "What to do" in page and "Cancel this process" in page
+    broken = db.session.scalar(select(WorkflowInstance).where(WorkflowInstance.status == "error"))
+    client.post(f"/admin/cases/{world['case']}/processes/{broken.id}/cancel/", data={"reason": "bad diagram"})
+    db.session.expire_all()
+    assert db.session.get(WorkflowInstance, broken.id).status.value == "cancelled"
+
+
+def test_processes_screen_for_leads(client, login, world):
+    login(world["lead"])
+    page = client.get("/admin/processes/").get_data(as_text=True)
+    assert "referral_test" in page and "v1" in page
+    text = (DATA / "one_step.bpmn").read_bytes()
+    ok = client.post("/admin/processes/", data={"file": (BytesIO(text), "one.bpmn")},
+                     content_type="multipart/form-data")
+    assert ok.status_code == 302
+    bad = client.post("/admin/processes/", content_type="multipart/form-data", data={
+        "file": (BytesIO((DATA / "one_step.bpmn").read_bytes().replace(b'candidateGroups="police"',
+                                                                        b'candidateGroups="nobody"')), "x.bpmn")})
+    assert bad.status_code == 422 and "<code>step</code>" in bad.get_data(as_text=True)
+    definition = db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == "one_step"))
+    assert client.get(f"/admin/processes/{definition.id}/").status_code == 200
+    login(world["pc"])
+    assert client.get("/admin/processes/").status_code == 404
