@@ -4,7 +4,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from flask import Flask, abort, g
+from flask import Flask, abort, g, has_request_context
 from flask_login import AnonymousUserMixin, LoginManager
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 
@@ -69,6 +69,7 @@ def init_app(app: Flask) -> None:
         # Flask-Login caches the user on `g`; when an app context outlives one request (tests, embedding)
         # that cache must not carry one request's identity into the next.
         g.pop("_login_user", None)
+        g.pop("_casebook_visible", None)
 
 
 @login_manager.user_loader
@@ -146,11 +147,21 @@ def visible(user: Any, model: type) -> Select:
 
 
 def is_visible(user: Any, obj: Any) -> bool:
-    """Is this object among the rows visible to the user? (the same query as lists use)"""
+    """Is this object among the rows visible to the user? (the same query as lists use; memoised per request)"""
     model = type(obj)
     pk = model.__mapper__.primary_key[0]
-    stmt = select(exists().where(clause(user, model), pk == getattr(obj, pk.key)))
-    return bool(db.session.scalar(stmt))
+    key = (getattr(user, "id", None), model.__name__, getattr(obj, pk.key))
+    memo = g.setdefault("_casebook_visible", {}) if has_request_context() else {}
+    if key not in memo:
+        memo[key] = bool(db.session.scalar(select(exists().where(clause(user, model), pk == key[2]))))
+    return memo[key]
+
+
+def remember_visible(user: Any, obj: Any) -> None:
+    """Record that a row was just loaded through visible(), so checks need not query again."""
+    if has_request_context():
+        pk = type(obj).__mapper__.primary_key[0]
+        g.setdefault("_casebook_visible", {})[(user.id, type(obj).__name__, getattr(obj, pk.key))] = True
 
 
 def get_or_404(user: Any, model: type, ident: Any) -> Any:

@@ -37,7 +37,7 @@ class ProcessDefinition(db.Model):
     key: Mapped[str] = mapped_column(String(255), index=True)
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str | None] = mapped_column(String(255))
-    bpmn_xml: Mapped[str] = mapped_column(Text)
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True, deferred_raiseload=False)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     calls: Mapped[str] = mapped_column(Text, default="[]")   # keys of called processes (JSON list)
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -72,7 +72,7 @@ class WorkflowInstance(db.Model):
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     case: Mapped[Case] = relationship()
-    definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
+    definition: Mapped[ProcessDefinition] = relationship()
     started_by: Mapped[User | None] = relationship()
 
     __mapper_args__ = {"version_id_col": row_version}
@@ -112,9 +112,9 @@ class WorkItem(db.Model):
 
     instance: Mapped[WorkflowInstance] = relationship()
     case: Mapped[Case] = relationship()
-    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
-    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id], lazy="joined")
-    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id], lazy="joined")
+    organisation: Mapped[Organisation | None] = relationship()
+    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
 
     @property
     def groups(self) -> list[str]:

@@ -461,11 +461,23 @@ SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFI
 SERIALIZER.registry.register(date, lambda v: {"value": v.isoformat()}, lambda d: date.fromisoformat(d["value"]))
 
 
-def dumps(wf: BpmnWorkflow) -> str:
-    """Serialize, and prove it loads again before anything is committed."""
+def dumps(wf: BpmnWorkflow, verify: bool = True) -> str:
+    """Serialize; with `verify`, prove it loads again before anything is committed.
+
+    Only scripts can put unloadable values (a dict with a "typename" key) into task data: form answers
+    are validated scalars and start data is checked, so callers verify when the diagram has scripts.
+    """
     text = SERIALIZER.serialize_json(wf)
-    SERIALIZER.deserialize_json(text)
+    if verify:
+        SERIALIZER.deserialize_json(text)
     return text
+
+
+def has_scripts(wf: BpmnWorkflow) -> bool:
+    """Does this workflow's spec (or a called one) carry scripts? (a few dozen attribute reads)"""
+    specs = [wf.spec, *wf.subprocess_specs.values()]
+    return any(getattr(ts, attr, None) for spec in specs for ts in spec.task_specs.values()
+               for attr in ("script", "prescript", "postscript"))
 
 
 def loads(text: str) -> BpmnWorkflow:
@@ -543,6 +555,11 @@ def _spiff_message(exc: Exception) -> str:
     if "ScriptBudgetExceeded" in text or "TimeoutError" in text:
         text = text.replace("WorkflowTaskException", "").strip()
     return text
+
+
+def process_key(wf: BpmnWorkflow) -> str:
+    """The key (process id) of the top-level process."""
+    return wf.spec.name
 
 
 def is_completed(wf: BpmnWorkflow) -> bool:

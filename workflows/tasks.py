@@ -29,9 +29,11 @@ def _check_start_data(data: Any) -> dict[str, Any]:
         if not isinstance(key, str) or not key.isidentifier() or key.startswith("_") or key in RESERVED_NAMES:
             raise InvalidInput({"data": f"{key!r} is not an allowed name"})
     try:
-        json.dumps(data)
+        text = json.dumps(data)
     except (TypeError, ValueError):
         raise InvalidInput({"data": "values must be plain JSON"}) from None
+    if '"typename"' in text:  # SpiffWorkflow could not load such data back (guide §11.3)
+        raise InvalidInput({"data": "'typename' is a reserved name"})
     return dict(data)
 
 
@@ -78,7 +80,7 @@ def advance(instance: WorkflowInstance, wf, user: User | None = None) -> list[Wo
     if instance.status is InstanceStatus.RUNNING and engine.is_completed(wf):
         instance.status, instance.completed_at = InstanceStatus.COMPLETED, utcnow()
     try:
-        instance.state = engine.dumps(wf)
+        instance.state = engine.dumps(wf, verify=engine.has_scripts(wf))
     except Exception as exc:  # unserializable data: keep the last good state, show the error
         instance.status = InstanceStatus.ERROR
         instance.error_message = f"the process data could not be saved: {exc}"
@@ -95,15 +97,14 @@ def sync_items(instance: WorkflowInstance, wf) -> list[WorkItem]:
         select(WorkItem).where(WorkItem.instance_id == instance.id, WorkItem.status == ItemStatus.READY))}
     ready = engine.ready_user_tasks(wf)
     created = []
-    case = instance.case or db.session.get(Case, instance.case_id)
     for task in ready:
         item = open_items.pop(task.id, None)
         if item is not None:
             item.due_at = task.due_at or item.due_at
             continue
-        who = assignment.resolve(case, task.candidate_groups, task.lane)
+        who = assignment.resolve(instance.case, task.candidate_groups, task.lane)
         item = WorkItem(instance_id=instance.id, case_id=instance.case_id, spiff_task_id=task.id,
-                        process_key=instance.definition.key, bpmn_id=task.bpmn_id, title=(task.title or task.bpmn_id)[:255], lane=task.lane,
+                        process_key=engine.process_key(wf), bpmn_id=task.bpmn_id, title=(task.title or task.bpmn_id)[:255], lane=task.lane,
                         documentation=task.documentation, candidate_groups=json.dumps(task.candidate_groups),
                         organisation_id=who.organisation.id if who.organisation else None,
                         required_role=who.role, unassigned_reason=who.reason, form=json.dumps(task.fields),
@@ -142,6 +143,7 @@ def get_item(user: User, item_id: int) -> WorkItem:
     item = db.session.scalar(access.visible(user, WorkItem).where(WorkItem.id == item_id))
     if item is None:
         raise NotFound("no such task")
+    access.remember_visible(user, item)
     return item
 
 
@@ -193,7 +195,10 @@ def complete(user: User, item: WorkItem, raw: dict[str, Any]) -> tuple[WorkItem,
     instance = db.session.execute(select(WorkflowInstance).where(WorkflowInstance.id == item.instance_id)
                                   .with_for_update(of=WorkflowInstance)
                                   .execution_options(populate_existing=True)).scalar_one()
-    db.session.refresh(item)
+    if db.session.get_bind().dialect.name != "sqlite":
+        # Re-read after taking the lock. (SQLite's BEGIN IMMEDIATE already held the write lock when the
+        # item was read in this transaction, so nothing can have changed it.)
+        db.session.refresh(item)
     if item.status is not ItemStatus.READY:
         raise Conflict(_describe_done(item))
     if item.claimed_by_id and item.claimed_by_id != user.id:

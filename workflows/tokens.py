@@ -5,6 +5,7 @@ import hashlib
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from models import ApiToken, User, audit, db
 
@@ -30,8 +31,10 @@ def user_for(token: str) -> User | None:
     """The active user a token belongs to, or None."""
     if not token.startswith(PREFIX) or len(token) > 200:
         return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token),
-                                                   ApiToken.revoked.is_(False)))
+    # One query for the token, its user, organisation and roles: this runs on every API request.
+    row = db.session.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(token),
+                                                    ApiToken.revoked.is_(False))
+                             .options(joinedload(ApiToken.user).joinedload(User.role_rows))).unique().first()
     if row is None or not row.user.active:
         return None
     return row.user
