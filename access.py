@@ -8,7 +8,7 @@ from flask import Flask, abort, g, has_request_context
 from flask_login import AnonymousUserMixin, LoginManager
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 
-from models import (ApiToken, AuditEvent, Case, CaseMember, CaseOrganisation, CaseParticipant, CaseType,
+from models import (ApiToken, AuditEvent, Case, CaseFact, CaseTypeProcess, CaseMember, CaseOrganisation, CaseParticipant, CaseType,
                     InformationSharingAgreement, Organisation, Person, ProcessDefinition, User, WorkflowInstance,
                     WorkItem, db)
 from models.enums import Role
@@ -45,6 +45,7 @@ class Area(StrEnum):
     AUDIT = "audit"
     WORK = "work"
     PROCESSES = "processes"
+    PROCESS_MAPPING = "process_mapping"
 
 
 AREA_ROLES: dict[Area, frozenset[Role]] = {
@@ -57,6 +58,7 @@ AREA_ROLES: dict[Area, frozenset[Role]] = {
     Area.AUDIT: frozenset({Role.AUDITOR}),
     Area.WORK: CASEWORK,
     Area.PROCESSES: frozenset({Role.LEAD, Role.ADMIN}),
+    Area.PROCESS_MAPPING: frozenset({Role.LEAD, Role.ADMIN}),
 }
 
 
@@ -121,6 +123,12 @@ def clause(user: Any, model: type) -> ColumnElement[bool]:
         return model.case_id.in_(select(Case.id).where(_case_clause(user)))
     if model is ProcessDefinition:
         return true() if roles & (CASEWORK | {Role.ADMIN}) else false()
+    if model is CaseTypeProcess:
+        return true() if roles & {Role.LEAD, Role.ADMIN} else false()
+    if model is CaseFact:
+        if roles & CASEWORK:
+            return CaseFact.case_id.in_(select(Case.id).where(_case_clause(user)))
+        return false()
     if model is AuditEvent:
         return true() if Role.AUDITOR in roles else false()
     if model in (Organisation, CaseType):
@@ -207,6 +215,9 @@ def can(user: Any, action: Action, obj: Any) -> bool:
         return False
     if model is WorkItem:
         return _can_item(user, roles, action, obj)
+    if model is CaseTypeProcess:
+        return bool(roles & {Role.LEAD, Role.ADMIN}) and action in (Action.LIST, Action.VIEW, Action.CREATE,
+                                                                     Action.EDIT, Action.DELETE)
     if model is ProcessDefinition:
         if action is Action.DEPLOY:
             return Role.LEAD in roles

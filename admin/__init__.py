@@ -10,9 +10,10 @@ from admin.cases import CaseRegisterView, CaseView
 from admin.home import HomeView
 from admin.people import PersonView
 from admin.processes import ProcessesView
-from admin.reference import AgreementView, AuditView, CaseTypeView, OrganisationView, UserView
+from admin.reference import (AgreementView, AuditView, CaseTypeProcessView, CaseTypeView, OrganisationView,
+                             UserView)
 from admin.work import MyWorkView, TeamWorkView, counts_for_menu
-from models import (AuditEvent, Case, CaseType, InformationSharingAgreement, Organisation, Person, User, WorkItem,
+from models import (AuditEvent, Case, CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation, Person, User, WorkItem,
                     db)
 
 
@@ -35,6 +36,8 @@ def init_app(app: Flask) -> None:
     console.add_view(AgreementView(InformationSharingAgreement, db, name="Information-sharing agreements",
                                    endpoint="agreements", category="Reference data"))
     console.add_view(ProcessesView(name="Processes", endpoint="processes"))
+    console.add_view(CaseTypeProcessView(CaseTypeProcess, db, name="Processes by case type",
+                                         endpoint="case_type_processes", category="Reference data"))
     console.add_view(AuditView(AuditEvent, db, name="Audit", endpoint="audit"))
     counts_for_menu([my_work, team_work])
     console.init_app(app)

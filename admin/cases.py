@@ -94,8 +94,11 @@ class CaseView(ScopedModelView):
                     lead_organisation_id=form.lead_organisation.data, restricted=form.restricted.data,
                     participants=[(r.person_id.data, r.role.data) for r in form.participants if r.person_id.data],
                     organisation_ids=form.organisations.data or [])
+                warnings = tasks.start_mapped(current_user, case)
                 db.session.commit()
                 flash(f"Opened case {case.reference}.", "success")
+                for warning in warnings:
+                    flash(warning[0].upper() + warning[1:] + ".", "warning")
                 return redirect(url_for(".details_view", id=case.id))
             except InvalidInput as exc:
                 db.session.rollback()

@@ -116,6 +116,33 @@ class AgreementView(ScopedModelView):
         super().on_model_change(form, model, is_created)
 
 
+class CaseTypeProcessView(ScopedModelView):
+    """Which processes start when a case of a type is opened (leads and admins)."""
+
+    area = access.Area.PROCESS_MAPPING
+    audit_type = "case_type_process"
+    column_list = ("case_type", "process_key", "position")
+    column_labels = {"process_key": "Process key", "position": "Order"}
+    form_columns = ("case_type", "process_key", "position")
+    form_args = {"process_key": {"description": "The process id of a deployed diagram, e.g. victim_referral."}}
+    column_default_sort = [("case_type_code", False), ("position", False)]
+
+    @property
+    def can_delete(self) -> bool:  # type: ignore[override]
+        return access.can(current_user, access.Action.DELETE, self.model)
+
+    def on_model_change(self, form, model, is_created: bool) -> None:
+        try:
+            model.process_key = validate.text(model.process_key, "process_key", 255)
+        except InvalidInput as exc:
+            raise ValidationError(str(exc)) from None
+        super().on_model_change(form, model, is_created)
+
+    def on_model_delete(self, model) -> None:
+        audit.record("delete", user=current_user, object_type="case_type_process", object_id=model.id,
+                     detail={"case_type": model.case_type_code, "process_key": model.process_key})
+
+
 class AuditView(ScopedModelView):
     """Auditors list and filter the log; nobody can change it."""
 

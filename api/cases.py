@@ -90,6 +90,7 @@ def open_case():
                            restricted=bool(data.get("restricted")), lead_organisation_id=lead.id,
                            participants=participants, organisation_ids=[p.id for p in partners])
     warnings += agreements.missing(lead, partners, case.case_type_code)
+    warnings += tasks.start_mapped(current_user, case)
     db.session.commit()
     return jsonify(id=case.id, reference=case.reference, warnings=warnings), 201
 

@@ -12,13 +12,14 @@ from models.audit import AuditEvent, AuditHead
 from models.base import Base, db, utcnow
 from models.case import (Case, CaseMember, CaseNote, CaseOrganisation, CaseParticipant,
                          ReferenceCounter)
+from models.facts import CaseFact, CaseTypeProcess
 from models.organisation import Organisation, User, UserRole
 from models.person import Person
 from models.reference import CaseType, InformationSharingAgreement
 from models.workflow import (ApiToken, InstanceStatus, ItemStatus, ProcessDefinition, WorkflowInstance,
                              WorkItem)
 
-__all__ = ["ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
+__all__ = ["CaseFact", "CaseTypeProcess", "ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
            "AuditEvent", "AuditHead", "Base", "Case", "CaseMember", "CaseNote", "CaseOrganisation",
            "CaseParticipant", "CaseType", "InformationSharingAgreement", "Organisation", "Person",
            "ReferenceCounter", "User", "UserRole", "db", "init_app", "utcnow"]

@@ -29,7 +29,7 @@ from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
-from SpiffWorkflow.spiff.parser.task_spec import UserTaskParser
+from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser, UserTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask, UserTask
 from SpiffWorkflow.task import Task as SpiffTask
@@ -180,9 +180,31 @@ def read_form(node: etree._Element) -> list[dict[str, Any]]:
     return fields
 
 
+class OperationServiceTaskParser(ServiceTaskParser):
+    """A service task names a Casebook operation as Camunda Modeler writes an external task:
+    `camunda:type="external" camunda:topic="set_risk_level"` with `camunda:inputParameter`s. A parameter's
+    text is a literal unless written `${...}`, which is a sandboxed expression over the process data."""
+
+    def create_task(self):
+        topic = self.node.get(_C + "topic")
+        if not topic:
+            return super().create_task()
+        params = {}
+        for p in self.node.xpath("./bpmn:extensionElements/camunda:inputOutput/camunda:inputParameter",
+                                 namespaces=NS):
+            text = (p.text or "").strip()
+            expr = sandbox.normalize(text) if text.startswith("${") else repr(text)
+            params[p.get("name")] = {"value": expr, "type": "any"}
+        ext = self.parse_extensions()
+        return self.spec_class(self.spec, self.bpmn_id, operation_name=topic.strip(), operation_params=params,
+                               result_variable=None, prescript=ext.get("preScript"),
+                               postscript=ext.get("postScript"), **self.bpmn_attributes)
+
+
 class HybridParser(SpiffBpmnParser):
     OVERRIDE_PARSER_CLASSES = {**SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
-                               full_tag("userTask"): (FormUserTaskParser, UserTask)}
+                               full_tag("userTask"): (FormUserTaskParser, UserTask),
+                               full_tag("serviceTask"): (OperationServiceTaskParser, ServiceTask)}
 
 
 _SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
@@ -277,7 +299,8 @@ def _parser(root: etree._Element, dependencies: dict[str, bytes | str], validate
 
 
 def lint(xml: bytes | str, dependencies: dict[str, bytes | str] | None = None,
-         org_types: set[str] | None = None, roles: set[str] | None = None) -> Parsed:
+         org_types: set[str] | None = None, roles: set[str] | None = None,
+         operations: set[str] | None = None) -> Parsed:
     """Check a diagram the way deploy does: XSD, Spiff parse, then Casebook's own rules.
 
     :param dependencies: deployed diagrams by key, for call activities
@@ -311,7 +334,8 @@ def lint(xml: bytes | str, dependencies: dict[str, bytes | str] | None = None,
     except (SpiffWorkflowException, KeyError, ValueError, TypeError, AttributeError) as exc:
         raise DiagramError([Problem(f"the diagram could not be read: {type(exc).__name__}: {exc}",
                                     proc.get("id"), proc.get("name"), proc.sourceline)]) from None
-    problems = _structure_problems(root) + _spec_problems(root, [spec, *subs.values()], org_types, roles)
+    problems = _structure_problems(root) + _spec_problems(root, [spec, *subs.values()], org_types, roles,
+                                                          operations)
     errors = [p for p in problems if not p.warning]
     if errors:
         raise DiagramError(errors)
@@ -331,7 +355,7 @@ def _structure_problems(root: etree._Element) -> list[Problem]:
             if ref.strip() not in flow_ids:
                 problems.append(Problem(f"refers to a missing sequence flow {ref.strip()!r}", node.get("id"),
                                         node.get("name"), node.sourceline))
-    for node in root.xpath("//bpmn:serviceTask | //bpmn:sendTask | //bpmn:businessRuleTask", namespaces=NS):
+    for node in root.xpath("//bpmn:sendTask | //bpmn:businessRuleTask", namespaces=NS):
         kind = etree.QName(node).localname
         problems.append(Problem(f"{kind} is not supported in Casebook diagrams yet (use a user task or a "
                                 "script task)", node.get("id"), node.get("name"), node.sourceline))
@@ -346,7 +370,7 @@ def lane_org_type(lane: str | None) -> str | None:
 
 
 def _spec_problems(root: etree._Element, specs: list, org_types: set[str] | None,
-                   roles: set[str] | None) -> list[Problem]:
+                   roles: set[str] | None, operations: set[str] | None = None) -> list[Problem]:
     problems: list[Problem] = []
 
     def add(message: str, ts, warning: bool = False) -> None:
@@ -377,7 +401,11 @@ def _spec_problems(root: etree._Element, specs: list, org_types: set[str] | None
             if isinstance(event, TimerEventDefinition):
                 check(ts, "timer", event.expression, "eval")
             if isinstance(ts, ServiceTask):
-                add("service tasks are not supported yet", ts)
+                if operations is not None and ts.operation_name not in operations:
+                    add(f"service task operation {ts.operation_name!r} is not available; use one of: "
+                        f"{', '.join(sorted(operations))}", ts)
+                for name, param in ts.operation_params.items():
+                    check(ts, f"parameter {name!r}", param["value"], "eval")
             if isinstance(ts, UserTask):
                 _user_task_problems(ts, add, org_types, roles)
     return problems
@@ -445,12 +473,42 @@ class SandboxEnvironment(TaskDataEnvironment):
         return sandbox.run_limited(lambda: super(SandboxEnvironment, self).execute(code, context, external_context))
 
 
+_services: contextvars.ContextVar[Any] = contextvars.ContextVar("casebook_services", default=None)
+
+
+@dataclass
+class ServiceCall:
+    """What a service task asks the app to do."""
+
+    operation: str
+    params: dict[str, Any]
+    bpmn_id: str
+    name: str | None
+    data: dict[str, Any]
+
+
+@contextmanager
+def services(handler) -> Iterator[None]:
+    """Let service tasks run `handler(ServiceCall) -> JSON-able result` during engine work."""
+    token = _services.set(handler)
+    try:
+        yield
+    finally:
+        _services.reset(token)
+
+
 class SandboxScriptEngine(PythonScriptEngine):
     def __init__(self) -> None:
         super().__init__(environment=SandboxEnvironment())
 
-    def call_service(self, task, **kwargs):
-        raise EngineError("service tasks are not supported", task.task_spec.bpmn_id, task.task_spec.bpmn_name)
+    def call_service(self, task, operation_name=None, operation_params=None, **kwargs):
+        handler = _services.get()
+        spec = task.task_spec
+        if handler is None:
+            raise EngineError(f"operation {operation_name!r} cannot run here", spec.bpmn_id, spec.bpmn_name)
+        params = {k: v["value"] for k, v in (operation_params or {}).items()}
+        result = handler(ServiceCall(operation_name, params, spec.bpmn_id, spec.bpmn_name, dict(task.data)))
+        return json.dumps(json_safe(result))
 
 
 SCRIPT_ENGINE = SandboxScriptEngine()
@@ -650,7 +708,7 @@ def _due_at(task: SpiffTask, due_expression: str | None) -> datetime | None:
     if due_expression:
         try:
             value = task.workflow.script_engine.evaluate(task, due_expression)
-            return _to_datetime(value)
+            return to_datetime(value)
         except Exception:  # a bad due-date expression must not stop the work item appearing
             return None
     return None
@@ -669,7 +727,7 @@ def _timer_value(task: SpiffTask) -> datetime | None:
     return datetime.fromisoformat(when.isoformat()) if isinstance(when, datetime) else None
 
 
-def _to_datetime(value: Any) -> datetime | None:
+def to_datetime(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if isinstance(value, date):

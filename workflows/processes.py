@@ -51,7 +51,9 @@ def check(xml: bytes | str) -> engine.Parsed:
 
     :raise DiagramError: with every problem found
     """
-    return engine.lint(xml, _deployed_xml(), ORG_TYPES, ROLES)
+    from workflows.operations import OPERATIONS
+
+    return engine.lint(xml, _deployed_xml(), ORG_TYPES, ROLES, set(OPERATIONS))
 
 
 def _text(xml: bytes | str) -> str:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from models import CaseType, db
+from models import CaseType, CaseTypeProcess, db
+from models.facts import DEFAULT_CASE_TYPE_PROCESSES
 from models.reference import DEFAULT_CASE_TYPES
 
 
@@ -16,4 +17,9 @@ def ensure_case_types() -> int:
             db.session.add(CaseType(code=code, name=name, active=True))
             added += 1
     db.session.flush()
+    if not db.session.scalar(select(CaseTypeProcess.id).limit(1)):
+        # Only on a database that has never had a mapping: an admin who removed them all meant it.
+        for position, (code, key) in enumerate(DEFAULT_CASE_TYPE_PROCESSES):
+            db.session.add(CaseTypeProcess(case_type_code=code, process_key=key, position=position))
+        db.session.flush()
     return added

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import joinedload
 
 import access
 from models import (Case, InstanceStatus, ItemStatus, User, WorkflowInstance, WorkItem, audit,
@@ -69,11 +70,39 @@ def start(user: User | None, case: Case, key: str, data: dict[str, Any] | None =
     return instance
 
 
+def start_mapped(user: User, case: Case) -> list[str]:
+    """Start the processes mapped to the case's type; a mapped process not deployed is skipped and noted.
+
+    Opening a case never fails because of a process: problems come back as warnings (and a case note).
+    """
+    from models import CaseNote, CaseTypeProcess
+
+    warnings = []
+    mapped = db.session.scalars(select(CaseTypeProcess).where(CaseTypeProcess.case_type_code == case.case_type_code)
+                                .order_by(CaseTypeProcess.position, CaseTypeProcess.id)).all()
+    for row in mapped:
+        if processes.latest(row.process_key) is None:
+            warnings.append(f"process {row.process_key!r} is set to start with {case.case_type_code} cases but "
+                            "is not deployed, so it was not started")
+            continue
+        instance = start(user, case, row.process_key)
+        if instance.status is InstanceStatus.ERROR:
+            warnings.append(f"process {row.process_key!r} stopped with an error: {instance.error_message}")
+    if warnings:
+        db.session.add(CaseNote(case_id=case.id, author_id=user.id, organisation_id=user.organisation_id,
+                                body="Casebook: " + "; ".join(warnings) + "."))
+        db.session.flush()
+    return warnings
+
+
 def advance(instance: WorkflowInstance, wf, user: User | None = None) -> list[WorkItem]:
     """Run automatic steps, mirror user tasks into work items, save state; returns new items."""
     if instance.status is InstanceStatus.RUNNING:
+        from workflows.operations import handler_for
+
         try:
-            engine.run(wf)
+            with engine.services(handler_for(instance)):
+                engine.run(wf)
         except engine.EngineError as exc:
             instance.status, instance.error_message = InstanceStatus.ERROR, str(exc)
     created = sync_items(instance, wf)
@@ -193,6 +222,7 @@ def complete(user: User, item: WorkItem, raw: dict[str, Any]) -> tuple[WorkItem,
         raise InvalidData({"data": "must be an object of field values"})
     # The row lock serialises completions of one instance; the version column also guards SQLite.
     instance = db.session.execute(select(WorkflowInstance).where(WorkflowInstance.id == item.instance_id)
+                                  .options(joinedload(WorkflowInstance.case))
                                   .with_for_update(of=WorkflowInstance)
                                   .execution_options(populate_existing=True)).scalar_one()
     if db.session.get_bind().dialect.name != "sqlite":

@@ -200,7 +200,8 @@ def test_access_rules_for_work_items(deployed):
 def test_case_warnings_for_duplicates_and_agreements(api):
     first = api["pc"].post("/cases", json={"case_type": "victim_support", "title": "One", "people": [
         {"role": "victim", "given_name": "Amira", "family_name": "Hussain", "date_of_birth": "1988-03-14"}]})
-    assert first.status_code == 201 and first.json["warnings"] == []
+    assert first.status_code == 201
+    assert all("not deployed" in w for w in first.json["warnings"])   # mapped processes not deployed here
     assert first.json["reference"].startswith("CB-")
     second = api["pc"].post("/cases", json={"case_type": "victim_support", "title": "Two", "people": [
         {"role": "victim", "given_name": "Amira", "family_name": "Husain", "date_of_birth": "1988-03-14"}],

@@ -1,0 +1,156 @@
+"""The registry of service-task operations diagrams may call (DESIGN.md §3.3): power without code.
+
+A lead writes, in Camunda Modeler, an external service task with topic = one of these names and
+input parameters. Anything else is refused at deploy time.
+"""
+from __future__ import annotations
+
+import contextvars
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from sqlalchemy import select
+
+from models import (Case, CaseFact, CaseOrganisation, Organisation, WorkflowInstance, audit, db, utcnow)
+from models.enums import CaseStatus, OrgType, RiskLevel
+from workflows import engine
+from workflows.errors import CasebookError
+
+OPEN_STATUSES = {"open", "due", "pending", "requested"}
+MAX_DEPTH = 3
+_depth: contextvars.ContextVar[int] = contextvars.ContextVar("casebook_start_depth", default=0)
+
+
+@dataclass
+class Context:
+    instance: WorkflowInstance
+    case: Case
+    call: engine.ServiceCall
+
+
+def _text(params: dict[str, Any], name: str, default: Any = None, required: bool = False) -> Any:
+    value = params.get(name, default)
+    if required and value in (None, ""):
+        raise CasebookError(f"parameter {name!r} is required")
+    return value
+
+
+def add_organisation(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Bring an organisation of a type (or a given code) onto the case; waiting items go to it."""
+    from workflows import tasks
+
+    code, org_type = _text(params, "code"), _text(params, "type")
+    stmt = select(Organisation).where(Organisation.active.is_(True))
+    if code:
+        stmt = stmt.where(Organisation.code == code)
+    elif org_type in {t.value for t in OrgType}:
+        stmt = stmt.where(Organisation.type == OrgType(org_type)).order_by(Organisation.name)
+    else:
+        raise CasebookError("add_organisation needs a 'type' (organisation type) or a 'code'")
+    org = db.session.scalars(stmt).first()
+    if org is None:
+        raise CasebookError(f"no active organisation for {code or org_type!r}")
+    on_case = {ctx.case.lead_organisation_id} | {o.organisation_id for o in ctx.case.organisations}
+    if org_type and not code and any(o.organisation.type.value == org_type for o in ctx.case.organisations):
+        return {"organisation": org_type, "added": False}
+    if org.id not in on_case:
+        ctx.case.organisations.append(CaseOrganisation(organisation=org))
+        db.session.flush()
+        audit.record("add_organisation", object_type="case", object_id=ctx.case.id, case_id=ctx.case.id,
+                     detail={"organisation": org.code, "by_process": ctx.instance.id})
+    tasks.reassign_unassigned(ctx.case)
+    return {"organisation": org.code, "added": org.id not in on_case}
+
+
+def set_risk_level(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Set the case's risk level (standard, medium, high)."""
+    level = _text(params, "level", required=True)
+    if level not in {r.value for r in RiskLevel}:
+        raise CasebookError(f"{level!r} is not a risk level")
+    ctx.case.risk_level = RiskLevel(level)
+    audit.record("update", object_type="case", object_id=ctx.case.id, case_id=ctx.case.id,
+                 detail={"changed": ["risk_level"], "by_process": ctx.instance.id})
+    return {"risk_level": level}
+
+
+def close_case(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Close the case (the reason is audited)."""
+    ctx.case.status, ctx.case.closed_at = CaseStatus.CLOSED, utcnow()
+    audit.record("update", object_type="case", object_id=ctx.case.id, case_id=ctx.case.id,
+                 detail={"changed": ["status"], "reason": str(_text(params, "reason", ""))[:500],
+                         "by_process": ctx.instance.id})
+    return {"status": "closed"}
+
+
+def start_process(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Start another deployed process on the same case (e.g. a needs assessment referring to RJ)."""
+    from workflows import tasks
+
+    key = _text(params, "key", required=True)
+    if _depth.get() >= MAX_DEPTH:
+        raise CasebookError(f"processes starting processes more than {MAX_DEPTH} deep")
+    token = _depth.set(_depth.get() + 1)
+    try:
+        started = tasks.start(None, ctx.case, key, {k: v for k, v in params.items() if k != "key"})
+    finally:
+        _depth.reset(token)
+    return {"instance_id": started.id, "status": started.status.value}
+
+
+def record_fact(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Upsert a reportable fact: kind, code, label, owner (organisation type or code), due, status."""
+    kind, code = _text(params, "kind", required=True), _text(params, "code", required=True)
+    status = str(_text(params, "status", "open"))
+    fact = db.session.scalar(select(CaseFact).where(CaseFact.case_id == ctx.case.id, CaseFact.kind == kind,
+                                                    CaseFact.code == str(code)))
+    if fact is None:
+        fact = CaseFact(case_id=ctx.case.id, kind=str(kind)[:32], code=str(code)[:64], status=status)
+        db.session.add(fact)
+    fact.instance_id = ctx.instance.id
+    fact.status = status[:32]
+    if params.get("label"):
+        fact.label = str(params["label"])[:255]
+    owner = params.get("owner")
+    if owner:
+        org = _participant(ctx.case, str(owner))
+        fact.owner_organisation_id = org.id if org else fact.owner_organisation_id
+    if params.get("due"):
+        fact.due_at = engine.to_datetime(params["due"]) or fact.due_at
+    fact.completed_at = None if status in OPEN_STATUSES else (fact.completed_at or utcnow())
+    extra = {k: v for k, v in params.items() if k not in ("kind", "code", "label", "owner", "due", "status")}
+    if extra:
+        fact.detail = json.dumps(engine.json_safe({**fact.details, **extra}))
+    db.session.flush()
+    return {"fact": fact.id, "status": fact.status}
+
+
+def _participant(case: Case, owner: str) -> Organisation | None:
+    """An organisation on the case by code or type (the lead first)."""
+    orgs = [case.lead_organisation, *[o.organisation for o in case.organisations]]
+    return next((o for o in orgs if o.code == owner), None) or next(
+        (o for o in orgs if o.type.value == owner), None)
+
+
+OPERATIONS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
+    "add_organisation": add_organisation,
+    "set_risk_level": set_risk_level,
+    "close_case": close_case,
+    "start_process": start_process,
+    "record_fact": record_fact,
+}
+
+
+def handler_for(instance: WorkflowInstance) -> Callable[[engine.ServiceCall], Any]:
+    """The callback engine.services() runs service tasks through, bound to one instance."""
+
+    def handle(call: engine.ServiceCall) -> Any:
+        operation = OPERATIONS.get(call.operation)
+        if operation is None:
+            raise engine.EngineError(f"unknown operation {call.operation!r}", call.bpmn_id, call.name)
+        try:
+            return operation(Context(instance, instance.case, call), call.params)
+        except CasebookError as exc:
+            raise engine.EngineError(f"{call.operation}: {exc}", call.bpmn_id, call.name) from None
+
+    return handle
