@@ -275,8 +275,10 @@ def _process_panels(case: Case) -> list[dict]:
         ready = [i for i in items if i.status is ItemStatus.READY]
         due = {i.bpmn_id: {"text": i.due_at.strftime("%d/%m/%Y %H:%M"), "overdue": i.due_at < now}
                for i in ready if i.due_at}
+        doable = {i.id for i in ready if access.can(current_user, access.Action.COMPLETE, i)}
         panels.append({"instance": instance, "states": engine.step_states(instance.state), "due": due,
-                       "ready": ready, "done": [i for i in items if i.status is ItemStatus.COMPLETED]})
+                       "ready": ready, "doable": doable,
+                       "done": [i for i in items if i.status is ItemStatus.COMPLETED]})
     return panels
 
 

@@ -3,10 +3,16 @@ from __future__ import annotations
 
 from datetime import date
 
+from pathlib import Path
+from typing import Any
+
 from sqlalchemy import select
 
-from models import Organisation, Person, User, db
-from workflows import cases, directory, people, reference
+from models import ItemStatus, Organisation, Person, User, WorkItem, db
+from workflows import cases, directory, people, processes, reference, tasks
+from workflows.engine import DiagramError
+
+BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 
 DEMO_PASSWORD = "casebook-demo"
 
@@ -52,23 +58,25 @@ PEOPLE = [  # (external_reference, given, family, dob, registering user)
     ("DEMO-P006", "Jordan", "Fenton", date(1990, 9, 17), "practitioner@police.demo"),
 ]
 
-CASES = [  # (opener, case type, title, risk, restricted, [(person ref, role)], [partner org codes])
+CASES = [  # (opener, case type, title, risk, restricted, [(person ref, role)], [partner org codes], steps to advance)
     ("practitioner@police.demo", "victim_support", "Burglary at home address, victim requests support",
-     "standard", False, [("DEMO-P001", "victim")], ["victim_services"]),
+     "standard", False, [("DEMO-P001", "victim")], ["victim_services"], 0),
+    ("practitioner@police.demo", "victim_support", "Assault outside nightclub, victim referred for support",
+     "medium", False, [("DEMO-P006", "victim")], ["victim_services"], 2),
     ("practitioner@police.demo", "restorative_justice", "Criminal damage to car, both parties open to RJ",
-     "standard", False, [("DEMO-P002", "offender"), ("DEMO-P006", "victim")], ["rj_service", "victim_services"]),
+     "standard", False, [("DEMO-P002", "offender"), ("DEMO-P006", "victim")], ["rj_service", "victim_services"], 1),
     ("practitioner@council.demo", "asb", "Repeated ASB towards elderly resident",
      "medium", False, [("DEMO-P003", "vulnerable_person"), ("DEMO-P004", "other")],
-     ["notts_police", "city_homes"]),
+     ["notts_police", "city_homes"], 1),
     ("idva@idva.demo", "domestic_abuse", "Domestic abuse, high risk, restricted to named workers",
-     "high", True, [("DEMO-P005", "victim")], ["notts_police"]),
+     "high", True, [("DEMO-P005", "victim")], ["notts_police"], 0),
 ]
 
 
 def seed() -> str:
     """Create whatever demo rows are missing; returns a one-line summary."""
     reference.ensure_case_types()
-    made = {"organisations": 0, "users": 0, "people": 0, "cases": 0}
+    made = {"organisations": 0, "users": 0, "people": 0, "cases": 0, "processes": 0}
     for code, name, kind in ORGANISATIONS:
         if not db.session.scalar(select(Organisation.id).where(Organisation.code == code)):
             directory.create_organisation(code, name, kind, "Nottinghamshire")
@@ -88,12 +96,75 @@ def seed() -> str:
         refs = {p.external_reference: p.id for p in db.session.scalars(
             select(Person).where(Person.external_reference.like("DEMO-P%")))}
         codes = {o.code: o.id for o in db.session.scalars(select(Organisation))}
-        for email, case_type, title, risk, restricted, parts, partners in CASES:
+        made["processes"] = deploy_shipped(by_email["lead@victims.demo"])
+        for email, case_type, title, risk, restricted, parts, partners, steps in CASES:
             case = cases.open_case(by_email[email], case_type=case_type, title=title, risk_level=risk,
                                    restricted=restricted, participants=[(refs[r], role) for r, role in parts],
                                    organisation_ids=[codes[c] for c in partners])
             if restricted:
                 cases.add_member(by_email[email], case, "practitioner@police.demo")
+            tasks.start_mapped(by_email[email], case)
+            advance_demo(case.id, steps)
             made["cases"] += 1
     added = ", ".join(f"{n} {k}" for k, n in made.items())
     return f"demo data ready (added {added}); log in with any demo account, password {DEMO_PASSWORD!r}"
+
+
+def deploy_shipped(lead: User) -> int:
+    """Deploy every diagram in bpmn/ (a diagram calling another waits for it); returns how many are new."""
+    pending = sorted(BPMN_DIR.glob("*.bpmn"))
+    deployed = 0
+    for _ in range(len(pending) + 1):
+        waiting = []
+        for path in pending:
+            try:
+                _definition, created = processes.deploy(path.read_text(), lead)
+                deployed += created
+            except DiagramError:
+                waiting.append(path)
+        if not waiting or len(waiting) == len(pending):
+            break
+        pending = waiting
+    return deployed
+
+
+def sample_answers(fields: list[dict[str, Any]]) -> dict[str, Any]:
+    """Plausible valid answers for a demo step: first option, yes, today, the minimum number, 'Demo'."""
+    from datetime import date
+
+    out: dict[str, Any] = {}
+    for f in fields:
+        rules, kind = f.get("validation", {}), f["type"]
+        if kind == "enum":
+            options = [o[0] for o in f.get("options", [])]
+            multiple = str(f.get("properties", {}).get("multiple", "")).lower() == "true"
+            out[f["id"]] = options[:1] if multiple else (options[0] if options else None)
+        elif kind == "boolean":
+            out[f["id"]] = True
+        elif kind == "date":
+            out[f["id"]] = date.today().isoformat()
+        elif kind == "long":
+            out[f["id"]] = int(rules.get("min") or 0)
+        else:
+            out[f["id"]] = "Demo answer"[: int(rules.get("maxlength") or 200)]
+    return out
+
+
+def advance_demo(case_id: int, steps: int) -> None:
+    """Complete the first `steps` ready steps of a demo case, as a user of the assigned organisation."""
+    for _ in range(steps):
+        item = db.session.scalar(select(WorkItem).where(WorkItem.case_id == case_id,
+                                                        WorkItem.status == ItemStatus.READY,
+                                                        WorkItem.organisation_id.is_not(None))
+                                 .order_by(WorkItem.id))
+        if item is None:
+            return
+        doers = db.session.scalars(select(User).where(User.organisation_id == item.organisation_id)).all()
+        doer = next((u for u in doers if not item.required_role or item.required_role in {r.value for r in u.roles}),
+                    None)
+        if doer is None:
+            return
+        try:
+            tasks.complete(doer, item, sample_answers(item.fields))
+        except Exception:  # a demo step that will not take sample answers is left for a person
+            return

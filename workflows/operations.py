@@ -87,7 +87,22 @@ def start_process(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """Start another deployed process on the same case (e.g. a needs assessment referring to RJ)."""
     from workflows import tasks
 
+    from workflows import processes
+
     key = _text(params, "key", required=True)
+    if processes.latest(key) is None:
+        # Like a case type's mapped process: skipped, and the case says so; the calling process goes on.
+        from models import CaseNote
+
+        author = ctx.instance.started_by_id or ctx.case.opened_by_id
+        if author:
+            db.session.add(CaseNote(case_id=ctx.case.id, author_id=author,
+                                    organisation_id=ctx.case.lead_organisation_id,
+                                    body=f"Casebook: {ctx.call.name or ctx.call.bpmn_id} asked to start process "
+                                         f"{key!r}, which is not deployed, so it was not started."))
+        audit.record("start_process_skipped", object_type="case", object_id=ctx.case.id, case_id=ctx.case.id,
+                     detail={"key": key, "by_process": ctx.instance.id})
+        return {"started": False, "reason": "not deployed"}
     if _depth.get() >= MAX_DEPTH:
         raise CasebookError(f"processes starting processes more than {MAX_DEPTH} deep")
     token = _depth.set(_depth.get() + 1)
@@ -95,7 +110,7 @@ def start_process(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         started = tasks.start(None, ctx.case, key, {k: v for k, v in params.items() if k != "key"})
     finally:
         _depth.reset(token)
-    return {"instance_id": started.id, "status": started.status.value}
+    return {"started": True, "instance_id": started.id, "status": started.status.value}
 
 
 def record_fact(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:

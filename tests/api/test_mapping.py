@@ -1,0 +1,62 @@
+"""Case types start their processes; a mapped process that is not deployed is skipped and noted."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from models import CaseNote, CaseTypeProcess, WorkflowInstance, db
+from models.facts import DEFAULT_CASE_TYPE_PROCESSES
+from tests.factories import make_org, make_user
+from workflows import processes
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def test_defaults_are_reference_data(ctx):
+    rows = {(r.case_type_code, r.process_key) for r in db.session.scalars(select(CaseTypeProcess))}
+    assert rows == set(DEFAULT_CASE_TYPE_PROCESSES)
+    assert ("victim_support", "victim_referral") in rows and ("victim_support", "victims_code") in rows
+
+
+def test_opening_a_case_starts_mapped_processes(api, ctx):
+    db.session.add(CaseTypeProcess(case_type_code="hate_crime", process_key="one_step", position=0))
+    db.session.add(CaseTypeProcess(case_type_code="hate_crime", process_key="not_there", position=1))
+    db.session.commit()
+    assert api["lead"].deploy("one_step.bpmn").status_code == 201
+    response = api["pc"].post("/cases", json={"case_type": "hate_crime", "title": "Racist graffiti"})
+    assert response.status_code == 201
+    assert any("not_there" in w and "not deployed" in w for w in response.json["warnings"])
+    case_id = response.json["id"]
+    keys = [i.definition.key for i in db.session.scalars(select(WorkflowInstance)
+                                                         .where(WorkflowInstance.case_id == case_id))]
+    assert keys == ["one_step"]
+    note = db.session.scalar(select(CaseNote).where(CaseNote.case_id == case_id))
+    assert "not_there" in note.body
+    assert [t["bpmn_id"] for t in api["pc"].get(f"/tasks?case={case_id}").json] == ["step"]
+
+
+def test_console_open_flashes_skipped_process(client, login, ctx):
+    org = make_org("police_a", "police")
+    user = make_user(org, email="pc@a.example.org")
+    login(user.email)
+    response = client.post("/admin/cases/new/", data={"case_type": "victim_support", "title": "x",
+                                                      "risk_level": "standard", "lead_organisation": str(org.id)},
+                           follow_redirects=True)
+    assert "is not deployed, so it was not started" in response.get_data(as_text=True)
+
+
+def test_leads_edit_the_mapping_practitioners_cannot(client, login, ctx):
+    org = make_org("vs", "victim_services")
+    lead = make_user(org, "lead", email="lead@vs.example.org")
+    pc = make_user(org, "practitioner", email="pc@vs.example.org")
+    processes.deploy((DATA / "one_step.bpmn").read_text(), lead)
+    db.session.commit()
+    login(lead.email)
+    assert client.get("/admin/case_type_processes/").status_code == 200
+    created = client.post("/admin/case_type_processes/new/", data={"case_type": "hmo", "process_key": "one_step",
+                                                                   "position": "0"})
+    assert created.status_code == 302
+    assert db.session.scalar(select(CaseTypeProcess).where(CaseTypeProcess.case_type_code == "hmo")) is not None
+    login(pc.email)
+    assert client.get("/admin/case_type_processes/").status_code == 404
