@@ -167,3 +167,20 @@ def test_processes_screen_for_leads(client, login, world):
     assert client.get(f"/admin/processes/{definition.id}/").status_code == 200
     login(world["pc"])
     assert client.get("/admin/processes/").status_code == 404
+
+
+def test_next_step_for_the_same_user_opens(client, login, world):
+    from models import User
+
+    lead = db.session.scalar(select(User).where(User.email == world["lead"]))
+    bench = Path(__file__).resolve().parents[2] / "bench" / "diagrams" / "bench_ten_steps.bpmn"
+    processes.deploy(bench.read_text(), lead)
+    pc = db.session.scalar(select(User).where(User.email == world["pc"]))
+    case = make_case(pc, title="Chain")
+    tasks.start(pc, case, "bench_ten_steps")
+    db.session.commit()
+    first = db.session.scalar(select(WorkItem).where(WorkItem.bpmn_id == "step_1"))
+    login(world["pc"])
+    response = client.post(f"/admin/my_work/{first.id}/", data={"note_1": "done", "score_1": "3"})
+    second = db.session.scalar(select(WorkItem).where(WorkItem.bpmn_id == "step_2"))
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/admin/my_work/{second.id}/")
