@@ -58,13 +58,15 @@ class ScopedModelView(ModelView):
     def inaccessible_callback(self, name: str, **kwargs: Any):
         return _deny(name, **kwargs)
 
+    read_only = False  # lists that nobody creates or edits through the generic forms
+
     @property
     def can_create(self) -> bool:  # type: ignore[override]
-        return access.can(current_user, access.Action.CREATE, self.model)
+        return not self.read_only and access.can(current_user, access.Action.CREATE, self.model)
 
     @property
     def can_edit(self) -> bool:  # type: ignore[override]
-        return access.can(current_user, access.Action.EDIT, self.model)
+        return not self.read_only and access.can(current_user, access.Action.EDIT, self.model)
 
     def get_query(self):
         return super().get_query().filter(access.clause(current_user, self.model))

@@ -298,13 +298,7 @@ class CaseRegisterView(ScopedModelView):
     column_default_sort = ("opened_at", True)
     column_formatters = {"status": _enum, "risk_level": _enum}
 
-    @property
-    def can_create(self) -> bool:
-        return False
-
-    @property
-    def can_edit(self) -> bool:
-        return False
+    read_only = True
 
     @expose("/details/")
     def details_view(self):

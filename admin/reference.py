@@ -159,13 +159,7 @@ class AuditView(ScopedModelView):
     column_default_sort = ("id", True)
     page_size = 50
 
-    @property
-    def can_create(self) -> bool:
-        return False
-
-    @property
-    def can_edit(self) -> bool:
-        return False
+    read_only = True
 
     @expose("/")
     def index_view(self):

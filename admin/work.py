@@ -72,13 +72,7 @@ class WorkView(ScopedModelView):
     column_sortable_list = ("due_at", "title", "process_key")
     column_searchable_list = ("title",)
 
-    @property
-    def can_create(self) -> bool:
-        return False
-
-    @property
-    def can_edit(self) -> bool:
-        return False
+    read_only = True
 
     def csrf_token(self) -> str:
         from flask_wtf.csrf import generate_csrf
