@@ -22,6 +22,15 @@ def _enum(view, context, model, name) -> str:
     return label(getattr(model, name).value)
 
 
+def _clean_code_and_name(model) -> None:
+    """Reference rows: a valid code and a name within limits, or a message on the form."""
+    try:
+        model.code = validate.code(model.code)
+        model.name = validate.text(model.name, "name", 120)
+    except InvalidInput as exc:
+        raise ValidationError(str(exc)) from None
+
+
 class OrganisationView(ScopedModelView):
     area = access.Area.ORGANISATIONS
     audit_type = "organisation"
@@ -34,11 +43,7 @@ class OrganisationView(ScopedModelView):
     form_args = {"code": {"description": "Lowercase letters, digits, _ and - (e.g. notts_police)."}}
 
     def on_model_change(self, form, model, is_created: bool) -> None:
-        try:
-            model.code = validate.code(model.code)
-            model.name = validate.text(model.name, "name", 120)
-        except InvalidInput as exc:
-            raise ValidationError(str(exc)) from None
+        _clean_code_and_name(model)
         with db.session.no_autoflush:  # the new row is already in the session; don't find it
             duplicate = db.session.scalar(select(type(model).id).where(type(model).code == model.code,
                                                                        type(model).id != (model.id or 0)))
@@ -96,11 +101,7 @@ class CaseTypeView(ScopedModelView):
     column_default_sort = ("name", False)
 
     def on_model_change(self, form, model, is_created: bool) -> None:
-        try:
-            model.code = validate.code(model.code)
-            model.name = validate.text(model.name, "name", 120)
-        except InvalidInput as exc:
-            raise ValidationError(str(exc)) from None
+        _clean_code_and_name(model)
         super().on_model_change(form, model, is_created)
 
 
