@@ -116,9 +116,10 @@ def start_process(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 def record_fact(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """Upsert a reportable fact: kind, code, label, owner (organisation type or code), due, status."""
     kind, code = _text(params, "kind", required=True), _text(params, "code", required=True)
-    status = str(_text(params, "status", "open"))
     fact = db.session.scalar(select(CaseFact).where(CaseFact.case_id == ctx.case.id, CaseFact.kind == kind,
                                                     CaseFact.code == str(code)))
+    # Without a status, an existing fact keeps its own (a later step may only add extras).
+    status = str(params["status"]) if params.get("status") not in (None, "") else (fact.status if fact else "open")
     if fact is None:
         fact = CaseFact(case_id=ctx.case.id, kind=str(kind)[:32], code=str(code)[:64], status=status)
         db.session.add(fact)
