@@ -307,6 +307,7 @@ def lint(xml: bytes | str, dependencies: dict[str, bytes | str] | None = None,
     :raise DiagramError: listing every error (warnings come back in Parsed.warnings)
     """
     root = read_xml(xml)
+    _raise_duplicate_ids(root)
     proc = executable_process(root)
     key = proc.get("id")
     deps = {k: v for k, v in (dependencies or {}).items() if k != key}
@@ -342,6 +343,29 @@ def lint(xml: bytes | str, dependencies: dict[str, bytes | str] | None = None,
     sha = hashlib.sha256(xml.encode() if isinstance(xml, str) else xml).hexdigest()
     return Parsed(key=key, name=proc.get("name"), calls=calls, sha256=sha,
                   warnings=[p for p in problems if p.warning])
+
+
+def _raise_duplicate_ids(root: etree._Element) -> None:
+    """BPMN element ids must be unique, and a form option or property must not reuse one (it confuses
+    the parser); options and properties may repeat among themselves, as Camunda Modeler writes them."""
+    bpmn: dict[str, etree._Element] = {}
+    problems = []
+    for node in root.iter():
+        element_id = node.get("id") if isinstance(node.tag, str) else None
+        if element_id and etree.QName(node).namespace == BPMN_NS:
+            if element_id in bpmn:
+                problems.append(Problem(f"id {element_id!r} is used twice (also on line "
+                                        f"{bpmn[element_id].sourceline})", element_id, node.get("name"),
+                                        node.sourceline))
+            bpmn.setdefault(element_id, node)
+    for node in root.iter(f"{_C}value", f"{_C}property", f"{_C}formField"):
+        element_id = node.get("id")
+        if element_id in bpmn:
+            problems.append(Problem(f"form id {element_id!r} is also the id of {bpmn[element_id].get('name') or 'an element'}"
+                                    f" (line {bpmn[element_id].sourceline}); give one of them another id",
+                                    element_id, node.get("name") or node.get("label"), node.sourceline))
+    if problems:
+        raise DiagramError(problems)
 
 
 def _structure_problems(root: etree._Element) -> list[Problem]:

@@ -178,6 +178,13 @@ def test_unsafe_or_broken_xml_is_refused(text, message):
     assert "root:" not in str(info.value)  # nothing from /etc/passwd was read
 
 
+def test_duplicate_ids_are_named():
+    text = xml("referral_test.bpmn").replace('camunda:value id="burglary"', 'camunda:value id="triage"')
+    with pytest.raises(DiagramError, match="also the id of Triage referral") as info:
+        engine.lint(text, {}, ORG_TYPES, ROLES)
+    assert info.value.problems[0].element_id == "triage" and info.value.problems[0].line
+
+
 def test_no_executable_process():
     text = xml("one_step.bpmn").replace('isExecutable="true"', 'isExecutable="false"')
     with pytest.raises(DiagramError, match="no executable process") as info:

@@ -1,0 +1,307 @@
+"""Walk-through of bpmn/asb_case_review.bpmn (ASB case review / Community Trigger) through the JSON API.
+
+The council coordinates; the police and health are brought onto the case by the process (s.104(3): the
+application goes to every relevant body); the social landlord is added by the council; the appeal body
+(the OPCC in Nottinghamshire) is a panel-type organisation the council adds when an appeal comes in.
+
+Dates are in 2030 so that no deadline has passed in real time: timers fire only through walk.timers(at).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from tests.bpmn.conftest import utc
+
+KEY = "asb_case_review"
+COUNCIL, POLICE, HOUSING, HEALTH, PANEL = "mansfield", "notts_police", "city_homes", "health", "vpp_panel"
+
+APPLICATION = {
+    "application_received_on": "2030-03-04",  # a Monday
+    "applicant_type": "victim",
+    "victim_type": "individual",
+    "asb_location": "Ladybrook estate, Mansfield",
+    "asb_description": "Youths gather outside the flat most nights, shouting, kicking the door.",
+    "complaints_listed": "12/10/2029 to police (ref 123); 20/11/2029 to landlord; 15/01/2030 to council",
+    "hate_motivated": False,
+    "social_housing_involved": True,
+    "impact_and_harm": "The victim no longer sleeps and is afraid to go out after dark.",
+}
+ACK = {"acknowledged_on": "2030-03-05", "acknowledgement_method": "letter"}
+
+
+def records(prefix: str, found: int = 2) -> dict:
+    return {f"{prefix}_incidents_found": found, f"{prefix}_hate_reports": 0,
+            f"{prefix}_actions_taken": "Visits and warning letters.", f"{prefix}_case_status": "open"}
+
+
+def decision(count=4, earliest="2029-10-12", hate=None, judged=None, decided="2030-03-20") -> dict:
+    return {"qualifying_complaints": count, "earliest_complaint_on": earliest, "hate_incident_on": hate,
+            "discretionary_met": judged, "threshold_reasons": "Counted separate incidents across agencies.",
+            "bodies_concurring": ["council", "police", "housing", "health"], "decided_on": decided}
+
+
+MEETING = {"meeting_held_on": "2030-04-10", "independent_chair": True, "victim_participation": "attended",
+           "bodies_attending": ["council", "police", "housing"], "review_findings": "Reports not joined up.",
+           "review_outcome": "action_plan", "recommendations": "Police: patrols. Landlord: CCTV.",
+           "action_owners": ["police", "housing"], "actions_due_on": "2030-06-28"}
+
+
+def open_review(walk, partners=(HOUSING,), application: dict | None = None) -> int:
+    """A case of type 'asb' opened by the council: the mapped process starts by itself."""
+    walk.deploy(KEY)
+    case = walk.open_case(org=COUNCIL, case_type="asb", partners=partners)
+    assert walk.status(case, KEY) == "running"
+    walk.complete(case, "record_application", COUNCIL, {**APPLICATION, **(application or {})})
+    return case
+
+
+def to_decision(walk, case, housing=True) -> None:
+    walk.complete(case, "acknowledge", COUNCIL, ACK)
+    walk.complete(case, "police_records", POLICE, records("police"))
+    if housing:
+        walk.complete(case, "housing_records", HOUSING, records("housing"))
+    else:
+        assert "housing_records" not in walk.ready_ids(case, COUNCIL)
+    walk.complete(case, "health_records", HEALTH, records("health", 0))
+
+
+def to_review(walk, case) -> None:
+    walk.complete(case, "threshold_decision", COUNCIL, decision())
+    walk.complete(case, "letter_met", COUNCIL, {"letter_met_on": "2030-03-21", "victim_invited": "invited_to_attend"})
+
+
+def review_status(walk, case) -> str:
+    return walk.facts(case, "asb_review")["case_review"].status
+
+
+def no_appeal() -> dict:
+    return {"appeal_received": False}
+
+
+def test_main_route_threshold_met_review_and_action_plan(walk):
+    case = open_review(walk, partners=())
+    walk.complete(case, "acknowledge", COUNCIL, ACK)
+    fact = walk.facts(case, "asb_review")["case_review"]
+    assert (fact.status, fact.completed_at) == ("open", None)
+    assert fact.due_at.isoformat().startswith("2030-03-26T17:00")  # 15 working days after acknowledgement
+    assert fact.details["applicant_type"] == "victim"
+    # The process passed the application to the police and health; the landlord waits for the council.
+    walk.complete(case, "police_records", POLICE, records("police"))
+    walk.complete(case, "health_records", HEALTH, records("health", 0))
+    waiting = [t for t in walk.ready(case, COUNCIL) if t["bpmn_id"] == "housing_records"]
+    assert len(waiting) == 1 and waiting[0]["organisation"] is None and waiting[0]["unassigned_reason"]
+    assert walk.post(f"/cases/{case}/organisations", {"code": HOUSING}, org=COUNCIL).status_code == 200
+    walk.complete(case, "housing_records", HOUSING, records("housing"))
+
+    walk.complete(case, "threshold_decision", COUNCIL, decision())
+    fact = walk.facts(case, "asb_review")["case_review"]
+    assert fact.status == "open" and fact.details["threshold"] == "met"
+    assert fact.details["qualifying_complaints"] == 4
+    walk.complete(case, "letter_met", COUNCIL, {"letter_met_on": "2030-03-21", "victim_invited": "invited_to_attend"})
+    walk.complete(case, "review_meeting", COUNCIL, MEETING)
+    assert review_status(walk, case) == "review_held"
+    letter = walk.step(case, "outcome_letter", COUNCIL)
+    assert letter["due_at"].startswith("2030-04-26T16:00")  # 10 working days after the meeting
+    walk.complete(case, "outcome_letter", COUNCIL, {"outcome_letter_on": "2030-04-15"})
+    fact = walk.facts(case, "asb_review")["case_review"]
+    assert fact.status == "recommendations" and fact.completed_at is not None
+    assert fact.details["action_owners"] == ["police", "housing"]
+    assert fact.due_at.isoformat().startswith("2030-06-28")
+    walk.complete(case, "outcome_appeal_window", COUNCIL, no_appeal())
+    walk.complete(case, "monitor_actions", COUNCIL, {"actions_completed": "all_done"})
+    assert walk.status(case, KEY) == "completed"
+    assert walk.facts(case, "asb_review")["case_review"].details["actions_completed"] == "all_done"
+
+
+def test_third_party_without_consent_is_not_valid(walk):
+    case = open_review(walk, application={"applicant_type": "councillor", "victim_consent": False})
+    assert walk.status(case, KEY) == "completed"
+    assert walk.facts(case, "asb_review") == {}
+
+
+def test_third_party_with_consent_goes_ahead(walk):
+    case = open_review(walk, application={"applicant_type": "mp", "victim_consent": True})
+    assert "acknowledge" in walk.ready_ids(case, COUNCIL)
+
+
+@pytest.mark.parametrize("answers, met", [
+    (decision(count=3, earliest="2029-09-05"), True),              # 3 in 6 months (window edge)
+    (decision(count=5, earliest="2029-08-01"), False),             # enough complaints, but too old
+    (decision(count=2, earliest="2029-12-01"), False),             # not enough
+    (decision(count=0, earliest=None), False),                     # nothing counted
+    (decision(count=1, hate="2029-11-30"), True),                  # local rule: one hate incident
+    (decision(count=1, hate="2029-06-01"), False),                 # hate incident outside 6 months
+    (decision(count=1, earliest=None, judged=True), True),         # s.104(5) judgement
+    (decision(count=1, judged=False), False),
+], ids=["count", "count_too_old", "too_few", "none", "hate", "hate_too_old", "judged", "not_judged"])
+def test_threshold_rules(walk, answers, met):
+    case = open_review(walk)
+    to_decision(walk, case)
+    walk.complete(case, "threshold_decision", COUNCIL, answers)
+    ready = walk.ready_ids(case, COUNCIL)
+    assert ("letter_met" in ready) is met and ("letter_not_met" in ready) is not met
+    assert review_status(walk, case) == ("open" if met else "threshold_not_met")
+
+
+def test_no_landlord_hate_threshold_no_further_action(walk):
+    case = open_review(walk, partners=(), application={"social_housing_involved": False, "hate_motivated": True})
+    to_decision(walk, case, housing=False)
+    walk.complete(case, "threshold_decision", COUNCIL, decision(count=1, hate="2030-02-14"))
+    walk.complete(case, "letter_met", COUNCIL, {"letter_met_on": "2030-03-21", "victim_invited": "not_invited"})
+    walk.complete(case, "review_meeting", COUNCIL, {**MEETING, "review_outcome": "no_further_action",
+                                                    "action_owners": [], "actions_due_on": None})
+    walk.complete(case, "outcome_letter", COUNCIL, {"outcome_letter_on": "2030-04-15"})
+    assert review_status(walk, case) == "no_further_action"
+    walk.complete(case, "outcome_appeal_window", COUNCIL, no_appeal())
+    assert walk.status(case, KEY) == "completed"
+    assert walk.facts(case, "asb_review")["case_review"].details["hate_incident_on"] == "2030-02-14"
+
+
+def not_met(walk, case) -> None:
+    to_decision(walk, case)
+    walk.complete(case, "threshold_decision", COUNCIL, decision(count=2))
+    assert review_status(walk, case) == "threshold_not_met"
+    walk.complete(case, "letter_not_met", COUNCIL, {"letter_not_met_on": "2030-03-21"})
+
+
+def test_threshold_not_met_no_appeal(walk):
+    case = open_review(walk)
+    not_met(walk, case)
+    walk.complete(case, "threshold_appeal_window", COUNCIL, no_appeal())
+    assert walk.status(case, KEY) == "completed"
+    assert review_status(walk, case) == "threshold_not_met"
+
+
+def test_threshold_appeal_window_closes_after_20_working_days(walk):
+    case = open_review(walk)
+    not_met(walk, case)
+    walk.timers(utc("2030-04-18T15:30:00"))  # 20 working days after 21 March: 18 April, 17:00 London
+    assert "threshold_appeal_window" in walk.ready_ids(case, COUNCIL)
+    walk.timers(utc("2030-04-18T16:30:00"))
+    assert walk.status(case, KEY) == "completed"
+    assert "threshold_appeal_window" not in walk.ready_ids(case, COUNCIL)
+    assert review_status(walk, case) == "threshold_not_met"
+
+
+def appeal_threshold(walk, case) -> None:
+    walk.complete(case, "threshold_appeal_window", COUNCIL, {
+        "appeal_received": True, "appeal_received_on": "2030-03-28",
+        "appeal_grounds": "failed_factual_information", "appeal_details": "The landlord's reports were missed."})
+    fact = walk.facts(case, "asb_review")["case_review"]
+    assert fact.status == "appeal" and fact.details["appeal_against"] == "threshold"
+    # No appeal body on the case yet: the step waits until the council adds it.
+    waiting = [t for t in walk.ready(case, COUNCIL) if t["bpmn_id"] == "appeal_review"]
+    assert len(waiting) == 1 and waiting[0]["organisation"] is None
+    assert walk.post(f"/cases/{case}/organisations", {"code": PANEL}, org=COUNCIL).status_code == 200
+
+
+def test_threshold_appeal_not_upheld(walk):
+    case = open_review(walk)
+    not_met(walk, case)
+    appeal_threshold(walk, case)
+    walk.complete(case, "appeal_review", PANEL, {"appeal_decision": "not_upheld", "appeal_reasons": "Considered.",
+                                                 "appeal_decided_on": "2030-04-11"})
+    assert walk.status(case, KEY) == "completed"
+    fact = walk.facts(case, "asb_review")["case_review"]
+    assert fact.status == "threshold_not_met" and fact.details["appeal_decision"] == "not_upheld"
+
+
+def test_threshold_appeal_upheld_then_review_appeal_not_upheld(walk):
+    case = open_review(walk)
+    not_met(walk, case)
+    appeal_threshold(walk, case)
+    walk.complete(case, "appeal_review", PANEL, {"appeal_decision": "upheld_refer_back", "appeal_reasons": "Missed.",
+                                                 "appeal_decided_on": "2030-04-11"})
+    assert review_status(walk, case) == "open"
+    # Referred back: the decision is due 15 working days after the appeal decision, not the old deadline.
+    # 15 working days after 11 April 2030, over Easter and the May bank holiday: 7 May, 17:00 London.
+    walk.timers(utc("2030-05-07T15:30:00"))
+    assert "chase_threshold_decision" not in walk.ready_ids(case, COUNCIL)
+    walk.timers(utc("2030-05-07T16:30:00"))
+    chase = walk.step(case, "chase_threshold_decision", COUNCIL)
+    assert chase["required_role"] == "manager"
+    walk.complete(case, "chase_threshold_decision", COUNCIL, {"decision_chase_notes": "Meeting set."}, role="manager")
+    walk.complete(case, "threshold_decision", COUNCIL, decision(count=4, decided="2030-05-06"))
+    walk.complete(case, "letter_met", COUNCIL, {"letter_met_on": "2030-05-07", "victim_invited": "invited_to_attend"})
+    walk.complete(case, "review_meeting", COUNCIL, {**MEETING, "meeting_held_on": "2030-05-20",
+                                                    "review_outcome": "no_further_action"})
+    walk.complete(case, "outcome_letter", COUNCIL, {"outcome_letter_on": "2030-05-24"})
+    walk.complete(case, "outcome_appeal_window", COUNCIL, {
+        "appeal_received": True, "appeal_against": "outcome", "appeal_received_on": "2030-06-03",
+        "appeal_grounds": "other"})
+    assert review_status(walk, case) == "appeal"
+    walk.complete(case, "appeal_review", PANEL, {"appeal_decision": "not_upheld", "appeal_reasons": "Sound.",
+                                                 "appeal_decided_on": "2030-06-20"})
+    assert walk.status(case, KEY) == "completed"
+    assert review_status(walk, case) == "no_further_action"
+
+
+def test_review_appeal_upheld_review_again_and_overdue_actions(walk):
+    case = open_review(walk)
+    to_decision(walk, case)
+    to_review(walk, case)
+    walk.complete(case, "review_meeting", COUNCIL, MEETING)
+    walk.complete(case, "outcome_letter", COUNCIL, {"outcome_letter_on": "2030-04-15"})
+    walk.complete(case, "outcome_appeal_window", COUNCIL, {
+        "appeal_received": True, "appeal_against": "conduct_of_review", "appeal_received_on": "2030-04-29",
+        "appeal_grounds": "failed_process_policy_protocol"})
+    walk.post(f"/cases/{case}/organisations", {"code": PANEL}, org=COUNCIL)
+    walk.complete(case, "appeal_review", PANEL, {"appeal_decision": "upheld_refer_back", "appeal_reasons": "Policy.",
+                                                 "appeal_decided_on": "2030-05-10"})
+    assert review_status(walk, case) == "open"
+    walk.complete(case, "review_meeting", COUNCIL, {**MEETING, "meeting_held_on": "2030-05-20",
+                                                    "review_outcome": "recommendations"})
+    walk.complete(case, "outcome_letter", COUNCIL, {"outcome_letter_on": "2030-05-24"})
+    assert review_status(walk, case) == "recommendations"
+    # No appeal within 20 working days of the letter: the window closes by itself and follow-up starts.
+    walk.timers(utc("2030-06-24T16:30:00"))  # 20 working days after 24 May
+    assert "outcome_appeal_window" not in walk.ready_ids(case, COUNCIL)
+    assert "monitor_actions" in walk.ready_ids(case, COUNCIL)
+    # Actions due 28 June 2030 (a Friday): escalated at the end of the next working day.
+    walk.timers(utc("2030-07-01T12:00:00"))
+    assert "escalate_overdue_actions" not in walk.ready_ids(case, COUNCIL)
+    walk.timers(utc("2030-07-01T16:30:00"))
+    item = walk.step(case, "escalate_overdue_actions", COUNCIL)
+    assert item["required_role"] == "manager"
+    outsider = walk.post(f"/tasks/{item['id']}/complete", {"data": {"escalation_notes": "x"}}, org=COUNCIL)
+    assert outsider.status_code == 403  # a practitioner cannot do a manager's step
+    walk.complete(case, "escalate_overdue_actions", COUNCIL, {"escalation_notes": "Raised at the CSP."},
+                  role="manager")
+    walk.complete(case, "monitor_actions", COUNCIL, {"actions_completed": "partly_done"})
+    assert walk.status(case, KEY) == "completed"
+
+
+def test_deadlines_escalate_to_managers(walk):
+    case = open_review(walk)
+    # Acknowledgement: 3 working days after receipt (Monday 4 March 2030 -> Thursday 7 March, 17:00).
+    walk.timers(utc("2030-03-07T16:00:00"))
+    assert "chase_acknowledgement" not in walk.ready_ids(case, COUNCIL)
+    walk.timers(utc("2030-03-07T17:30:00"))
+    item = walk.step(case, "chase_acknowledgement", COUNCIL)
+    assert item["required_role"] == "manager"
+    walk.complete(case, "chase_acknowledgement", COUNCIL, {"ack_chase_notes": "Phoned."}, role="manager")
+    walk.complete(case, "acknowledge", COUNCIL, {**ACK, "acknowledged_on": "2030-03-08"})
+    # Records: 10 working days after acknowledgement (22 March); health gets a due date, no escalation.
+    assert walk.step(case, "health_records", HEALTH)["due_at"].startswith("2030-03-22T17:00")
+    walk.timers(utc("2030-03-22T17:30:00"))
+    for org, chase in ((POLICE, "chase_police_records"), (HOUSING, "chase_housing_records")):
+        assert walk.step(case, chase, org)["required_role"] == "manager"
+        walk.complete(case, chase, org, {chase.replace("chase_", "").replace("_records", "_chase_notes"): "Done."},
+                      role="manager")
+    walk.complete(case, "police_records", POLICE, records("police"))
+    walk.complete(case, "housing_records", HOUSING, records("housing"))
+    walk.complete(case, "health_records", HEALTH, records("health", 0))
+    # Threshold decision: 15 working days after acknowledgement (29 March 2030).
+    walk.timers(utc("2030-03-29T17:30:00"))
+    assert walk.step(case, "chase_threshold_decision", COUNCIL)["required_role"] == "manager"
+    walk.complete(case, "threshold_decision", COUNCIL, decision())
+    walk.complete(case, "letter_met", COUNCIL, {"letter_met_on": "2030-04-01", "victim_invited": "invited_to_attend"})
+    # Review meeting: within 28 days of reaching it (calendar days, re-armed if an appeal refers it back).
+    item = walk.step(case, "review_meeting", COUNCIL)
+    walk.timers(datetime.fromisoformat(item["due_at"]) + timedelta(minutes=1))
+    assert walk.step(case, "chase_review_meeting", COUNCIL)["required_role"] == "manager"
+    walk.complete(case, "chase_review_meeting", COUNCIL, {"review_chase_notes": "Date fixed."}, role="manager")
+    assert walk.status(case, KEY) == "running"
+    assert review_status(walk, case) == "open"
