@@ -8,6 +8,7 @@ from flask_admin.theme import Bootstrap4Theme
 from admin import auth
 from admin.cases import CaseRegisterView, CaseView
 from admin.home import HomeView
+from admin.designer import DesignerView
 from admin.people import PersonView
 from admin.processes import ProcessesView
 from admin.reference import (AgreementView, AuditView, CaseTypeProcessView, CaseTypeView, OrganisationView,
@@ -36,6 +37,7 @@ def init_app(app: Flask) -> None:
     console.add_view(AgreementView(InformationSharingAgreement, db, name="Information-sharing agreements",
                                    endpoint="agreements", category="Reference data"))
     console.add_view(ProcessesView(name="Processes", endpoint="processes"))
+    console.add_view(DesignerView(name="Designer", endpoint="designer"))
     console.add_view(CaseTypeProcessView(CaseTypeProcess, db, name="Processes by case type",
                                          endpoint="case_type_processes", category="Reference data"))
     console.add_view(AuditView(AuditEvent, db, name="Audit", endpoint="audit"))

@@ -69,6 +69,39 @@ class ProcessesView(SecureView):
         definition = self._definition(definition_id)
         return self.render("processes/version.html", definition=definition)
 
+    @expose("/history/<key>/")
+    def history(self, key: str):
+        """Every version of a process, and a readable diff between two of them."""
+        from workflows import versions
+
+        rows = db.session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == key)
+                                  .order_by(ProcessDefinition.version.desc())).all()
+        if not rows:
+            abort(404)
+        newest = rows[0].version
+        to_v = request.args.get("to", type=int) or newest
+        from_v = request.args.get("from", type=int) or max(to_v - 1, 1)
+        diff = versions.diff_versions(key, from_v, to_v) if len(rows) > 1 else None
+        return self.render("processes/history.html", key=key, rows=rows, diff=diff, from_v=from_v, to_v=to_v)
+
+    @expose("/<int:definition_id>/impact/", methods=("GET", "POST"))
+    def impact(self, definition_id: int):
+        """Running instances of older versions: which can move to this version safely, and why not."""
+        from workflows import migration
+
+        definition = self._definition(definition_id)
+        report = None
+        if request.method == "POST":
+            if not access.can(current_user, access.Action.DEPLOY, ProcessDefinition) \
+                    and not current_user.has_role(access.Role.ADMIN):
+                abort(403, "Only working-group leads may migrate running cases.")
+            report = migration.migrate_safe(current_user, definition.key, definition)
+            flash(f"Migrated {len(report.migrated)} instance(s); {len(report.skipped)} stay on their version"
+                  + (f"; {len(report.failed)} failed" if report.failed else "") + ".",
+                  "success" if not report.failed else "warning")
+        rows = migration.impact(definition.key, definition)
+        return self.render("processes/impact.html", definition=definition, rows=rows, report=report)
+
     @expose("/<int:definition_id>/diagram.bpmn")
     def download(self, definition_id: int):
         """The stored XML, to open in Camunda Modeler."""

@@ -141,3 +141,44 @@ class ApiToken(db.Model):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class ProcessDraft(db.Model):
+    """A lead's work in progress on a diagram; invisible to practitioners, never run on real cases."""
+
+    __tablename__ = "process_draft"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(255), index=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    based_on_id: Mapped[int | None] = mapped_column(ForeignKey("process_definition.id"))
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    deployed_definition_id: Mapped[int | None] = mapped_column(ForeignKey("process_definition.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    based_on: Mapped[ProcessDefinition | None] = relationship(foreign_keys=[based_on_id])
+    updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+
+class ProcessTestRun(db.Model):
+    """A throw-away instance of a draft that a lead steps through; it belongs to no case."""
+
+    __tablename__ = "process_test_run"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("process_draft.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    log: Mapped[str] = mapped_column(Text, default="[]")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    draft: Mapped[ProcessDraft] = relationship()
+
+    __mapper_args__ = {"version_id_col": row_version}

@@ -1,0 +1,231 @@
+"""The process designer for leads: bpmn-js modeler with the Camunda properties panel, drafts with a version
+check, validate, deploy, upload/download, and throw-away test runs. Drafts never touch real cases."""
+from __future__ import annotations
+
+from flask import Response, abort, flash, jsonify, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user
+
+import access
+from admin.base import SecureView
+from admin.taskforms import form_class_for, submitted
+from models import ProcessDefinition, ProcessDraft, ProcessTestRun, db
+from workflows import drafts, engine
+from workflows.errors import CasebookError, Conflict, InvalidData, InvalidInput, NotFound
+
+
+def _problems(items: list[engine.Problem]) -> list[dict]:
+    return [p.as_dict() for p in items]
+
+
+class DesignerView(SecureView):
+    """Leads and admins only; reached from the Processes screen (not a menu entry of its own)."""
+
+    area = access.Area.PROCESSES
+
+    def is_visible(self) -> bool:
+        return False
+
+    def _draft(self, draft_id: int) -> ProcessDraft:
+        try:
+            return drafts.get(draft_id)
+        except NotFound:
+            abort(404)
+
+    def _require_lead(self) -> None:
+        if not access.can(current_user, access.Action.DEPLOY, ProcessDefinition) \
+                and not current_user.has_role(access.Role.ADMIN):
+            abort(403, "Only working-group leads may change processes.")
+
+    @expose("/")
+    def index(self):
+        """Drafts open from the Processes screen."""
+        return redirect(url_for("processes.index"))
+
+    @expose("/new/", methods=("POST",))
+    def new(self):
+        """Open a draft from a deployed version (or a blank process)."""
+        self._require_lead()
+        definition = db.session.get(ProcessDefinition, request.form.get("from", type=int) or 0)
+        draft = drafts.open_draft(current_user, definition)
+        db.session.commit()
+        return redirect(url_for(".edit", draft_id=draft.id))
+
+    @expose("/<int:draft_id>/")
+    def edit(self, draft_id: int):
+        """The modeler page."""
+        draft = self._draft(draft_id)
+        runs = db.session.query(ProcessTestRun).filter(ProcessTestRun.draft_id == draft.id).all()
+        return self.render("designer/edit.html", draft=draft, runs=runs)
+
+    @expose("/<int:draft_id>/diagram.bpmn")
+    def xml(self, draft_id: int):
+        """The saved draft XML (the modeler loads it; a lead downloads it for Camunda Modeler)."""
+        draft = self._draft(draft_id)
+        headers = {"X-Draft-Version": str(draft.row_version)}
+        if request.args.get("download"):
+            headers["Content-Disposition"] = f'attachment; filename="{draft.key or "draft"}.bpmn"'
+        return Response(draft.bpmn_xml, mimetype="application/xml", headers=headers)
+
+    def _payload(self) -> tuple[str, int]:
+        data = request.get_json(silent=True) or {}
+        xml, version = data.get("xml"), data.get("version")
+        if not isinstance(xml, str) or not isinstance(version, int):
+            abort(400, "send {xml, version}")
+        return xml, version
+
+    @expose("/<int:draft_id>/save", methods=("POST",))
+    def save(self, draft_id: int):
+        """Save the draft; a stale version is refused (409), never a silent overwrite."""
+        self._require_lead()
+        draft = self._draft(draft_id)
+        xml, version = self._payload()
+        try:
+            drafts.save(current_user, draft, xml, version)
+            db.session.commit()
+        except (Conflict, InvalidInput) as exc:
+            db.session.rollback()
+            return jsonify(error=str(exc)), 409 if isinstance(exc, Conflict) else 400
+        return jsonify(version=draft.row_version, key=draft.key)
+
+    @expose("/<int:draft_id>/validate", methods=("POST",))
+    def validate(self, draft_id: int):
+        """The deploy lint on the XML in the browser (nothing is saved)."""
+        self._draft(draft_id)
+        xml = (request.get_json(silent=True) or {}).get("xml")
+        if not isinstance(xml, str):
+            abort(400, "send {xml}")
+        errors, warnings = drafts.validate(xml)
+        return jsonify(ok=not errors, problems=_problems(errors), warnings=_problems(warnings))
+
+    @expose("/<int:draft_id>/deploy", methods=("POST",))
+    def deploy(self, draft_id: int):
+        """Save and deploy as a new version; refused with the lint's messages (the draft is kept)."""
+        self._require_lead()
+        draft = self._draft(draft_id)
+        xml, version = self._payload()
+        try:
+            definition, created = drafts.deploy(current_user, draft, xml, version)
+            db.session.commit()
+        except engine.DiagramError as exc:
+            db.session.rollback()
+            try:  # keep the lead's work even though it cannot go live
+                drafts.save(current_user, self._draft(draft_id), xml, version)
+                db.session.commit()
+            except CasebookError:
+                db.session.rollback()
+            return jsonify(ok=False, problems=_problems(exc.problems), version=self._draft(draft_id).row_version), 422
+        except (Conflict, InvalidInput) as exc:
+            db.session.rollback()
+            return jsonify(ok=False, error=str(exc)), 409 if isinstance(exc, Conflict) else 400
+        return jsonify(ok=True, key=definition.key, version=definition.version, created=created,
+                       impact_url=url_for("processes.impact", definition_id=definition.id)), 201 if created else 200
+
+    @expose("/<int:draft_id>/preview")
+    def preview(self, draft_id: int):
+        """Before deploying the saved draft: what changes against the latest version, and which running
+        instances could move to it safely."""
+        import json
+
+        from workflows import migration, processes, versions
+
+        draft = self._draft(draft_id)
+        errors, _warnings = drafts.validate(draft.bpmn_xml)
+        latest = processes.latest(draft.key) if draft.key else None
+        diff, rows = None, []
+        if not errors and latest is not None:
+            diff = versions.diff_xml(latest.bpmn_xml, draft.bpmn_xml)
+            parsed = processes.check(draft.bpmn_xml)
+            # A transient definition (never added to the session) stands for the version a deploy would make.
+            candidate = ProcessDefinition(key=draft.key, version=latest.version + 1, bpmn_xml=draft.bpmn_xml,
+                                          calls=json.dumps(parsed.calls), sha256="")
+            rows = migration.impact(draft.key, candidate)
+        return self.render("designer/preview.html", draft=draft, errors=errors, latest=latest, diff=diff,
+                           rows=rows)
+
+    @expose("/<int:draft_id>/upload", methods=("POST",))
+    def upload(self, draft_id: int):
+        """Replace the draft with a .bpmn file (e.g. saved from Camunda Modeler)."""
+        self._require_lead()
+        draft = self._draft(draft_id)
+        upload = request.files.get("file")
+        if upload is None:
+            flash("Choose a .bpmn file to upload.", "error")
+            return redirect(url_for(".edit", draft_id=draft.id))
+        try:
+            text = upload.read().decode("utf-8")
+            drafts.save(current_user, draft, text, request.form.get("version", type=int) or -1)
+            db.session.commit()
+            flash("Uploaded into the draft. Validate, then deploy.", "success")
+        except (UnicodeDecodeError, Conflict, InvalidInput) as exc:
+            db.session.rollback()
+            flash(str(exc) if not isinstance(exc, UnicodeDecodeError) else "The file is not UTF-8 text.", "error")
+        return redirect(url_for(".edit", draft_id=draft.id))
+
+    @expose("/<int:draft_id>/discard", methods=("POST",))
+    def discard(self, draft_id: int):
+        self._require_lead()
+        drafts.discard(current_user, self._draft(draft_id))
+        db.session.commit()
+        flash("Draft discarded; nothing live changed.", "success")
+        return redirect(url_for("processes.index"))
+
+    @expose("/<int:draft_id>/test-runs/", methods=("POST",))
+    def start_test(self, draft_id: int):
+        """Start a throw-away instance of the saved draft."""
+        self._require_lead()
+        draft = self._draft(draft_id)
+        try:
+            run = drafts.start_test_run(current_user, draft)
+            db.session.commit()
+        except engine.DiagramError as exc:
+            db.session.rollback()
+            flash("The draft does not validate yet: " + "; ".join(str(p) for p in exc.problems), "error")
+            return redirect(url_for(".edit", draft_id=draft.id))
+        return redirect(url_for(".test_run", run_id=run.id))
+
+    def _run(self, run_id: int) -> ProcessTestRun:
+        run = db.session.get(ProcessTestRun, run_id)
+        if run is None:
+            abort(404)
+        return run
+
+    @expose("/test-runs/<int:run_id>/", methods=("GET", "POST"))
+    def test_run(self, run_id: int):
+        """Step through a test run's forms as any agency."""
+        run = self._run(run_id)
+        steps = drafts.ready_steps(run)
+        forms = {s.id: form_class_for(s.fields)(prefix=f"t{n}") for n, s in enumerate(steps)}
+        status = 200
+        if request.method == "POST":
+            self._require_lead()
+            task_id = request.form.get("task_id", "")
+            step = next((s for s in steps if s.id == task_id), None)
+            if step is not None and forms[task_id].validate():
+                try:
+                    drafts.complete_test_step(run, task_id, submitted(forms[task_id], step.fields))
+                    db.session.commit()
+                    return redirect(url_for(".test_run", run_id=run.id))
+                except InvalidData as exc:
+                    db.session.rollback()
+                    for field_id, message in exc.errors.items():
+                        target = getattr(forms[task_id], field_id, None)
+                        if target is not None:
+                            target.errors = list(target.errors) + [message]
+                except Conflict as exc:
+                    db.session.rollback()
+                    flash(str(exc), "warning")
+            status = 422
+        import json
+
+        return self.render("designer/test_run.html", run=run, steps=steps, forms=forms,
+                           log=json.loads(run.log or "[]")), status
+
+    @expose("/test-runs/<int:run_id>/discard", methods=("POST",))
+    def discard_test(self, run_id: int):
+        run = self._run(run_id)
+        draft_id = run.draft_id
+        db.session.delete(run)
+        db.session.commit()
+        flash("Test run discarded.", "success")
+        return redirect(url_for(".edit", draft_id=draft_id))

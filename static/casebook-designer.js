@@ -1,0 +1,118 @@
+/* The process designer: bpmn-js modeler + Camunda properties panel; validate, save (version-checked), deploy. */
+(function () {
+  'use strict';
+  var root = document.querySelector('.designer');
+  if (!root) { return; }
+  var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute('content');
+  var status = document.getElementById('designer-status');
+  var problemsBox = document.getElementById('designer-problems');
+  var version = parseInt(root.getAttribute('data-version'), 10);
+  var modeler = CaseBpmn.createModeler(document.getElementById('canvas'), document.getElementById('properties'));
+  var marked = [];
+  window.casebookModeler = modeler;
+
+  function say(text, kind) {
+    status.className = 'small mb-2 text-' + (kind || 'muted');
+    status.textContent = text;
+  }
+  function post(url, body) {
+    return fetch(url, { method: 'POST', credentials: 'same-origin', body: JSON.stringify(body),
+      headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrf } })
+      .then(function (r) { return r.json().then(function (data) { return { status: r.status, data: data }; }); });
+  }
+  function currentXml() { return modeler.saveXML({ format: true }).then(function (r) { return r.xml; }); }
+  function clearMarks() {
+    var canvas = modeler.get('canvas');
+    marked.forEach(function (id) { try { canvas.removeMarker(id, 'cb-error'); } catch (e) { /* gone */ } });
+    marked = [];
+  }
+  function focusElement(id) {
+    var registry = modeler.get('elementRegistry');
+    var element = registry.get(id);
+    if (!element) { return; }
+    modeler.get('selection').select(element);
+    modeler.get('canvas').scrollToElement(element);
+  }
+  function showProblems(problems, warnings) {
+    clearMarks();
+    problemsBox.innerHTML = '';
+    var all = (problems || []).map(function (p) { return [p, 'danger']; })
+      .concat((warnings || []).map(function (p) { return [p, 'warning']; }));
+    if (!all.length) { return; }
+    var list = document.createElement('ul');
+    list.className = 'list-unstyled mb-0';
+    list.setAttribute('id', 'problem-list');
+    all.forEach(function (pair) {
+      var p = pair[0], li = document.createElement('li');
+      li.className = 'text-' + pair[1];
+      var label = (p.element_id ? p.element_id + (p.element_name ? ' (' + p.element_name + ')' : '') : '') +
+        (p.line ? ' line ' + p.line : '');
+      if (p.element_id && modeler.get('elementRegistry').get(p.element_id)) {
+        var a = document.createElement('a');
+        a.href = '#'; a.textContent = label; a.setAttribute('data-element-id', p.element_id);
+        a.addEventListener('click', function (ev) { ev.preventDefault(); focusElement(p.element_id); });
+        li.appendChild(a);
+        modeler.get('canvas').addMarker(p.element_id, 'cb-error');
+        marked.push(p.element_id);
+      } else if (label) {
+        li.appendChild(document.createTextNode(label));
+      }
+      li.appendChild(document.createTextNode(': ' + p.message));
+      list.appendChild(li);
+    });
+    problemsBox.appendChild(list);
+  }
+
+  fetch(root.getAttribute('data-xml-url'), { credentials: 'same-origin' })
+    .then(function (r) { return r.text(); })
+    .then(function (xml) { return modeler.importXML(xml); })
+    .then(function () { modeler.get('canvas').zoom('fit-viewport'); root.setAttribute('data-ready', 'true'); })
+    .catch(function (err) { say('The draft could not be opened: ' + err.message, 'danger'); });
+
+  document.getElementById('btn-validate').addEventListener('click', function () {
+    currentXml().then(function (xml) { return post(root.getAttribute('data-validate-url'), { xml: xml }); })
+      .then(function (res) {
+        showProblems(res.data.problems, res.data.warnings);
+        say(res.data.ok ? 'Valid: ready to deploy.' + (res.data.warnings.length ? ' See the warnings.' : '')
+          : res.data.problems.length + ' problem(s): select one to see the element.', res.data.ok ? 'success' : 'danger');
+      });
+  });
+  document.getElementById('btn-save').addEventListener('click', function () {
+    currentXml().then(function (xml) { return post(root.getAttribute('data-save-url'), { xml: xml, version: version }); })
+      .then(function (res) {
+        if (res.status === 200) {
+          version = res.data.version;
+          document.getElementById('draft-version').textContent = version;
+          say('Draft saved (version ' + version + ').', 'success');
+        } else { say(res.data.error || 'Not saved.', 'danger'); }
+      });
+  });
+  document.getElementById('btn-deploy').addEventListener('click', function () {
+    currentXml().then(function (xml) { return post(root.getAttribute('data-deploy-url'), { xml: xml, version: version }); })
+      .then(function (res) {
+        if (res.data.version && !res.data.ok) {
+          version = res.data.version;
+          document.getElementById('draft-version').textContent = version;
+        }
+        if (res.status === 201 || res.status === 200) {
+          showProblems([], []);
+          status.className = 'small mb-2 text-success';
+          status.textContent = 'Deployed ' + res.data.key + ' version ' + res.data.version + '. ';
+          var a = document.createElement('a');
+          a.href = res.data.impact_url; a.textContent = 'See the impact on running cases';
+          status.appendChild(a);
+        } else if (res.status === 422) {
+          showProblems(res.data.problems, []);
+          say('Not deployed: fix the problems below (your draft is saved; nothing live changed).', 'danger');
+        } else { say(res.data.error || 'Not deployed.', 'danger'); }
+      });
+  });
+  document.getElementById('btn-download').addEventListener('click', function () {
+    currentXml().then(function (xml) {
+      var a = document.createElement('a');
+      a.href = URL.createObjectURL(new Blob([xml], { type: 'application/xml' }));
+      a.download = (document.getElementById('draft-key').textContent || 'draft') + '.bpmn';
+      document.body.appendChild(a); a.click(); a.remove();
+    });
+  });
+})();
