@@ -46,6 +46,9 @@ class Area(StrEnum):
     WORK = "work"
     PROCESSES = "processes"
     PROCESS_MAPPING = "process_mapping"
+    DASHBOARD = "dashboard"
+    REPORTS = "reports"
+    IMPORT = "import"
 
 
 AREA_ROLES: dict[Area, frozenset[Role]] = {
@@ -59,6 +62,9 @@ AREA_ROLES: dict[Area, frozenset[Role]] = {
     Area.WORK: CASEWORK,
     Area.PROCESSES: frozenset({Role.LEAD, Role.ADMIN}),
     Area.PROCESS_MAPPING: frozenset({Role.LEAD, Role.ADMIN}),
+    Area.DASHBOARD: frozenset({Role.MANAGER, Role.LEAD}),
+    Area.REPORTS: frozenset({Role.MANAGER, Role.LEAD, Role.PRACTITIONER, Role.AUDITOR}),
+    Area.IMPORT: frozenset({Role.PRACTITIONER, Role.MANAGER}),
 }
 
 
