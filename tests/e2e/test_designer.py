@@ -80,3 +80,34 @@ def test_practitioners_cannot_reach_the_designer(page, live_app):
     response = page.goto("/admin/processes/")
     assert response.status == 404
     assert page.goto("/admin/designer/1/").status == 404
+
+
+def test_validation_messages_select_the_element(page, live_app):
+    log_in(page, "lead@victims.demo")
+    page.get_by_role("link", name="Processes").click()
+    page.get_by_role("button", name="Edit victim_referral in the designer").click()
+    page.locator(".designer[data-ready='true']").wait_for(timeout=20_000)
+    page.locator('.djs-element[data-element-id="record_report"]').first.click()
+    page.locator(".bio-properties-panel-group-header", has_text="User assignment").click()
+    groups = page.locator("#bio-properties-panel-candidateGroups")
+    groups.fill("spaceforce")
+    groups.press("Tab")
+    page.locator('.djs-element[data-element-id="start"]').first.click()   # select something else
+    page.get_by_role("button", name="Validate").click()
+    link = page.locator("#problem-list a[data-element-id='record_report']")
+    link.wait_for()
+    assert "spaceforce" in page.locator("#problem-list").inner_text()
+    assert page.locator(".djs-element.cb-error[data-element-id='record_report']").count() == 1
+    link.click()
+    page.locator(".djs-element.selected[data-element-id='record_report']").wait_for()
+    page.get_by_role("button", name="Deploy").click()
+    page.get_by_text("Not deployed: fix the problems below").wait_for()
+    shot(page, "designer-validation-links")
+    _base, app = live_app
+    with app.app_context():
+        from models import ProcessDefinition
+
+        versions = db.session.scalars(select(ProcessDefinition.version).where(
+            ProcessDefinition.key == "victim_referral")).all()
+        db.session.remove()
+    assert versions == [1]   # nothing live changed
