@@ -1,0 +1,335 @@
+"""The managers' dashboard: counts over cases, work items and reportable facts.
+
+Pure queries: every one is limited by access.clause, and none touches workflow state (the
+WorkItem and CaseFact rows are the mirror that dashboards read; DESIGN.md §3.1).
+
+Filters: the date range selects cases by when they were opened (open cases, work on them) and
+facts by when they were completed, or recorded while still pending. The organisation selects
+cases it leads or takes part in, work assigned to it, and facts it owns (a fact without an owner
+counts for the case's organisations). The case type applies to everything.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from markupsafe import Markup
+from sqlalchemy import ColumnElement, and_, case as sql_case, exists, func, or_, select
+
+import access
+from models import Case, CaseFact, CaseOrganisation, CaseType, ItemStatus, Organisation, WorkItem, db, utcnow
+from models.enums import CaseStatus, label
+from workflows import calendar
+from workflows.charts import Series, bar_chart
+from workflows.errors import InvalidInput
+
+FILTER_FIELDS = ("from", "to", "organisation", "case_type")
+UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+MAX_PARAM = 64
+
+# Display order for the closed vocabularies of bpmn/README.md "Reporting convention".
+REFERRAL_OUTCOMES = ("open", "support_plan", "signposted", "specialist_referral", "declined", "no_contact")
+RJ_OUTCOMES = ("open", "not_suitable", "declined", "direct_conference", "indirect", "agreement_completed",
+               "withdrawn")
+PANEL_STATUSES = ("open", "done", "not_done")
+ENTITLEMENT_COLUMNS = ("Met on time", "Met late", "Missed", "Due", "Due, overdue", "Not applicable")
+UNASSIGNED = "Unassigned"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Validated dashboard filters (all optional)."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    organisation: Organisation | None = None
+    case_type: CaseType | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        """The filters as GET parameters / audit detail (only those set)."""
+        out = {"from": self.date_from.isoformat() if self.date_from else "",
+               "to": self.date_to.isoformat() if self.date_to else "",
+               "organisation": self.organisation.code if self.organisation else "",
+               "case_type": self.case_type.code if self.case_type else ""}
+        return {k: v for k, v in out.items() if v}
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """[start, end): the local (calendar time zone) days from `date_from` to `date_to` inclusive."""
+        zone = calendar.load().zone
+        start = datetime.combine(self.date_from, time(), tzinfo=zone) if self.date_from else None
+        end = (datetime.combine(self.date_to + timedelta(days=1), time(), tzinfo=zone)
+               if self.date_to else None)
+        return start, end
+
+
+@dataclass
+class Table:
+    """One dashboard panel: a chart and the table of the same figures beneath it."""
+
+    id: str
+    title: str
+    row_heading: str
+    columns: tuple[str, ...]
+    rows: list[tuple[str, tuple[int, ...]]]
+    note: str = ""
+    chart: Markup = field(default_factory=Markup)
+
+    @property
+    def totals(self) -> tuple[int, ...]:
+        return tuple(sum(r[1][i] for r in self.rows) for i in range(len(self.columns)))
+
+
+@dataclass
+class Dashboard:
+    headline: dict[str, int]
+    tables: list[Table]
+
+
+def _parse_date(raw: str, name: str) -> date | None:
+    if not raw:
+        return None
+    match = UK_DATE.match(raw)
+    try:
+        if match:
+            return date(int(match[3]), int(match[2]), int(match[1]))
+        return date.fromisoformat(raw)
+    except ValueError:
+        pass
+    raise InvalidInput({name: f"{raw[:MAX_PARAM]!r} is not a date: use YYYY-MM-DD (or DD/MM/YYYY)."})
+
+
+def parse_filters(args: Mapping[str, str]) -> Filters:
+    """Validate GET parameters `from`, `to`, `organisation` (code) and `case_type` (code).
+
+    :raise InvalidInput: naming every bad parameter, with a message saying what is expected
+    """
+    raw = {k: (args.get(k) or "").strip() for k in FILTER_FIELDS}
+    errors: dict[str, str] = {}
+    dates: dict[str, date | None] = {}
+    for name in ("from", "to"):
+        try:
+            dates[name] = _parse_date(raw[name], name)
+        except InvalidInput as exc:
+            errors.update(exc.fields)
+    if dates.get("from") and dates.get("to") and dates["from"] > dates["to"]:
+        errors["to"] = "The 'to' date is before the 'from' date."
+    org = ct = None
+    if raw["organisation"]:
+        code = raw["organisation"][:MAX_PARAM]
+        org = db.session.scalar(select(Organisation).where(Organisation.code == code))
+        if org is None:
+            errors["organisation"] = f"No organisation has the code {raw['organisation'][:MAX_PARAM]!r}."
+    if raw["case_type"]:
+        ct = db.session.get(CaseType, raw["case_type"][:MAX_PARAM])
+        if ct is None:
+            errors["case_type"] = f"No case type has the code {raw['case_type'][:MAX_PARAM]!r}."
+    if errors:
+        raise InvalidInput(errors)
+    return Filters(dates.get("from"), dates.get("to"), org, ct)
+
+
+def choices() -> tuple[list[Organisation], list[CaseType]]:
+    """Organisations and case types for the filter form."""
+    orgs = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    types = db.session.scalars(select(CaseType).where(CaseType.active.is_(True))
+                               .order_by(CaseType.name)).all()
+    return list(orgs), list(types)
+
+
+# ------------------------------------------------------------------ scopes
+
+def _involves(org_id: int) -> ColumnElement[bool]:
+    return or_(Case.lead_organisation_id == org_id,
+               exists().where(CaseOrganisation.case_id == Case.id,
+                              CaseOrganisation.organisation_id == org_id))
+
+
+def _case_scope(user: Any, f: Filters, dated: bool = True) -> list[ColumnElement[bool]]:
+    conds = [access.clause(user, Case)]
+    if f.case_type is not None:
+        conds.append(Case.case_type_code == f.case_type.code)
+    if dated:
+        start, end = f.bounds()
+        if start is not None:
+            conds.append(Case.opened_at >= start)
+        if end is not None:
+            conds.append(Case.opened_at < end)
+    return conds
+
+
+def _fact_scope(user: Any, f: Filters, kind: str) -> list[ColumnElement[bool]]:
+    conds = [access.clause(user, CaseFact), CaseFact.kind == kind, *_case_scope(user, f, dated=False)]
+    when = func.coalesce(CaseFact.completed_at, CaseFact.recorded_at)
+    start, end = f.bounds()
+    if start is not None:
+        conds.append(when >= start)
+    if end is not None:
+        conds.append(when < end)
+    if f.organisation is not None:
+        org_id = f.organisation.id
+        conds.append(or_(CaseFact.owner_organisation_id == org_id,
+                         and_(CaseFact.owner_organisation_id.is_(None), _involves(org_id))))
+    return conds
+
+
+# ------------------------------------------------------------------ panels
+
+def open_cases(user: Any, f: Filters) -> tuple[Table, Table]:
+    """Open cases by case type and by lead organisation."""
+    conds = [*_case_scope(user, f), Case.status == CaseStatus.OPEN]
+    if f.organisation is not None:
+        conds.append(_involves(f.organisation.id))
+    by_type = db.session.execute(
+        select(CaseType.name, func.count(Case.id)).join(CaseType, CaseType.code == Case.case_type_code)
+        .where(*conds).group_by(CaseType.code, CaseType.name)
+        .order_by(func.count(Case.id).desc(), CaseType.name)).all()
+    by_lead = db.session.execute(
+        select(Organisation.name, func.count(Case.id))
+        .join(Organisation, Organisation.id == Case.lead_organisation_id)
+        .where(*conds).group_by(Organisation.id, Organisation.name)
+        .order_by(func.count(Case.id).desc(), Organisation.name)).all()
+    return (Table("open-by-type", "Open cases by case type", "Case type", ("Open cases",),
+                  [(name, (n,)) for name, n in by_type]),
+            Table("open-by-agency", "Open cases by lead agency", "Lead agency", ("Open cases",),
+                  [(name, (n,)) for name, n in by_lead]))
+
+
+def work_by_agency(user: Any, f: Filters, now: datetime) -> Table:
+    """Ready work items per assigned agency: overdue (due before now), due later, no due date."""
+    conds = [access.clause(user, WorkItem), WorkItem.status == ItemStatus.READY, *_case_scope(user, f)]
+    if f.organisation is not None:
+        conds.append(WorkItem.organisation_id == f.organisation.id)
+    overdue = and_(WorkItem.due_at.is_not(None), WorkItem.due_at < now)
+    later = and_(WorkItem.due_at.is_not(None), WorkItem.due_at >= now)
+    rows = db.session.execute(
+        select(Organisation.name, func.count(WorkItem.id),
+               func.sum(_flag(overdue)), func.sum(_flag(later)), func.sum(_flag(WorkItem.due_at.is_(None))))
+        .select_from(WorkItem).join(Case, Case.id == WorkItem.case_id)
+        .outerjoin(Organisation, Organisation.id == WorkItem.organisation_id)
+        .where(*conds).group_by(Organisation.id, Organisation.name)).all()
+    table_rows = [(name or UNASSIGNED, (int(o or 0), int(d or 0), int(n or 0), total))
+                  for name, total, o, d, n in rows]
+    table_rows.sort(key=lambda r: (-r[1][0], -r[1][3], r[0]))
+    return Table("work-by-agency", "Work items due and overdue by agency", "Agency",
+                 ("Overdue", "Due", "No due date", "Total ready"), table_rows,
+                 note="Ready work items; overdue means the due time has passed.")
+
+
+def _flag(condition: ColumnElement[bool]):
+    """1 where the condition holds, else 0 (summed for per-group counts)."""
+    return sql_case((condition, 1), else_=0)
+
+
+def _code_key(code: str) -> tuple[str, int, str]:
+    match = re.match(r"^([A-Za-z]*)(\d+)(.*)$", code)
+    return (match[1], int(match[2]), match[3]) if match else (code, 0, "")
+
+
+def entitlements(user: Any, f: Filters, now: datetime) -> tuple[Table, Table]:
+    """Victims' Code entitlements: met on time, met late, missed, still due — overall and per right."""
+    late = and_(CaseFact.completed_at.is_not(None), CaseFact.due_at.is_not(None),
+                CaseFact.completed_at > CaseFact.due_at)
+    overdue = and_(CaseFact.due_at.is_not(None), CaseFact.due_at < now)
+    rows = db.session.execute(
+        select(CaseFact.code, CaseFact.status, func.count(CaseFact.id), func.sum(_flag(late)),
+               func.sum(_flag(overdue)))
+        .join(Case, Case.id == CaseFact.case_id).where(*_fact_scope(user, f, "entitlement"))
+        .group_by(CaseFact.code, CaseFact.status)).all()
+    per_code: dict[str, list[int]] = {}
+    for code, status, n, n_late, n_overdue in rows:
+        counts = per_code.setdefault(code, [0] * len(ENTITLEMENT_COLUMNS))
+        n_late, n_overdue = int(n_late or 0), int(n_overdue or 0)
+        if status == "met":
+            counts[0] += n - n_late
+            counts[1] += n_late
+        elif status == "missed":
+            counts[2] += n
+        elif status == "due":
+            counts[3] += n - n_overdue
+            counts[4] += n_overdue
+        elif status == "not_applicable":
+            counts[5] += n
+    overall = [sum(c[i] for c in per_code.values()) for i in range(len(ENTITLEMENT_COLUMNS))]
+    summary = Table("entitlements", "Victims' Code entitlements: met on time vs missed", "Outcome",
+                    ("Entitlements",),
+                    [(name, (overall[i],)) for i, name in enumerate(ENTITLEMENT_COLUMNS)] if per_code else [],
+                    note="On time: completed no later than its due time (a right met with no due time "
+                         "counts as on time). Due, overdue: still due and past its due time.")
+    by_right = Table("entitlements-by-right", "Victims' Code entitlements by right", "Right",
+                     ENTITLEMENT_COLUMNS,
+                     [(code, tuple(per_code[code])) for code in sorted(per_code, key=_code_key)])
+    return summary, by_right
+
+
+def _by_status(user: Any, f: Filters, kind: str, order: tuple[str, ...]) -> list[tuple[str, tuple[int]]]:
+    rows = dict(db.session.execute(
+        select(CaseFact.status, func.count(CaseFact.id)).join(Case, Case.id == CaseFact.case_id)
+        .where(*_fact_scope(user, f, kind)).group_by(CaseFact.status)).all())
+    ordered = [s for s in order if s in rows] + sorted(s for s in rows if s not in order)
+    return [(label(s), (rows[s],)) for s in ordered]
+
+
+def referrals(user: Any, f: Filters) -> Table:
+    """Referrals by outcome (`open` while no outcome is recorded)."""
+    return Table("referrals", "Referrals and their outcomes", "Outcome", ("Referrals",),
+                 _by_status(user, f, "referral", REFERRAL_OUTCOMES))
+
+
+def rj_outcomes(user: Any, f: Filters) -> Table:
+    """Restorative-justice cases by outcome."""
+    return Table("rj-outcomes", "Restorative justice outcomes", "Outcome", ("Cases",),
+                 _by_status(user, f, "rj_outcome", RJ_OUTCOMES))
+
+
+def panel_actions(user: Any, f: Filters, now: datetime) -> Table:
+    """Panel actions by owner agency: open (and how many of those are overdue), done, not done."""
+    overdue = and_(CaseFact.status == "open", CaseFact.due_at.is_not(None), CaseFact.due_at < now)
+    rows = db.session.execute(
+        select(Organisation.name, CaseFact.status, func.count(CaseFact.id), func.sum(_flag(overdue)))
+        .select_from(CaseFact).join(Case, Case.id == CaseFact.case_id)
+        .outerjoin(Organisation, Organisation.id == CaseFact.owner_organisation_id)
+        .where(*_fact_scope(user, f, "panel_action"))
+        .group_by(Organisation.id, Organisation.name, CaseFact.status)).all()
+    per_owner: dict[str, list[int]] = {}
+    for name, status, n, late in rows:
+        counts = per_owner.setdefault(name or UNASSIGNED, [0, 0, 0, 0])
+        if status in PANEL_STATUSES:
+            counts[PANEL_STATUSES.index(status)] += n
+        counts[3] += int(late or 0)
+    return Table("panel-actions", "Panel actions by owner agency", "Owner agency",
+                 ("Open", "Done", "Not done", "Open, overdue"),
+                 [(name, tuple(per_owner[name])) for name in sorted(per_owner)])
+
+
+# ------------------------------------------------------------------ the page
+
+CHART_COLUMNS = {"work-by-agency": 3, "entitlements-by-right": 5, "panel-actions": 3}
+
+
+def build(user: Any, f: Filters, now: datetime | None = None) -> Dashboard:
+    """Every panel for the user under the filters, with its chart."""
+    now = now or utcnow()
+    if not access.can_open(user, access.Area.DASHBOARD):
+        # Belt and braces: the view already refuses, and every query is scoped anyway.
+        return Dashboard({}, [])
+    by_type, by_lead = open_cases(user, f)
+    work = work_by_agency(user, f, now)
+    summary, by_right = entitlements(user, f, now)
+    tables = [by_type, by_lead, work, summary, by_right, referrals(user, f), rj_outcomes(user, f),
+              panel_actions(user, f, now)]
+    for table in tables:
+        # Some columns restate others (totals, "of which overdue"); charts show the distinct parts only.
+        width = CHART_COLUMNS.get(table.id, len(table.columns))
+        series = [Series(table.columns[i], tuple(r[1][i] for r in table.rows)) for i in range(width)]
+        table.chart = bar_chart(f"chart-{table.id}", table.title, [r[0] for r in table.rows], series)
+    headline = {"Open cases": sum(by_type.totals), "Overdue work items": work.totals[0] if work.rows else 0,
+                "Entitlements met on time": summary.rows[0][1][0] if summary.rows else 0,
+                "Entitlements missed": summary.rows[2][1][0] if summary.rows else 0}
+    return Dashboard(headline, tables)
+
+
+__all__ = ["Dashboard", "Filters", "Table", "build", "choices", "entitlements", "open_cases", "panel_actions",
+           "parse_filters", "referrals", "rj_outcomes", "work_by_agency"]
