@@ -43,6 +43,11 @@ ENVIRONMENT: dict[str, tuple[str, Any, Any, str]] = {
     "WORKING_CALENDAR_FILE": ("WORKING_CALENDAR_FILE", str, "",
                               "A JSON working-day calendar (time zone, end of day, weekend, bank holidays) "
                               "replacing the shipped England and Wales one (`workflows/data/calendar.json`)."),
+    "IMPORT_MAX_ROWS": ("IMPORT_MAX_ROWS", int, 10_000,
+                        "Most data rows one spreadsheet import may carry. Default 10000."),
+    "EXPORT_PROGRESS_MIN_ROWS": ("EXPORT_PROGRESS_MIN_ROWS", int, 5000,
+                                 "Exports with at least this many rows show a progress bar on the command line. "
+                                 "Default 5000."),
     "PASSWORD_HASH_METHOD": ("PASSWORD_HASH_METHOD", str, "scrypt",
                              "Werkzeug password hash method (a memory-hard KDF). Default `scrypt` "
                              "(N=32768, r=8, p=1)."),

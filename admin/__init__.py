@@ -8,6 +8,7 @@ from flask_admin.theme import Bootstrap4Theme
 from admin import auth
 from admin.cases import CaseRegisterView, CaseView
 from admin.home import HomeView
+from admin import dashboard, imports, reports
 from admin.designer import DesignerView
 from admin.people import PersonView
 from admin.processes import ProcessesView
@@ -41,14 +42,9 @@ def init_app(app: Flask) -> None:
     console.add_view(CaseTypeProcessView(CaseTypeProcess, db, name="Processes by case type",
                                          endpoint="case_type_processes", category="Reference data"))
     console.add_view(AuditView(AuditEvent, db, name="Audit", endpoint="audit"))
-    import importlib
-
-    for module in ("admin.dashboard", "admin.reports", "admin.imports"):  # TEMPORARY while built in parallel
-        try:
-            importlib.import_module(module).add_views(console)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    dashboard.add_views(console)
+    reports.add_views(console)
+    imports.add_views(console)
     counts_for_menu([my_work, team_work])
     console.init_app(app)
     auth.init_app(app)

@@ -70,14 +70,8 @@ def _http_error(exc: HTTPException):
 
 def init_app(app: Flask) -> None:
     """Register the API; bearer requests skip CSRF (checked above for cookie sessions)."""
-    from api import cases, processes, tasks  # noqa: F401  (routes register on import)
-    import importlib
+    from api import cases, exports, processes, tasks  # noqa: F401  (routes register on import)
 
-    try:  # TEMPORARY while the exports endpoint is built in parallel
-        importlib.import_module("api.exports")
-    except ModuleNotFoundError as exc:
-        if exc.name != "api.exports":
-            raise
     from app import csrf
 
     csrf.exempt(bp)

@@ -194,6 +194,10 @@ def timers_run(at_text: str | None, loop: bool, interval: int) -> None:
     while True:
         fired = tasks.fire_due_timers(at)
         click.echo(f"timers fired: {fired}")
+        if loop:  # the separate worker also runs the console's queued exports
+            from exports import jobs
+
+            jobs.run_pending()
         if not loop:
             break
         time.sleep(max(interval, 1))
@@ -216,11 +220,8 @@ def register(app: Flask) -> None:
     """Add every command to app.cli."""
     for command in (init_db, seed_demo, orgs, users, processes_group, timers, audit_group):
         app.cli.add_command(command)
-    import importlib
+    from exports import cli as export_cli
+    from workflows import import_cli
 
-    for module in ("exports.cli", "workflows.import_cli"):  # TEMPORARY while these are built in parallel
-        try:
-            importlib.import_module(module).register(app)
-        except ModuleNotFoundError as exc:
-            if exc.name != module and not module.startswith(exc.name or "\0"):
-                raise
+    export_cli.register(app)
+    import_cli.register(app)

@@ -28,6 +28,9 @@ def start(app: Flask) -> None:
                     fired = tasks.fire_due_timers()
                     if fired:
                         log.info("fired %d timer(s)", fired)
+                    from exports import jobs
+
+                    jobs.run_pending()
                 except Exception:  # keep the worker alive; the error is logged
                     log.exception("timer worker")
                     db.session.rollback()
