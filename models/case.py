@@ -17,8 +17,11 @@ class Case(db.Model):
     """A victim's or vulnerable person's case, led by one organisation."""
 
     __tablename__ = "case"
+    __table_args__ = (UniqueConstraint("lead_organisation_id", "external_reference", name="uq_case_external_reference"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
+    # Another system's id for the case (legacy imports); unique per lead organisation.
+    external_reference: Mapped[str | None] = mapped_column(String(64), index=True)
     case_type_code: Mapped[str] = mapped_column(ForeignKey("case_type.code"), index=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     summary: Mapped[str | None] = mapped_column(Text)

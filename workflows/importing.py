@@ -14,9 +14,8 @@ The service flushes and never commits. Every edge does the same three steps:
 A dry run goes through exactly the same code as a real import and is then rolled back, so what it
 reports (including duplicates between rows of the same file) is what the import would do.
 
-Cases have no column of their own for a legacy reference yet: an imported case carries it as the first
-line of its summary (`Legacy reference: <ref>`), and re-imports find the case by that line among the
-cases the importing organisation leads.
+An imported case keeps its legacy reference in `Case.external_reference` (unique per lead
+organisation), and re-imports find the case by it among the cases the importing organisation leads.
 """
 from __future__ import annotations
 
@@ -50,7 +49,6 @@ DEFAULT_MAX_ROWS = 10_000
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_UNCOMPRESSED_BYTES = 256 * 1024 * 1024
 HEADER_SCAN_ROWS = 10
-LEGACY_PREFIX = "Legacy reference: "
 _DAMAGED = ("the workbook could not be read ({}); it may be damaged: open it in Excel or LibreOffice and "
             "save it again as .xlsx")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -630,16 +628,13 @@ class _CaseContext:
 
 
 def legacy_reference(case: Case) -> str | None:
-    """The legacy reference an import stored on the case, if any."""
-    line = (case.summary or "").split("\n", 1)[0]
-    if not line.startswith(LEGACY_PREFIX):
-        return None
-    return line[len(LEGACY_PREFIX):].strip() or None
+    """The legacy (external) reference an import stored on the case, if any."""
+    return case.external_reference
 
 
 def _import_cases(user: User, rows: list[_Row], report: ImportReport) -> None:
     led = db.session.scalars(select(Case).where(Case.lead_organisation_id == user.organisation_id,
-                                                Case.summary.startswith(LEGACY_PREFIX)))
+                                                Case.external_reference.is_not(None)))
     ctx = _CaseContext(
         user=user,
         cases={ref: c for c in led if (ref := legacy_reference(c))},
@@ -744,10 +739,6 @@ def _at(day: date | None) -> datetime | None:
     return None if day is None else datetime.combine(day, time(0), tzinfo=timezone.utc)
 
 
-def _summary(ref: str, text: str | None) -> str:
-    return f"{LEGACY_PREFIX}{ref}" + (f"\n{text}" if text else "")
-
-
 def _apply_case(ctx: _CaseContext, v: dict[str, Any], row: _Row) -> RowResult:
     user, ref = ctx.user, v["external_reference"]
     person = ctx.people[v["person_reference"]]
@@ -757,9 +748,10 @@ def _apply_case(ctx: _CaseContext, v: dict[str, Any], row: _Row) -> RowResult:
     if case is None:
         case = case_service.open_case(
             user, case_type=v["case_type"], title=v["title"], lead_organisation_id=user.organisation_id,
-            summary=_summary(ref, v["summary"]), risk_level=v["risk_level"],
+            summary=v["summary"], risk_level=v["risk_level"],
             participants=[(person.id, v["role"])], organisation_ids=[o.id for o in partners])
         case.opened_at = _at(v["opened_on"])
+        case.external_reference = ref
         if v["status"] == CaseStatus.CLOSED:
             case.status, case.closed_at = CaseStatus.CLOSED, _at(v["closed_on"])
         db.session.flush()
@@ -789,7 +781,7 @@ def _update_case(user: User, case: Case, v: dict[str, Any], partners: list[Organ
     closed = _at(v["closed_on"]) if case.status is CaseStatus.CLOSED else None
     if case.closed_at != closed:
         direct["closed_at"] = closed
-    summary = validate.text(_summary(v["external_reference"], v["summary"]), "summary", TEXT_MAX)
+    summary = validate.text(v["summary"], "summary", TEXT_MAX, required=False)
     if v["summary"] is not None and case.summary != summary:
         direct["summary"] = summary
     for k, val in direct.items():

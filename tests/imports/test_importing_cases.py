@@ -60,7 +60,7 @@ def test_import_cases_with_people_roles_and_partners(team, people):
     assert da.case_type_code == "domestic_abuse" and da.title == "Legacy DA case"
     assert da.lead_organisation_id == team.pc.organisation_id and da.risk_level is RiskLevel.HIGH
     assert da.opened_at == datetime(2023, 5, 1, tzinfo=timezone.utc) and da.status is CaseStatus.OPEN
-    assert da.summary == "Legacy reference: L-100\nMoved from the old DA tracker"
+    assert da.summary == "Moved from the old DA tracker" and da.external_reference == "L-100"
     assert importing.legacy_reference(da) == "L-100"
     assert sorted((p.person.external_reference, p.role.value) for p in da.participants) == [
         ("P-1", "victim"), ("P-2", "offender")]
