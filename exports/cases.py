@@ -5,7 +5,7 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 import access
-from exports.filters import Context
+from exports.filters import Context, within
 from exports.stream import table
 from exports.xlsx import Col
 from models import Case, CaseOrganisation, CaseParticipant, CaseType, ItemStatus, Organisation, Person, WorkItem
@@ -16,13 +16,7 @@ def case_scope(ctx: Context, stmt: Select, date_column=Case.opened_at) -> Select
     """Restrict a statement over Case to visible cases matching the filters (dates on `date_column`)."""
     f = ctx.filters
     stmt = stmt.where(access.clause(ctx.user, Case))
-    start, end = f.bounds()
-    if start is not None:
-        stmt = stmt.where(date_column >= start)
-    if end is not None:
-        stmt = stmt.where(date_column < end)
-    if f.case_type:
-        stmt = stmt.where(Case.case_type_code == f.case_type)
+    stmt = within(stmt, f, date_column)
     if f.organisation is not None:
         stmt = stmt.where(or_(Case.lead_organisation_id == f.organisation.id,
                               exists().where(CaseOrganisation.case_id == Case.id,

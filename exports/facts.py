@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
 import access
-from exports.filters import Context
+from exports.filters import Context, within
 from exports.stream import table
 from exports.xlsx import Col
 from models import Case, CaseFact, Organisation, db, utcnow
@@ -22,13 +22,7 @@ def fact_scope(ctx: Context, stmt: Select, kind: str, date_column: Any) -> Selec
     """Visible facts of one kind matching the filters (organisation = the fact's owner)."""
     f = ctx.filters
     stmt = stmt.where(CaseFact.kind == kind, access.clause(ctx.user, CaseFact))
-    start, end = f.bounds()
-    if start is not None:
-        stmt = stmt.where(date_column >= start)
-    if end is not None:
-        stmt = stmt.where(date_column < end)
-    if f.case_type:
-        stmt = stmt.where(Case.case_type_code == f.case_type)
+    stmt = within(stmt, f, date_column)
     if f.organisation is not None:
         stmt = stmt.where(CaseFact.owner_organisation_id == f.organisation.id)
     return stmt

@@ -99,6 +99,20 @@ def parse(raw: Mapping[str, Any]) -> Filters:
 Progress = Callable[[str, int], None]
 
 
+def within(stmt: Any, filters: Filters, date_column: Any) -> Any:
+    """Apply the date range (on `date_column`) and the case type; callers add their organisation rule."""
+    from models import Case
+
+    start, end = filters.bounds()
+    if start is not None:
+        stmt = stmt.where(date_column >= start)
+    if end is not None:
+        stmt = stmt.where(date_column < end)
+    if filters.case_type:
+        stmt = stmt.where(Case.case_type_code == filters.case_type)
+    return stmt
+
+
 @dataclass
 class Context:
     """What a builder gets: the user, the filters, the workbook, and a progress callback.

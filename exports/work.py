@@ -8,7 +8,7 @@ from sqlalchemy import Select, and_, case, select
 from sqlalchemy.orm import aliased
 
 import access
-from exports.filters import Context
+from exports.filters import Context, within
 from exports.stream import table
 from exports.xlsx import Col
 from models import Case, ItemStatus, Organisation, User, WorkItem, utcnow
@@ -18,13 +18,7 @@ def work_scope(ctx: Context, stmt: Select, date_column=WorkItem.created_at) -> S
     """Visible work items matching the filters (organisation = the assigned organisation)."""
     f = ctx.filters
     stmt = stmt.where(access.clause(ctx.user, WorkItem))
-    start, end = f.bounds()
-    if start is not None:
-        stmt = stmt.where(date_column >= start)
-    if end is not None:
-        stmt = stmt.where(date_column < end)
-    if f.case_type:
-        stmt = stmt.where(Case.case_type_code == f.case_type)
+    stmt = within(stmt, f, date_column)
     if f.organisation is not None:
         stmt = stmt.where(WorkItem.organisation_id == f.organisation.id)
     return stmt
