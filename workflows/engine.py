@@ -11,6 +11,7 @@ import contextvars
 import hashlib
 import json
 from contextlib import contextmanager
+from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterator
@@ -27,6 +28,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDef
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
+# The diff module is marked "brand new, may change" upstream: migration.py's tests pin its behaviour.
+from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, filter_tasks, migrate_workflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser, UserTaskParser
@@ -663,20 +666,22 @@ def _task(wf: BpmnWorkflow, task_id: str) -> SpiffTask | None:
         return None
 
 
+_STATE_NAMES = {TaskState.READY: "ready", TaskState.COMPLETED: "completed", TaskState.CANCELLED: "cancelled",
+                TaskState.ERROR: "error", TaskState.WAITING: "waiting", TaskState.STARTED: "started"}
+
+
+def _state_name(task: SpiffTask) -> str:
+    """A task's state as a word ('future' for the states nobody shows)."""
+    return _STATE_NAMES.get(task.state, "future")
+
+
 def task_state(wf: BpmnWorkflow, task_id: str) -> str:
-    """'ready', 'completed', 'cancelled', 'waiting' or 'missing' for one task."""
+    """'ready', 'completed', 'cancelled', 'error', 'waiting' or 'missing' for one task."""
     task = _task(wf, task_id)
     if task is None:
         return "missing"
-    if task.state == TaskState.READY:
-        return "ready"
-    if task.state == TaskState.COMPLETED:
-        return "completed"
-    if task.state == TaskState.CANCELLED:
-        return "cancelled"
-    if task.state == TaskState.ERROR:
-        return "error"
-    return "waiting"
+    name = _state_name(task)
+    return "waiting" if name in ("started", "future") else name
 
 
 def complete(wf: BpmnWorkflow, task_id: str, data: dict[str, Any]) -> None:
@@ -813,29 +818,17 @@ def step_states(state: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for task in wf.get_tasks():
         bpmn_id = getattr(task.task_spec, "bpmn_id", None)
-        if not bpmn_id:
+        name = _state_name(task)
+        name = "waiting" if name == "started" else name
+        if not bpmn_id or name not in order:
             continue
-        if task.state == TaskState.COMPLETED:
-            state_name = "completed"
-        elif task.state == TaskState.READY:
-            state_name = "ready"
-        elif task.state == TaskState.ERROR:
-            state_name = "error"
-        elif task.state in (TaskState.WAITING, TaskState.STARTED):
-            state_name = "waiting"
-        else:
-            continue
-        if order[state_name] >= order.get(out.get(bpmn_id, "completed"), 0) or bpmn_id not in out:
-            out[bpmn_id] = state_name
+        if bpmn_id not in out or order[name] >= order[out[bpmn_id]]:
+            out[bpmn_id] = name
     return out
 
 
 # ---------------------------------------------------------------- version migration (guide §9)
 
-# Imported here, with the feature, because the diff module is marked "brand new, may change" upstream.
-from copy import deepcopy
-
-from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, filter_tasks, migrate_workflow
 
 _DONE_MASK = TaskState.COMPLETED | TaskState.STARTED | TaskState.ERROR
 _OPEN_MASK = TaskState.READY | TaskState.WAITING
@@ -891,15 +884,8 @@ def _step_label(ts: Any) -> str:
 
 
 def _state_word(task: SpiffTask) -> str:
-    if task.state == TaskState.READY:
-        return "current step"
-    if task.state == TaskState.WAITING:
-        return "waiting step"
-    if task.state == TaskState.STARTED:
-        return "started step"
-    if task.state == TaskState.ERROR:
-        return "failed step"
-    return "completed step"
+    return {"ready": "current step", "waiting": "waiting step", "started": "started step",
+            "error": "failed step"}.get(_state_name(task), "completed step")
 
 
 def _reasons_for(diff: WorkflowDiff, spec_diff: SpecDiff, where: str) -> list[tuple[bool, str]]:
