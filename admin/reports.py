@@ -57,7 +57,10 @@ class ReportsView(SecureView):
     def job(self, job_id: int):
         """Progress of one export; the page refreshes itself until the file is ready."""
         job = self._job(job_id)
-        return self.render("reports/job.html", job=job, filters=json.loads(job.filters or "{}"))
+        done, total = jobs.progress_of(job)
+        percent = 100 if job.status == "done" else (int(100 * done / total) if total else 0)
+        return self.render("reports/job.html", job=job, filters=json.loads(job.filters or "{}"), done=done,
+                           total=total, percent=percent)
 
     @expose("/jobs/<int:job_id>/download")
     def download(self, job_id: int):

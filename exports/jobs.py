@@ -15,6 +15,9 @@ from models import ExportJob, User, db, utcnow
 
 log = logging.getLogger(__name__)
 KEEP_FILES = 20  # per user: older finished files are removed
+# Progress of jobs running in this process. On SQLite the export's transaction holds the write lock, so
+# progress cannot be written to the job row while it runs; the job page reads it from here instead.
+PROGRESS: dict[int, tuple[int, int | None]] = {}
 
 
 def queue(user: User, name: str, raw_filters: dict[str, str]) -> ExportJob:
@@ -50,10 +53,11 @@ def run(job_id: int) -> None:
     target = _directory() / f"job-{job.id}.xlsx"
 
     def progress(event: str, n: int) -> None:
-        # Its own short transaction, so the console can show progress while the export runs. On SQLite the
-        # export's own transaction holds the write lock, so progress is only shown when it finishes there.
+        done, total = PROGRESS.get(job_id, (0, None))
+        PROGRESS[job_id] = (done, n) if event == "total" else (n, total)
         if db.engine.dialect.name == "sqlite":
             return
+        # Its own short transaction, so pages served by other processes see the progress too.
         values = {"total": n} if event == "total" else {"done": n}
         with db.engine.begin() as conn:
             conn.execute(update(ExportJob).where(ExportJob.id == job_id).values(**values))
@@ -72,6 +76,8 @@ def run(job_id: int) -> None:
         job.status, job.error, job.finished_at = "failed", str(exc)[:2000], utcnow()
         db.session.commit()
         target.unlink(missing_ok=True)
+    finally:
+        PROGRESS.pop(job_id, None)
     _tidy(job.user_id)
 
 
@@ -108,6 +114,12 @@ def start_now(app: Flask, job_id: int) -> None:
                 db.session.remove()
 
     threading.Thread(target=work, name=f"casebook-export-{job_id}", daemon=True).start()
+
+
+def progress_of(job: ExportJob) -> tuple[int, int | None]:
+    """(rows written, rows expected) from this process if it runs the job, else from the job row."""
+    done, total = PROGRESS.get(job.id, (0, None))
+    return max(done, job.done or 0), total or job.total
 
 
 def file_for(job: ExportJob) -> str | None:

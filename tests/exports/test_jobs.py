@@ -64,3 +64,17 @@ def test_failed_job_is_reported(client, world):
 def test_admins_have_no_reports(client, world):
     _login(client, "admin@police.example.org")
     assert client.get("/admin/reports/").status_code == 404
+
+
+def test_progress_is_shown_while_running(client, world):
+    _login(client, "manager@vs.example.org")
+    client.post("/admin/reports/", data={"export": "work_items"})
+    job = db.session.scalar(select(ExportJob))
+    job.status = "running"
+    db.session.commit()
+    jobs.PROGRESS[job.id] = (500, 1000)   # what the running export reports in this process
+    try:
+        page = client.get(f"/admin/reports/jobs/{job.id}/").get_data(as_text=True)
+    finally:
+        jobs.PROGRESS.pop(job.id, None)
+    assert "500 of 1000 rows" in page and 'aria-valuenow="50"' in page and "refresh" in page
