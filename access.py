@@ -8,7 +8,7 @@ from flask import Flask, abort, g, has_request_context
 from flask_login import AnonymousUserMixin, LoginManager
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 
-from models import (ApiToken, AuditEvent, Case, CaseFact, CaseTypeProcess, CaseMember, CaseOrganisation, CaseParticipant, CaseType,
+from models import (AuditEvent, Case, CaseFact, CaseTypeProcess, CaseMember, CaseOrganisation, CaseParticipant, CaseType,
                     InformationSharingAgreement, Organisation, Person, ProcessDefinition, User, WorkflowInstance,
                     WorkItem, db)
 from models.enums import Role

@@ -4,14 +4,14 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import FieldList
 
 import access
 from admin.base import ScopedModelView
 from admin.forms import PersonForm
-from models import Case, CaseParticipant, Person, audit, db
+from models import Case, CaseParticipant, audit, db
 from workflows import people
 from workflows.errors import InvalidInput, NotPermitted, PossibleDuplicates, StaleEdit
 
@@ -110,7 +110,3 @@ class PersonView(ScopedModelView):
         status = 400 if request.method == "POST" else 200
         return self.render("people/form.html", form=form, matches=[], person=person), status
 
-
-def person_label(person: Person) -> str:
-    """Plain-text label for choices: name and date of birth."""
-    return str(escape(str(person)))

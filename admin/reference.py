@@ -13,7 +13,7 @@ import access
 from admin.forms import opts
 from admin.base import ScopedModelView
 from models import AuditEvent, User, audit, db
-from models.enums import OrgType, Role, choices, label
+from models.enums import Role, choices, label
 from workflows import directory, validate
 from workflows.errors import InvalidInput
 

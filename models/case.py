@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import TEXT_MAX, TITLE_MAX, UTCDateTime, db, utcnow
+from models.base import TITLE_MAX, UTCDateTime, db, utcnow
 from models.enums import CaseStatus, ParticipantRole, RiskLevel, column_type
 from models.organisation import Organisation, User
 from models.person import Person
@@ -119,5 +119,3 @@ class ReferenceCounter(db.Model):
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last: Mapped[int] = mapped_column(Integer, default=0)
 
-
-NOTE_MAX = TEXT_MAX

@@ -107,7 +107,3 @@ def authenticate(email: str, password: str) -> User | None:
     audit.record("login", user=user, object_type="user", object_id=user.id)
     return user
 
-
-def is_locked(user: User | None) -> bool:
-    """Is this account currently locked out?"""
-    return bool(user and user.locked_until and user.locked_until > utcnow())

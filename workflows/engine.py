@@ -791,17 +791,6 @@ def next_timer_at(wf: BpmnWorkflow) -> datetime | None:
     return min(found, default=None)
 
 
-def cancel(wf: BpmnWorkflow) -> None:
-    """Cancel every open task."""
-    wf.cancel()
-
-
-def data_snapshot(wf: BpmnWorkflow) -> dict[str, Any]:
-    """The data of the last completed task (for diagnostics)."""
-    done = wf.get_tasks(state=TaskState.COMPLETED)
-    return dict(done[-1].data) if done else {}
-
-
 def json_safe(value: Any) -> Any:
     """Task data as JSON (dates as ISO text)."""
     return json.loads(json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, (date, datetime))

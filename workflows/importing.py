@@ -97,7 +97,7 @@ CASES_COLUMNS = (
            "registered or imported (import people first)."),
     Column("role", "text", True, "victim, offender, witness, vulnerable_person, family_member or other."),
     Column("closed_on", "date", False, "Required when status is closed; a date cell or YYYY-MM-DD."),
-    Column("summary", "text", False, "Free text kept after the legacy reference line of the case summary."),
+    Column("summary", "text", False, "Free text for the case summary."),
     Column("partner_organisations", "text", False, "Codes of other organisations working on the case, "
            "separated by commas."),
 )

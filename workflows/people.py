@@ -6,14 +6,13 @@ import unicodedata
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 import access
 from models import Person, User, audit, db
 from models.base import NAME_MAX, TEXT_MAX
 from workflows import validate
-from workflows.errors import InvalidInput, NotPermitted, PossibleDuplicates, StaleEdit
+from workflows.errors import NotPermitted, PossibleDuplicates, StaleEdit
 
 EDITABLE = ("given_name", "family_name", "date_of_birth", "dob_estimated", "sex", "preferred_language",
             "interpreter_required", "email", "phone", "address", "safe_contact", "external_reference")
@@ -116,8 +115,3 @@ def update(user: User, person: Person, expected_version: int, fields: dict[str, 
                      detail={"changed": changed})
     return changed
 
-
-def by_external_reference(user: User, ref: str) -> Person | None:
-    """A person of the user's organisation with this external reference."""
-    return db.session.scalar(select(Person).where(Person.registered_by_org_id == user.organisation_id,
-                                                  Person.external_reference == ref))
