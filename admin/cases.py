@@ -269,9 +269,14 @@ def _process_panels(case: Case) -> list[dict]:
     """Per instance: states for the diagram, due dates on current steps, completed steps."""
     panels = []
     now = utcnow()
+    by_instance: dict[int, list[WorkItem]] = {}
+    for item in db.session.scalars(select(WorkItem).where(WorkItem.case_id == case.id)
+                                   .order_by(WorkItem.completed_at, WorkItem.id)):
+        # The case is visible (it was loaded through access.clause), so its work items are too.
+        access.remember_visible(current_user, item)
+        by_instance.setdefault(item.instance_id, []).append(item)
     for instance in tasks.instances(case):
-        items = db.session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id)
-                                   .order_by(WorkItem.completed_at, WorkItem.id)).all()
+        items = by_instance.get(instance.id, [])
         ready = [i for i in items if i.status is ItemStatus.READY]
         due = {i.bpmn_id: {"text": i.due_at.strftime("%d/%m/%Y %H:%M"), "overdue": i.due_at < now}
                for i in ready if i.due_at}

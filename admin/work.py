@@ -96,6 +96,13 @@ class WorkView(ScopedModelView):
     def get_count_query(self):
         return super().get_count_query().filter(WorkItem.status == ItemStatus.READY, self.scope())
 
+    def get_list(self, *args, **kwargs):
+        count, rows = super().get_list(*args, **kwargs)
+        # Rows came through access.clause: the per-row "can complete?" checks need not ask again.
+        for item in rows or []:
+            access.remember_visible(current_user, item)
+        return count, rows
+
     def menu_count(self) -> int | None:
         """The number shown in the menu."""
         if not current_user.is_authenticated or not self.is_accessible():
