@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 import access
-from exports.filters import Context
+from exports.filters import Context, within
 from exports.stream import table
 from exports.xlsx import Col
 from models import AuditEvent, Case, Organisation
@@ -31,13 +31,7 @@ def audit(ctx: Context) -> None:
         .outerjoin(org, org.id == AuditEvent.organisation_id) \
         .outerjoin(case, case.id == AuditEvent.case_id) \
         .where(access.clause(ctx.user, AuditEvent))
-    start, end = f.bounds()
-    if start is not None:
-        stmt = stmt.where(AuditEvent.at >= start)
-    if end is not None:
-        stmt = stmt.where(AuditEvent.at < end)
+    stmt = within(stmt, f, AuditEvent.at, case.case_type_code)
     if f.organisation is not None:
         stmt = stmt.where(AuditEvent.organisation_id == f.organisation.id)
-    if f.case_type:
-        stmt = stmt.where(case.case_type_code == f.case_type)
     table(ctx, "Audit", columns, stmt.order_by(AuditEvent.id), "Audit events in the period")

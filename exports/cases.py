@@ -5,7 +5,7 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 import access
-from exports.filters import Context, within
+from exports.filters import Context, in_period, within
 from exports.stream import table
 from exports.xlsx import Col
 from models import Case, CaseOrganisation, CaseParticipant, CaseType, ItemStatus, Organisation, Person, WorkItem
@@ -71,11 +71,7 @@ def people(ctx: Context) -> None:
     ]
     stmt = select(Person.id).select_from(Person).join(org, org.id == Person.registered_by_org_id) \
         .where(access.clause(ctx.user, Person))
-    start, end = f.bounds()
-    if start is not None:
-        stmt = stmt.where(Person.created_at >= start)
-    if end is not None:
-        stmt = stmt.where(Person.created_at < end)
+    stmt = in_period(stmt, f, Person.created_at)
     if f.organisation is not None:
         stmt = stmt.where(Person.registered_by_org_id == f.organisation.id)
     if f.case_type:

@@ -99,17 +99,24 @@ def parse(raw: Mapping[str, Any]) -> Filters:
 Progress = Callable[[str, int], None]
 
 
-def within(stmt: Any, filters: Filters, date_column: Any) -> Any:
-    """Apply the date range (on `date_column`) and the case type; callers add their organisation rule."""
-    from models import Case
-
+def in_period(stmt: Any, filters: Filters, date_column: Any) -> Any:
+    """Keep rows whose `date_column` falls in the filters' date range."""
     start, end = filters.bounds()
     if start is not None:
         stmt = stmt.where(date_column >= start)
     if end is not None:
         stmt = stmt.where(date_column < end)
+    return stmt
+
+
+def within(stmt: Any, filters: Filters, date_column: Any, case_type_column: Any = None) -> Any:
+    """The date range and the case type; callers add their own organisation rule."""
+    from models import Case
+
+    stmt = in_period(stmt, filters, date_column)
     if filters.case_type:
-        stmt = stmt.where(Case.case_type_code == filters.case_type)
+        stmt = stmt.where((case_type_column if case_type_column is not None else Case.case_type_code)
+                          == filters.case_type)
     return stmt
 
 
