@@ -6,14 +6,17 @@ from typing import Any
 
 from flask import Flask, abort, g, has_request_context
 from flask_login import AnonymousUserMixin, LoginManager
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy.orm import joinedload
 
-from models import (AuditEvent, Case, CaseFact, CaseTypeProcess, CaseMember, CaseOrganisation, CaseParticipant, CaseType,
-                    InformationSharingAgreement, Organisation, Person, ProcessDefinition, User, WorkflowInstance,
-                    WorkItem, db)
+from models import (ApiToken, AuditEvent, Case, CaseFact, CaseMember, CaseOrganisation, CaseParticipant,
+                     CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation, Person,
+                     ProcessDefinition, User, WorkflowInstance, WorkItem, db)
 from models.enums import Role
 
 login_manager = LoginManager()
+csrf = CSRFProtect()  # here so that app.py and api/ share it without importing each other
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in to use Casebook."
 login_manager.login_message_category = "info"
@@ -69,8 +72,9 @@ AREA_ROLES: dict[Area, frozenset[Role]] = {
 
 
 def init_app(app: Flask) -> None:
-    """Attach Flask-Login to the app."""
+    """Attach Flask-Login and CSRF protection to the app."""
     login_manager.init_app(app)
+    csrf.init_app(app)
 
     @app.before_request
     def _authenticate_afresh() -> None:
@@ -92,9 +96,20 @@ def _load_bearer(request) -> User | None:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    from workflows import tokens
+    return user_for_token(header[7:].strip())
 
-    return tokens.user_for(header[7:].strip())
+
+def user_for_token(token: str) -> User | None:
+    """The active user an API token belongs to, or None."""
+    if not token.startswith(ApiToken.PREFIX) or len(token) > 200:
+        return None
+    # One query for the token, its user, organisation and roles: this runs on every API request.
+    row = db.session.scalars(select(ApiToken).where(ApiToken.token_hash == ApiToken.digest(token),
+                                                    ApiToken.revoked.is_(False))
+                             .options(joinedload(ApiToken.user).joinedload(User.role_rows))).unique().first()
+    if row is None or not row.user.active:
+        return None
+    return row.user
 
 
 def _roles(user: Any) -> set[Role]:

@@ -6,18 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, redirect, request, url_for
-from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import access
 import admin
 import api
+import cli
 import config
 import errors
 import models
-import workflows
-
-csrf = CSRFProtect()
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -38,8 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     models.init_app(app)
     access.init_app(app)
-    csrf.init_app(app)
-    workflows.init_app(app)
+    cli.init_app(app)
     admin.init_app(app)
     api.init_app(app)
     errors.init_app(app)

@@ -5,18 +5,17 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from admin import auth
+from admin import auth, dashboard, imports, reports
 from admin.cases import CaseRegisterView, CaseView
-from admin.home import HomeView
-from admin import dashboard, imports, reports
 from admin.designer import DesignerView
+from admin.home import HomeView
 from admin.people import PersonView
 from admin.processes import ProcessesView
 from admin.reference import (AgreementView, AuditView, CaseTypeProcessView, CaseTypeView, OrganisationView,
                              UserView)
 from admin.work import MyWorkView, TeamWorkView, counts_for_menu
-from models import (AuditEvent, Case, CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation, Person, User, WorkItem,
-                    db)
+from models import (AuditEvent, Case, CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation,
+                    Person, User, WorkItem, db)
 
 
 def init_app(app: Flask) -> None:

@@ -9,8 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import InputRequired, Length
 
+from casework import directory
 from models import audit, db
-from workflows import directory
 
 bp = Blueprint("auth", __name__)
 

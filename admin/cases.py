@@ -13,11 +13,12 @@ from admin.base import ScopedModelView
 from admin.forms import (AddMemberForm, AddOrganisationForm, AddParticipantForm, CaseEditForm, CaseOpenForm,
                          NoteForm)
 from admin.people import apply_errors
-from models import (Case, CaseType, InstanceStatus, ItemStatus, Organisation, Person, WorkflowInstance, WorkItem,
-                    db, utcnow)
+from casework import cases
+from casework.errors import InvalidInput, NotFound, NotPermitted, StaleEdit
+from models import (Case, CaseType, InstanceStatus, ItemStatus, Organisation, Person, WorkflowInstance,
+                    WorkItem, db, utcnow)
 from models.enums import Role, label
-from workflows import cases, engine, processes, tasks
-from workflows.errors import InvalidInput, NotFound, NotPermitted, StaleEdit
+from workflows import engine, processes, tasks
 
 PICK_LIMIT = 200
 

@@ -7,9 +7,9 @@ from flask_login import current_user
 
 import access
 from admin.base import SecureView
+from casework.errors import InvalidInput
 from models import audit, db
-from workflows import dashboard
-from workflows.errors import InvalidInput
+from reporting import dashboard
 
 
 class DashboardView(SecureView):

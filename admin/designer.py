@@ -9,9 +9,9 @@ from flask_login import current_user
 import access
 from admin.base import SecureView
 from admin.taskforms import form_class_for, submitted
+from casework.errors import CasebookError, Conflict, InvalidData, InvalidInput, NotFound
 from models import ProcessDefinition, ProcessDraft, ProcessTestRun, db
 from workflows import drafts, engine
-from workflows.errors import CasebookError, Conflict, InvalidData, InvalidInput, NotFound
 
 
 def _problems(items: list[engine.Problem]) -> list[dict]:

@@ -11,6 +11,7 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 from models.base import NAME_MAX, TEXT_MAX, TITLE_MAX
 from models.enums import CaseStatus, ParticipantRole, RiskLevel, choices
 
+
 def opts(pairs) -> list[SelectChoice]:
     """WTForms 3.3 choices from (value, label) pairs."""
     return [SelectChoice(value, text) for value, text in pairs]

@@ -22,9 +22,9 @@ from wtforms.validators import Length, Optional
 
 import access
 from admin.base import SecureView
+from casework import importing
+from casework.errors import CasebookError
 from models import db
-from workflows import importing
-from workflows.errors import CasebookError
 
 STASH_HOURS = 24
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")

@@ -11,9 +11,9 @@ from wtforms import FieldList
 import access
 from admin.base import ScopedModelView
 from admin.forms import PersonForm
+from casework import people
+from casework.errors import InvalidInput, NotPermitted, PossibleDuplicates, StaleEdit
 from models import Case, CaseParticipant, audit, db
-from workflows import people
-from workflows.errors import InvalidInput, NotPermitted, PossibleDuplicates, StaleEdit
 
 FIELDS = ("given_name", "family_name", "date_of_birth", "dob_estimated", "sex", "preferred_language",
           "interpreter_required", "email", "phone", "address", "safe_contact", "external_reference")

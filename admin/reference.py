@@ -10,12 +10,12 @@ from wtforms import PasswordField, SelectMultipleField
 from wtforms.validators import Length, Optional, ValidationError
 
 import access
-from admin.forms import opts
 from admin.base import ScopedModelView
+from admin.forms import opts
+from casework import directory, validate
+from casework.errors import InvalidInput
 from models import AuditEvent, User, audit, db
 from models.enums import Role, choices, label
-from workflows import directory, validate
-from workflows.errors import InvalidInput
 
 
 def _enum(view, context, model, name) -> str:

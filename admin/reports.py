@@ -9,10 +9,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 import access
-import exports
 from admin.base import SecureView
-from exports import jobs
 from models import ExportJob, audit, db
+from reporting import exports
+from reporting.exports import jobs
 
 
 class ReportsView(SecureView):

@@ -7,14 +7,15 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import and_, case as sql_case, or_, select
+from sqlalchemy import and_, or_, select
+from sqlalchemy import case as sql_case
 
 import access
 from admin.base import ScopedModelView
 from admin.taskforms import form_class_for, prefill, submitted
+from casework.errors import Conflict, InvalidData, NotFound, NotPermitted
 from models import Case, ItemStatus, WorkItem, db, utcnow
 from workflows import tasks
-from workflows.errors import Conflict, InvalidData, NotFound, NotPermitted
 
 
 def _title(view, context, item: WorkItem, name: str) -> Markup:

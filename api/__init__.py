@@ -7,9 +7,10 @@ from flask import Blueprint, Flask, abort, jsonify, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from access import csrf
+from casework.errors import (CasebookError, Conflict, InvalidData, InvalidInput, NotFound, NotPermitted,
+                             PossibleDuplicates, StaleEdit)
 from models import db
-from workflows.errors import (CasebookError, Conflict, InvalidData, InvalidInput, NotFound, NotPermitted,
-                              PossibleDuplicates, StaleEdit)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -29,8 +30,6 @@ def _authenticate():
         return response
     bearer = request.headers.get("Authorization", "").startswith("Bearer ")
     if not bearer and request.method not in ("GET", "HEAD", "OPTIONS"):
-        from app import csrf
-
         csrf.protect()
     return None
 
@@ -71,8 +70,6 @@ def _http_error(exc: HTTPException):
 def init_app(app: Flask) -> None:
     """Register the API; bearer requests skip CSRF (checked above for cookie sessions)."""
     from api import cases, exports, processes, tasks  # noqa: F401  (routes register on import)
-
-    from app import csrf
 
     csrf.exempt(bp)
     app.register_blueprint(bp)

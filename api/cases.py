@@ -9,10 +9,11 @@ from sqlalchemy import select
 
 import access
 from api import body, bp, error
+from casework import agreements, cases, people
+from casework.errors import InvalidInput, NotFound
 from models import Case, Organisation, audit, db
 from models.enums import ParticipantRole
-from workflows import agreements, cases, people, tasks
-from workflows.errors import InvalidInput, NotFound
+from workflows import assignment, tasks
 
 
 def _iso(value) -> str | None:
@@ -115,7 +116,7 @@ def add_organisation(case_id: int):
     org = _org_by_code(body().get("code"), "code")
     if org.id != case.lead_organisation_id and all(o.organisation_id != org.id for o in case.organisations):
         cases.add_organisation(current_user, case, org.id)
-    tasks.reassign_unassigned(case)
+    assignment.reassign_unassigned(case)
     out = case_json(case)
     db.session.commit()
     return jsonify(out), 200

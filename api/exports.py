@@ -6,9 +6,9 @@ import tempfile
 from flask import jsonify, request, send_file
 from flask_login import current_user
 
-import exports
 from api import bp, error
 from models import db
+from reporting import exports
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

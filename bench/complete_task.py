@@ -68,8 +68,9 @@ def prepare(database_url: str, workdir: Path) -> str:
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
     from app import create_app
+    from casework import directory, tokens
     from models import db
-    from workflows import directory, processes, tokens
+    from workflows import processes
 
     app = create_app()
     app.instance_path = str(workdir)
@@ -216,8 +217,8 @@ def main() -> None:
     (RESULTS / f"complete_task-{label.lower()}-{stamp}.json").write_text(json.dumps(
         {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
          "rows": rows}, indent=2))
-    print(f"| database | diagram | p50 ms | p95 ms | raw SpiffWorkflow p50 / p95 ms | ratio (p50) | "
-          f"1-step flows/s |")
+    print("| database | diagram | p50 ms | p95 ms | raw SpiffWorkflow p50 / p95 ms | ratio (p50) | "
+          "1-step flows/s |")
     print("|---|---|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['database']} | {row['diagram']} | {row['p50_ms']} | {row['p95_ms']} | "

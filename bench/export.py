@@ -76,8 +76,8 @@ def prepare(database_url: str, workdir: Path, rows: int) -> None:
     assert result.exit_code == 0, result.output
     from sqlalchemy import insert
 
+    from casework import directory
     from models import Case, ProcessDefinition, WorkflowInstance, WorkItem, db
-    from workflows import directory
 
     with app.app_context():
         org = directory.create_organisation("bench_vs", "Bench Victim Services", "victim_services")
@@ -120,8 +120,8 @@ def prepare(database_url: str, workdir: Path, rows: int) -> None:
 def side_builder(database_url: str, workdir: Path, out: Path) -> dict:
     """The real export: exports.run('work_items', ...) as the manager, committed (audited)."""
     app = _app(database_url, workdir)
-    import exports
     from models import User, db
+    from reporting import exports
 
     with app.app_context():
         user = db.session.scalar(db.select(User).where(User.email == EMAIL))

@@ -10,8 +10,7 @@ from sqlalchemy.engine import Engine
 
 from models.audit import AuditEvent, AuditHead
 from models.base import Base, db, utcnow
-from models.case import (Case, CaseMember, CaseNote, CaseOrganisation, CaseParticipant,
-                         ReferenceCounter)
+from models.case import Case, CaseMember, CaseNote, CaseOrganisation, CaseParticipant, ReferenceCounter
 from models.facts import CaseFact, CaseTypeProcess
 from models.jobs import ExportJob
 from models.organisation import Organisation, User, UserRole

@@ -1,6 +1,7 @@
 """Process definitions (immutable versions), instances on cases, work items, API tokens."""
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from enum import StrEnum
@@ -11,8 +12,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import UTCDateTime, db, utcnow
 from models.case import Case
-from models.organisation import Organisation, User
 from models.enums import column_type
+from models.organisation import Organisation, User
 
 
 class InstanceStatus(StrEnum):
@@ -141,6 +142,13 @@ class ApiToken(db.Model):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+    PREFIX = "cbk_"
+
+    @staticmethod
+    def digest(token: str) -> str:
+        """What is stored for a token: its SHA-256 (a KDF per request would cost tens of ms)."""
+        return hashlib.sha256(token.encode()).hexdigest()
 
 
 class ProcessDraft(db.Model):

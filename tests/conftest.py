@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app import create_app
+from casework import reference
 from models import db
-from workflows import reference
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 IS_PG = TEST_DATABASE_URL.startswith("postgresql")

@@ -4,9 +4,9 @@ from __future__ import annotations
 import itertools
 from datetime import date
 
+from casework import cases, directory, people
 from models import Case, Organisation, Person, User, db
 from tests.conftest import PASSWORD
-from workflows import cases, directory, people
 
 _seq = itertools.count(1)
 

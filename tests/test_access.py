@@ -119,8 +119,8 @@ def test_audit_log_only_for_auditors(client, login, world, role):
 
 def test_named_user_sees_restricted_case(client, login, world, ctx):
     """Does naming a user on a restricted case (and only that) open it to them?"""
+    from casework import cases
     from models import Case, User
-    from workflows import cases
 
     case = db.session.get(Case, world["cases"]["restricted"])
     owner = db.session.get(User, case.opened_by_id)

@@ -1,12 +1,3 @@
-"""Services (they flush, never commit) and the command line; only workflows/engine.py will import SpiffWorkflow."""
-from __future__ import annotations
-
-from flask import Flask
-
-
-def init_app(app: Flask) -> None:
-    """Register every CLI command on app.cli."""
-    from workflows import cli, worker
-
-    cli.register(app)
-    worker.init_app(app)
+"""Processes on cases: the engine (workflows/engine/, the only SpiffWorkflow importer), its sandbox, forms,
+operations, assignment, the working-day calendar, deployed versions, work items, timers, and the designer's
+drafts, diffs and migrations. Services flush, never commit."""

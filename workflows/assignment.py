@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from models import Case, CaseOrganisation, Organisation, db
+from models import Case, CaseOrganisation, ItemStatus, Organisation, WorkItem, db
 from models.enums import label
 from workflows.engine import lane_org_type
 
@@ -48,3 +48,17 @@ def resolve(case: Case, candidate_groups: list[str], lane: str | None) -> Assign
     wanted = " or ".join(label(g.partition(":")[0]).lower() for g in groups)
     return Assignment(None, None, f"No {wanted} organisation is on this case: "
                                   f"{case.lead_organisation.name} (the lead) should add one.")
+
+
+def reassign_unassigned(case: Case) -> int:
+    """After an organisation joins a case, give it the items that were waiting for its type."""
+    count = 0
+    for item in db.session.scalars(select(WorkItem).where(WorkItem.case_id == case.id,
+                                                          WorkItem.status == ItemStatus.READY,
+                                                          WorkItem.organisation_id.is_(None))):
+        who = resolve(case, item.groups, item.lane)
+        if who.organisation is not None:
+            item.organisation_id, item.required_role, item.unassigned_reason = who.organisation.id, who.role, None
+            count += 1
+    db.session.flush()
+    return count

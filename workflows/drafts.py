@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from casework.errors import Conflict, InvalidData, InvalidInput, NotFound
 from models import ProcessDefinition, ProcessDraft, ProcessTestRun, User, audit, db
 from workflows import engine, processes
-from workflows.errors import Conflict, InvalidData, InvalidInput, NotFound
 from workflows.formdata import coerce_and_validate
 
 NEW_PROCESS = """<?xml version="1.0" encoding="UTF-8"?>

@@ -1,6 +1,6 @@
 """Running instances and new process versions: impact preview, and migrating the safe ones (guide §9).
 
-`impact` only reads. `migrate_safe` commits once per instance (like `tasks.fire_due_timers`): each
+`impact` only reads. `migrate_safe` commits once per instance (like `timers.fire_due_timers`): each
 instance is its own unit of work, so one failure never undoes the others.
 """
 from __future__ import annotations
@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from casework.errors import NotFound
 from models import InstanceStatus, ItemStatus, ProcessDefinition, User, WorkflowInstance, WorkItem, audit, db
 from workflows import assignment, engine, processes, tasks
-from workflows.errors import NotFound
 
 OPEN = (InstanceStatus.RUNNING, InstanceStatus.ERROR)
 

@@ -5,21 +5,21 @@ input parameters. Anything else is refused at deploy time.
 """
 from __future__ import annotations
 
-import contextvars
 import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from sqlalchemy import select
 
-from models import (Case, CaseFact, CaseOrganisation, Organisation, WorkflowInstance, audit, db, utcnow)
+from casework.errors import CasebookError
+from models import (Case, CaseFact, CaseNote, CaseOrganisation, Organisation, WorkflowInstance, audit, db,
+                    utcnow)
 from models.enums import CaseStatus, OrgType, RiskLevel
-from workflows import engine
-from workflows.errors import CasebookError
+from workflows import assignment, engine
 
 OPEN_STATUSES = {"open", "due", "pending", "requested"}
-MAX_DEPTH = 3
-_depth: contextvars.ContextVar[int] = contextvars.ContextVar("casebook_start_depth", default=0)
+# Starts a process on the case: (key, start data) -> the new instance, or None when it is not deployed.
+Starter = Callable[[str, dict[str, Any]], WorkflowInstance | None]
 
 
 @dataclass
@@ -27,6 +27,7 @@ class Context:
     instance: WorkflowInstance
     case: Case
     call: engine.ServiceCall
+    start: Starter
 
 
 def _text(params: dict[str, Any], name: str, default: Any = None, required: bool = False) -> Any:
@@ -38,8 +39,6 @@ def _text(params: dict[str, Any], name: str, default: Any = None, required: bool
 
 def add_organisation(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """Bring an organisation of a type (or a given code) onto the case; waiting items go to it."""
-    from workflows import tasks
-
     code, org_type = _text(params, "code"), _text(params, "type")
     stmt = select(Organisation).where(Organisation.active.is_(True))
     if code:
@@ -59,7 +58,7 @@ def add_organisation(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         db.session.flush()
         audit.record("add_organisation", object_type="case", object_id=ctx.case.id, case_id=ctx.case.id,
                      detail={"organisation": org.code, "by_process": ctx.instance.id})
-    tasks.reassign_unassigned(ctx.case)
+    assignment.reassign_unassigned(ctx.case)
     return {"organisation": org.code, "added": org.id not in on_case}
 
 
@@ -85,15 +84,10 @@ def close_case(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 def start_process(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """Start another deployed process on the same case (e.g. a needs assessment referring to RJ)."""
-    from workflows import tasks
-
-    from workflows import processes
-
     key = _text(params, "key", required=True)
-    if processes.latest(key) is None:
+    started = ctx.start(key, {k: v for k, v in params.items() if k != "key"})
+    if started is None:
         # Like a case type's mapped process: skipped, and the case says so; the calling process goes on.
-        from models import CaseNote
-
         author = ctx.instance.started_by_id or ctx.case.opened_by_id
         if author:
             db.session.add(CaseNote(case_id=ctx.case.id, author_id=author,
@@ -103,13 +97,6 @@ def start_process(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         audit.record("start_process_skipped", object_type="case", object_id=ctx.case.id, case_id=ctx.case.id,
                      detail={"key": key, "by_process": ctx.instance.id})
         return {"started": False, "reason": "not deployed"}
-    if _depth.get() >= MAX_DEPTH:
-        raise CasebookError(f"processes starting processes more than {MAX_DEPTH} deep")
-    token = _depth.set(_depth.get() + 1)
-    try:
-        started = tasks.start(None, ctx.case, key, {k: v for k, v in params.items() if k != "key"})
-    finally:
-        _depth.reset(token)
     return {"started": True, "instance_id": started.id, "status": started.status.value}
 
 
@@ -157,15 +144,18 @@ OPERATIONS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
 }
 
 
-def handler_for(instance: WorkflowInstance) -> Callable[[engine.ServiceCall], Any]:
-    """The callback engine.services() runs service tasks through, bound to one instance."""
+def handler_for(instance: WorkflowInstance, start: Starter) -> Callable[[engine.ServiceCall], Any]:
+    """The callback engine.services() runs service tasks through, bound to one instance.
+
+    `start` is how start_process starts another process (workflows/tasks.py passes it in, so this
+    registry sits below the module that runs processes)."""
 
     def handle(call: engine.ServiceCall) -> Any:
         operation = OPERATIONS.get(call.operation)
         if operation is None:
             raise engine.EngineError(f"unknown operation {call.operation!r}", call.bpmn_id, call.name)
         try:
-            return operation(Context(instance, instance.case, call), call.params)
+            return operation(Context(instance, instance.case, call, start), call.params)
         except CasebookError as exc:
             raise engine.EngineError(f"{call.operation}: {exc}", call.bpmn_id, call.name) from None
 

@@ -10,6 +10,7 @@ from models import ProcessDefinition, User, audit, db
 from models.enums import OrgType, Role
 from workflows import engine
 from workflows.engine import DiagramError, Problem
+from workflows.operations import OPERATIONS
 
 ORG_TYPES = {t.value for t in OrgType}
 ROLES = {r.value for r in Role}
@@ -51,8 +52,6 @@ def check(xml: bytes | str) -> engine.Parsed:
 
     :raise DiagramError: with every problem found
     """
-    from workflows.operations import OPERATIONS
-
     return engine.lint(xml, _deployed_xml(), ORG_TYPES, ROLES, set(OPERATIONS))
 
 

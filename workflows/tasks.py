@@ -1,22 +1,25 @@
 """Processes on cases: start, advance, work items (claim, complete), history. Services flush, never commit."""
 from __future__ import annotations
 
+import contextvars
 import json
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import joinedload
 
 import access
-from models import (Case, InstanceStatus, ItemStatus, User, WorkflowInstance, WorkItem, audit,
-                    db, utcnow)
-from workflows import assignment, engine, processes
-from workflows.errors import Conflict, InvalidData, InvalidInput, NotFound, NotPermitted
+from casework.errors import CasebookError, Conflict, InvalidData, InvalidInput, NotFound, NotPermitted
+from models import (Case, CaseNote, CaseTypeProcess, InstanceStatus, ItemStatus, User, WorkflowInstance,
+                    WorkItem, audit, db, utcnow)
+from models.enums import Role
+from workflows import assignment, engine, operations, processes
 from workflows.formdata import coerce_and_validate
 from workflows.sandbox import RESERVED_NAMES
 
 MAX_START_DATA = 50
+MAX_DEPTH = 3  # processes starting processes
+_depth: contextvars.ContextVar[int] = contextvars.ContextVar("casebook_start_depth", default=0)
 
 
 def _check_start_data(data: Any) -> dict[str, Any]:
@@ -75,8 +78,6 @@ def start_mapped(user: User, case: Case) -> list[str]:
 
     Opening a case never fails because of a process: problems come back as warnings (and a case note).
     """
-    from models import CaseNote, CaseTypeProcess
-
     warnings = []
     mapped = db.session.scalars(select(CaseTypeProcess).where(CaseTypeProcess.case_type_code == case.case_type_code)
                                 .order_by(CaseTypeProcess.position, CaseTypeProcess.id)).all()
@@ -98,10 +99,8 @@ def start_mapped(user: User, case: Case) -> list[str]:
 def advance(instance: WorkflowInstance, wf, user: User | None = None) -> list[WorkItem]:
     """Run automatic steps, mirror user tasks into work items, save state; returns new items."""
     if instance.status is InstanceStatus.RUNNING:
-        from workflows.operations import handler_for
-
         try:
-            with engine.services(handler_for(instance)):
+            with engine.services(operations.handler_for(instance, _starter(instance.case))):
                 engine.run(wf)
         except engine.EngineError as exc:
             instance.status, instance.error_message = InstanceStatus.ERROR, str(exc)
@@ -118,6 +117,23 @@ def advance(instance: WorkflowInstance, wf, user: User | None = None) -> list[Wo
     instance.next_timer_at = engine.next_timer_at(wf) if instance.status is InstanceStatus.RUNNING else None
     db.session.flush()
     return created
+
+
+def _starter(case: Case) -> operations.Starter:
+    """How a diagram's start_process operation starts another process on the same case."""
+
+    def start_by_process(key: str, data: dict[str, Any]) -> WorkflowInstance | None:
+        if processes.latest(key) is None:
+            return None
+        if _depth.get() >= MAX_DEPTH:
+            raise CasebookError(f"processes starting processes more than {MAX_DEPTH} deep")
+        token = _depth.set(_depth.get() + 1)
+        try:
+            return start(None, case, key, data)
+        finally:
+            _depth.reset(token)
+
+    return start_by_process
 
 
 def sync_items(instance: WorkflowInstance, wf) -> list[WorkItem]:
@@ -148,20 +164,6 @@ def sync_items(instance: WorkflowInstance, wf) -> list[WorkItem]:
             item.status = ItemStatus.CANCELLED
     db.session.flush()
     return created
-
-
-def reassign_unassigned(case: Case) -> int:
-    """After an organisation joins a case, give it the items that were waiting for its type."""
-    count = 0
-    for item in db.session.scalars(select(WorkItem).where(WorkItem.case_id == case.id,
-                                                          WorkItem.status == ItemStatus.READY,
-                                                          WorkItem.organisation_id.is_(None))):
-        who = assignment.resolve(case, item.groups, item.lane)
-        if who.organisation is not None:
-            item.organisation_id, item.required_role, item.unassigned_reason = who.organisation.id, who.role, None
-            count += 1
-    db.session.flush()
-    return count
 
 
 def get_item(user: User, item_id: int) -> WorkItem:
@@ -264,43 +266,8 @@ def instances(case: Case) -> list[WorkflowInstance]:
                                    .order_by(WorkflowInstance.id)))
 
 
-def fire_due_timers(at: datetime | None = None, limit: int | None = None) -> int:
-    """Fire every timer due as of `at` (default now), one instance per transaction; returns how many.
-
-    Several workers may run at once: on PostgreSQL each takes rows with FOR UPDATE SKIP LOCKED.
-    Commits, because each instance is its own unit of work.
-    """
-    at = at or utcnow()
-    done, attempts = 0, {}
-    skip_locked = db.session.get_bind().dialect.name == "postgresql"
-    while limit is None or done < limit:
-        stmt = select(WorkflowInstance).where(WorkflowInstance.status == InstanceStatus.RUNNING,
-                                              WorkflowInstance.next_timer_at < at,
-                                              WorkflowInstance.id.not_in([k for k, v in attempts.items() if v >= 10]
-                                                                         or [0])) \
-            .order_by(WorkflowInstance.next_timer_at).limit(1)
-        stmt = stmt.with_for_update(skip_locked=True, of=WorkflowInstance) if skip_locked else stmt
-        instance = db.session.scalars(stmt).first()
-        if instance is None:
-            db.session.rollback()
-            break
-        attempts[instance.id] = attempts.get(instance.id, 0) + 1
-        with engine.clock(at):
-            before = instance.next_timer_at
-            wf = engine.loads(instance.state)
-            created = advance(instance, wf)
-        audit.record("timer", object_type="workflow_instance", object_id=instance.id, case_id=instance.case_id,
-                     detail={"due": before.isoformat() if before else None, "as_of": at.isoformat(),
-                             "new_items": [i.bpmn_id for i in created], "status": instance.status.value})
-        db.session.commit()
-        done += 1
-    return done
-
-
 def cancel(user: User, instance: WorkflowInstance, reason: str = "") -> None:
     """Stop an instance (leads only); its open items are cancelled and the reason is audited."""
-    from models.enums import Role
-
     if not (user.has_role(Role.LEAD) and access.is_visible(user, instance.case)):
         raise NotPermitted("Only working-group leads may cancel a process.")
     db.session.execute(select(WorkflowInstance).where(WorkflowInstance.id == instance.id)

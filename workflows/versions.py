@@ -7,9 +7,9 @@ from typing import Any
 from lxml import etree
 from sqlalchemy import select
 
+from casework.errors import NotFound
 from models import ProcessDefinition, db
 from workflows import engine
-from workflows.errors import NotFound
 
 NS = engine.NS
 _C = f"{{{engine.CAMUNDA_NS}}}"

@@ -5,11 +5,10 @@ Revises:
 Create Date: 2026-11-26 03:04:50.339041
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from models.audit import HEAD_ROW, PG_GUARD, SQLITE_GUARD
-
 
 # revision identifiers, used by Alembic.
 revision = '0001'

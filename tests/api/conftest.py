@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from casework import tokens
 from models import db
 from tests.factories import make_org, make_user
-from workflows import tokens
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

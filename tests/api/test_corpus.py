@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from models import ItemStatus, WorkItem, WorkflowInstance, db
+from models import ItemStatus, WorkflowInstance, WorkItem, db
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "bpmn-corpus"
 MANIFEST = CORPUS / "MANIFEST.tsv"

@@ -1,7 +1,7 @@
 """Small diagrams walked through the JSON API: start, route, timers, escalation, completion, history."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -222,8 +222,9 @@ def test_case_warnings_for_duplicates_and_agreements(api):
                                                                "family_name": "B", "date_of_birth": "1990-02-30"}]}, 422),
 ])
 def test_bad_case_input(api, payload, status):
-    from models import Case, Person
     from sqlalchemy import func, select
+
+    from models import Case, Person
 
     response = api["pc"].post("/cases", json=payload)
     assert response.status_code == status and response.is_json and "error" in response.json

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from casework import tokens
 from models import CaseFact, WorkflowInstance, db
 from tests.factories import make_org, make_user
-from workflows import processes, tokens
+from workflows import processes
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 

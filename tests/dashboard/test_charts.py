@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import lxml.etree
 
-from workflows.charts import Series, bar_chart, describe
+from reporting.charts import Series, bar_chart, describe
 
 SVG = "{http://www.w3.org/2000/svg}"
 

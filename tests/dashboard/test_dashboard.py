@@ -10,8 +10,9 @@ from sqlalchemy import event, select
 
 from models import AuditEvent, Case, CaseFact, Organisation, User, WorkItem, db, utcnow
 from models.enums import CaseStatus
+from reporting import dashboard
 from tests.factories import make_case, make_org, make_user
-from workflows import dashboard, processes, tasks
+from workflows import processes, tasks
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 URL = "/admin/dashboard/"

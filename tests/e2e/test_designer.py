@@ -5,9 +5,10 @@ import re
 
 from sqlalchemy import select
 
-from models import User, WorkItem, WorkflowInstance, db
+from casework import cases
+from models import User, WorkflowInstance, WorkItem, db
 from tests.e2e.conftest import log_in, shot
-from workflows import cases, tasks
+from workflows import tasks
 
 
 def _open_victim_support_case(app, title: str) -> int:

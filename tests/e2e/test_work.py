@@ -1,15 +1,15 @@
 """A practitioner completes a workflow form in the browser; the next step reaches victim services."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import re
+from pathlib import Path
 
 from sqlalchemy import select
 
+from casework import cases
 from models import Organisation, User, db
 from tests.e2e.conftest import log_in, shot
-from workflows import cases, processes, tasks
+from workflows import processes, tasks
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

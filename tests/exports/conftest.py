@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from casework import tokens
 from models import Case, CaseFact, ItemStatus, ProcessDefinition, WorkflowInstance, WorkItem, db, utcnow
 from tests.factories import make_case, make_org, make_person, make_user
-from workflows import tokens
 
 
 def at(y: int, m: int, d: int, h: int = 12) -> datetime:

@@ -8,8 +8,8 @@ from io import BytesIO
 import pytest
 from sqlalchemy import select
 
-import exports
 from models import AuditEvent, db
+from reporting import exports
 from tests.exports.conftest import cells, open_xlsx, table
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from exports import jobs
 from models import AuditEvent, ExportJob, db
+from reporting.exports import jobs
 from tests.conftest import PASSWORD
 from tests.exports.conftest import open_xlsx, table
 

@@ -6,10 +6,10 @@ from io import BytesIO
 
 import pytest
 
-import exports
-from exports.filters import Filters
-from exports.performance import add_months, periods
 from models import db
+from reporting import exports
+from reporting.exports.filters import Filters
+from reporting.exports.performance import add_months, periods
 from tests.exports.conftest import cells, open_xlsx, table
 
 

@@ -7,7 +7,7 @@ from io import BytesIO
 import pytest
 from openpyxl import load_workbook
 
-from exports.xlsx import MARKING, Book, Col, local_datetime, safe_text
+from reporting.exports.xlsx import MARKING, Book, Col, local_datetime, safe_text
 
 
 @pytest.mark.parametrize("raw, held", [

@@ -8,11 +8,11 @@ from io import BytesIO
 import pytest
 from sqlalchemy import func, select
 
+from casework import importing
+from casework.errors import NotPermitted
 from models import AuditEvent, Person, db
 from tests.factories import make_person
 from tests.imports.conftest import PEOPLE_HEADER, PEOPLE_ROWS, xlsx
-from workflows import importing
-from workflows.errors import NotPermitted
 
 
 def _finish(user, report) -> None:

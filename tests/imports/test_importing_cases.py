@@ -6,11 +6,11 @@ from datetime import date, datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
+from casework import importing
 from models import AuditEvent, Case, CaseOrganisation, CaseParticipant, db
 from models.enums import CaseStatus, RiskLevel
 from tests.factories import make_case, make_person
 from tests.imports.conftest import CASES_HEADER, xlsx
-from workflows import importing
 
 HEADER = CASES_HEADER + ["closed_on", "summary", "partner_organisations"]
 
@@ -148,7 +148,7 @@ def test_rows_of_one_case_must_agree(team, people):
 def test_restricted_case_of_own_organisation_is_refused_to_others(team, people):
     _import(team.pc, _row())
     case, = _cases()
-    from workflows import cases
+    from casework import cases
 
     cases.update_case(team.pc, case, case.version, {"restricted": True})
     db.session.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+import access
 from models import CaseType, Organisation, Person, User, db
 from models.reference import DEFAULT_CASE_TYPES
 
@@ -158,7 +159,6 @@ def test_processes_check_reports_element_and_line(runner, ctx, tmp_path):
 
 
 def test_users_token_prints_only_the_token(runner, ctx):
-    from workflows import tokens
 
     runner.invoke(args=["orgs", "create", "vs", "--name", "VS", "--type", "victim_services"])
     runner.invoke(args=["users", "create", "t@example.org", "--name", "T", "--org", "vs", "--role", "practitioner",
@@ -167,7 +167,7 @@ def test_users_token_prints_only_the_token(runner, ctx):
     assert result.exit_code == 0
     assert result.stdout.count("\n") == 1 and result.stdout.startswith("cbk_")
     assert "shown only once" in result.stderr
-    assert tokens.user_for(result.stdout.strip()).email == "t@example.org"
+    assert access.user_for_token(result.stdout.strip()).email == "t@example.org"
     assert runner.invoke(args=["users", "token", "nobody@example.org"]).exit_code == 1
 
 

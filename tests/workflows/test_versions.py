@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from casework.errors import NotFound
 from workflows import processes, versions
 from workflows.engine import DiagramError
-from workflows.errors import NotFound
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 V1 = (DATA / "referral_test.bpmn").read_text()

@@ -17,14 +17,15 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, and_, case as sql_case, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import case as sql_case
 
 import access
+from casework.errors import InvalidInput
 from models import Case, CaseFact, CaseOrganisation, CaseType, ItemStatus, Organisation, WorkItem, db, utcnow
 from models.enums import CaseStatus, label
+from reporting.charts import Series, bar_chart
 from workflows import calendar
-from workflows.charts import Series, bar_chart
-from workflows.errors import InvalidInput
 
 FILTER_FIELDS = ("from", "to", "organisation", "case_type")
 UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")

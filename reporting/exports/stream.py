@@ -5,9 +5,9 @@ from typing import Any, Callable, Sequence
 
 from sqlalchemy import Select, func, select
 
-from exports.filters import Context
-from exports.xlsx import CHUNK, Col
 from models import db
+from reporting.exports.filters import Context
+from reporting.exports.xlsx import CHUNK, Col
 
 
 def table(ctx: Context, title: str, columns: Sequence[tuple[Col, object]], stmt: Select,

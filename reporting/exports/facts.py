@@ -10,10 +10,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
 import access
-from exports.filters import Context, within
-from exports.stream import table
-from exports.xlsx import Col
 from models import Case, CaseFact, Organisation, db, utcnow
+from reporting.exports.filters import Context, within
+from reporting.exports.stream import table
+from reporting.exports.xlsx import Col
 
 OPEN_STATUSES = ("open", "due", "pending", "requested")
 

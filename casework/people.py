@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy.orm.exc import StaleDataError
 
 import access
+from casework import validate
+from casework.errors import NotPermitted, PossibleDuplicates, StaleEdit
 from models import Person, User, audit, db
 from models.base import NAME_MAX, TEXT_MAX
-from workflows import validate
-from workflows.errors import NotPermitted, PossibleDuplicates, StaleEdit
 
 EDITABLE = ("given_name", "family_name", "date_of_birth", "dob_estimated", "sex", "preferred_language",
             "interpreter_required", "email", "phone", "address", "safe_contact", "external_reference")

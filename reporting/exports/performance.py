@@ -12,12 +12,12 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.series import SeriesLabel
 from sqlalchemy import func, or_, select
 
-from exports.cases import case_scope
-from exports.facts import fact_scope, outcome
-from exports.filters import Context, Filters
-from exports.work import work_scope
-from exports.xlsx import PERCENT_FORMAT, Col, Sheet
 from models import Case, CaseFact, ItemStatus, Organisation, WorkItem, db, utcnow
+from reporting.exports.cases import case_scope
+from reporting.exports.facts import fact_scope, outcome
+from reporting.exports.filters import Context, Filters
+from reporting.exports.work import work_scope
+from reporting.exports.xlsx import PERCENT_FORMAT, Col, Sheet
 
 Counts = dict[str, dict[str, float]]  # category -> measure -> value
 RJ_ACHIEVED = ("direct_conference", "indirect", "agreement_completed")

@@ -1,17 +1,30 @@
-"""In-process timer worker: the console fires due timers itself when no separate worker runs."""
+"""The background worker: what `timers run --loop` does as a separate process, the console does in a thread
+of its own when no separate worker runs (TIMERS_IN_PROCESS)."""
 from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 
 from flask import Flask
+
+from models import db
+from reporting.exports import jobs
+from workflows import timers
 
 log = logging.getLogger(__name__)
 _started: set[int] = set()
 
 
+def tick(at: datetime | None = None) -> int:
+    """One round of background work: fire due timers, then run queued exports; returns timers fired."""
+    fired = timers.fire_due_timers(at)
+    jobs.run_pending()
+    return fired
+
+
 def start(app: Flask) -> None:
-    """Start one daemon thread per app that fires due timers every TIMER_INTERVAL_SECONDS."""
+    """Start one daemon thread per app that does a tick every TIMER_INTERVAL_SECONDS."""
     if id(app) in _started:
         return
     _started.add(id(app))
@@ -19,18 +32,12 @@ def start(app: Flask) -> None:
     app.extensions["casebook_timer_stop"] = stop
 
     def loop() -> None:
-        from models import db
-        from workflows import tasks
-
         while not stop.wait(app.config["TIMER_INTERVAL_SECONDS"]):
             with app.app_context():
                 try:
-                    fired = tasks.fire_due_timers()
+                    fired = tick()
                     if fired:
                         log.info("fired %d timer(s)", fired)
-                    from exports import jobs
-
-                    jobs.run_pending()
                 except Exception:  # keep the worker alive; the error is logged
                     log.exception("timer worker")
                     db.session.rollback()

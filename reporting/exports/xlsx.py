@@ -17,7 +17,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from exports.filters import LOCAL
+from reporting.exports.filters import LOCAL
 
 MARKING = "OFFICIAL-SENSITIVE"
 # =, +, - and @ start formulas in Excel and LibreOffice; tab and CR do in some importers (OWASP CSV injection).

@@ -5,11 +5,12 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 import access
-from exports.filters import Context, in_period, within
-from exports.stream import table
-from exports.xlsx import Col
-from models import Case, CaseOrganisation, CaseParticipant, CaseType, ItemStatus, Organisation, Person, WorkItem
+from models import (Case, CaseOrganisation, CaseParticipant, CaseType, ItemStatus, Organisation, Person,
+                    WorkItem)
 from models.enums import Role
+from reporting.exports.filters import Context, in_period, within
+from reporting.exports.stream import table
+from reporting.exports.xlsx import Col
 
 
 def case_scope(ctx: Context, stmt: Select, date_column=Case.opened_at) -> Select:

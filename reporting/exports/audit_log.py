@@ -5,10 +5,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 import access
-from exports.filters import Context, within
-from exports.stream import table
-from exports.xlsx import Col
 from models import AuditEvent, Case, Organisation
+from reporting.exports.filters import Context, within
+from reporting.exports.stream import table
+from reporting.exports.xlsx import Col
 
 
 def audit(ctx: Context) -> None:

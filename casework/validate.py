@@ -7,7 +7,7 @@ from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
 
-from workflows.errors import InvalidInput
+from casework.errors import InvalidInput
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}$")
 

@@ -8,11 +8,11 @@ from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from casework import validate
+from casework.errors import InvalidInput
 from models import Organisation, User, audit, db, utcnow
 from models.base import NAME_MAX
 from models.enums import OrgType, Role
-from workflows import validate
-from workflows.errors import InvalidInput
 
 PASSWORD_MIN = 12
 # Compared against when the e-mail is unknown, so timing does not reveal which accounts exist.

@@ -8,10 +8,10 @@ from sqlalchemy import Select, and_, case, select
 from sqlalchemy.orm import aliased
 
 import access
-from exports.filters import Context, within
-from exports.stream import table
-from exports.xlsx import Col
 from models import Case, ItemStatus, Organisation, User, WorkItem, utcnow
+from reporting.exports.filters import Context, within
+from reporting.exports.stream import table
+from reporting.exports.xlsx import Col
 
 
 def work_scope(ctx: Context, stmt: Select, date_column=WorkItem.created_at) -> Select:

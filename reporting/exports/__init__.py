@@ -13,12 +13,12 @@ from datetime import date
 from typing import IO, Any, Callable
 
 import access
-from exports import audit_log, cases, facts, performance, work
-from exports.filters import BadFilter, Context, Filters, Progress
-from exports.filters import parse as parse_filters
-from exports.xlsx import MARKING, Book
 from models import audit
 from models.enums import Role
+from reporting.exports import audit_log, cases, facts, performance, work
+from reporting.exports.filters import BadFilter, Context, Filters, Progress
+from reporting.exports.filters import parse as parse_filters
+from reporting.exports.xlsx import MARKING, Book
 
 __all__ = ["REPORTS", "BadFilter", "ExportNotPermitted", "Filters", "Report", "Result", "UnknownExport",
            "available", "filename", "get", "parse_filters", "run", "MARKING"]

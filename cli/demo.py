@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from datetime import date
-
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from casework import cases, directory, people, reference
 from models import ItemStatus, Organisation, Person, User, WorkItem, db
-from workflows import cases, directory, people, processes, reference, tasks
+from workflows import processes, tasks
 from workflows.engine import DiagramError
 
 BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"

@@ -8,19 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Flask
-from sqlalchemy import func, select
 
-from models import User, db
-from workflows import importing
-from workflows.errors import CasebookError
-
-
-def _user(email: str) -> User:
-    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-    if user is None or not user.active:
-        raise click.ClickException(f"no active user with e-mail {email!r}")
-    return user
+from casework import importing
+from casework.errors import CasebookError
+from cli.common import user_by_email
+from models import db
 
 
 @click.command("import")
@@ -35,7 +27,7 @@ def _user(email: str) -> User:
 def import_command(kind: str, file: str, as_email: str, dry_run: bool, mappings: tuple[str, ...],
                    sheet: str | None) -> None:
     """Import people or cases from an .xlsx workbook: all rows or none, idempotent on external_reference."""
-    user = _user(as_email)
+    user = user_by_email(as_email)
     try:
         data = Path(file).read_bytes()
     except OSError as exc:
@@ -68,7 +60,4 @@ def import_template_command(kind: str, out: str) -> None:
     click.echo(f"wrote the {kind} import template to {out}")
 
 
-def register(app: Flask) -> None:
-    """Add the import commands to app.cli."""
-    app.cli.add_command(import_command)
-    app.cli.add_command(import_template_command)
+COMMANDS = (import_command, import_template_command)

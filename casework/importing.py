@@ -35,13 +35,13 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 
 import access
+from casework import cases as case_service
+from casework import people as people_service
+from casework import validate
+from casework.errors import CasebookError, InvalidInput, NotPermitted, PossibleDuplicates
 from models import Case, CaseType, Organisation, Person, User, audit, db
 from models.base import TEXT_MAX
 from models.enums import CaseStatus, ParticipantRole, RiskLevel
-from workflows import cases as case_service
-from workflows import people as people_service
-from workflows import validate
-from workflows.errors import CasebookError, InvalidInput, NotPermitted, PossibleDuplicates
 
 KINDS = ("people", "cases")
 OUTCOMES = ("created", "updated", "unchanged", "refused")

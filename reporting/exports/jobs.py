@@ -10,8 +10,8 @@ from pathlib import Path
 from flask import Flask, current_app
 from sqlalchemy import select, update
 
-import exports
 from models import ExportJob, User, db, utcnow
+from reporting import exports
 
 log = logging.getLogger(__name__)
 KEEP_FILES = 20  # per user: older finished files are removed

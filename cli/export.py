@@ -7,12 +7,12 @@ import tempfile
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
 
-import exports
+from cli.common import user_by_email
 from models import User, db
+from reporting import exports
 
 PROGRESS_MIN_ROWS = 5000  # smaller exports finish before a bar would be worth drawing
 
@@ -68,9 +68,7 @@ def export_command(name: str, out_path: str | None, as_email: str | None, date_f
         report = exports.get(name)
     except exports.UnknownExport as exc:
         raise click.ClickException(str(exc)) from None
-    user = db.session.scalar(select(User).where(func.lower(User.email) == as_email.strip().lower()))
-    if user is None or not user.active:
-        raise click.ClickException(f"no active user with e-mail {as_email!r}")
+    user = user_by_email(as_email)
     if not report.allowed(user):
         raise click.ClickException(f"{user.email} may not run the {name} export")
     try:
@@ -105,6 +103,4 @@ def _write(name: str, user: User, filters: exports.Filters, out_path: str, bar: 
     return result
 
 
-def register(app: Flask) -> None:
-    """Add `flask export` to the app's commands."""
-    app.cli.add_command(export_command)
+COMMANDS = (export_command,)

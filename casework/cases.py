@@ -3,18 +3,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update as sql_update
+from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import StaleDataError
 
 import access
-from models import (Case, CaseMember, CaseNote, CaseOrganisation, CaseParticipant, CaseType,
-                    Organisation, Person, ReferenceCounter, User, audit, db, utcnow)
+from casework import validate
+from casework.errors import InvalidInput, NotPermitted, StaleEdit
+from models import (Case, CaseMember, CaseNote, CaseOrganisation, CaseParticipant, CaseType, Organisation,
+                    Person, ReferenceCounter, User, audit, db, utcnow)
 from models.base import TEXT_MAX, TITLE_MAX
 from models.enums import CaseStatus, ParticipantRole, RiskLevel
-from workflows import validate
-from workflows.errors import InvalidInput, NotPermitted, StaleEdit
 
 EDITABLE = ("case_type_code", "title", "summary", "status", "risk_level", "restricted")
 

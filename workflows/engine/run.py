@@ -1,0 +1,250 @@
+"""Running workflows: start, run with a step budget, complete, ready tasks, due dates, timers, step states."""
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task as SpiffTask
+from SpiffWorkflow.util.task import TaskState
+
+from workflows import sandbox
+from workflows.engine.clock import now
+from workflows.engine.parse import parser_for, read_xml
+from workflows.engine.results import MAX_STEPS, EngineError, TaskInfo
+from workflows.engine.scripting import SCRIPT_ENGINE
+from workflows.engine.serialize import loads
+
+_spec_cache: dict[tuple[str, ...], tuple[Any, dict]] = {}
+
+
+def specs(xml: str, key: str, dependencies: dict[str, str]) -> tuple[Any, dict]:
+    cache_key = (hashlib.sha256(xml.encode()).hexdigest(),
+                 *sorted(f"{k}:{hashlib.sha256(v.encode()).hexdigest()}" for k, v in dependencies.items()))
+    if cache_key not in _spec_cache:
+        parser = parser_for(read_xml(xml), {k: v for k, v in dependencies.items() if k != key}, validate=False)
+        _spec_cache[cache_key] = (parser.get_spec(key), parser.get_subprocess_specs(key))
+        if len(_spec_cache) > 256:
+            _spec_cache.pop(next(iter(_spec_cache)))
+    return _spec_cache[cache_key]
+
+
+def start(xml: str, key: str, dependencies: dict[str, str], data: dict[str, Any]) -> BpmnWorkflow:
+    """A new workflow with `data` as its initial task data (not yet run)."""
+    spec, subs = specs(xml, key, dependencies)
+    wf = BpmnWorkflow(spec, subs, script_engine=SCRIPT_ENGINE)
+    first = wf.get_tasks(state=TaskState.READY)
+    if first:
+        first[0].set_data(**data)
+    return wf
+
+
+def run(wf: BpmnWorkflow, max_steps: int = MAX_STEPS) -> None:
+    """Fire due timers and run automatic steps until only user tasks or waiting events remain.
+
+    :raise EngineError: naming the element, when a step fails or the step budget is spent
+    """
+    steps = 0
+
+    def count(task: SpiffTask) -> None:
+        nonlocal steps
+        steps += 1
+        if steps > max_steps:
+            raise EngineError(f"stopped after {max_steps} automatic steps (a loop that never waits?)",
+                              task.task_spec.bpmn_id, task.task_spec.bpmn_name)
+
+    try:
+        wf.refresh_timers()
+        wf.do_engine_steps(will_complete_task=count)
+        # do_engine_steps refreshes timers only at its end; a timer that fired then needs another pass.
+        for _ in range(10):
+            if not [t for t in wf.get_tasks(state=TaskState.READY) if not t.task_spec.manual]:
+                break
+            wf.do_engine_steps(will_complete_task=count)
+    except EngineError:
+        raise
+    except sandbox.ScriptBudgetExceeded as exc:
+        raise EngineError(str(exc)) from None
+    except SpiffWorkflowException as exc:
+        spec = getattr(exc, "task_spec", None)
+        raise EngineError(_spiff_message(exc), getattr(spec, "bpmn_id", None),
+                          getattr(spec, "bpmn_name", None)) from None
+    except Exception as exc:  # a diagram must never crash a request
+        raise EngineError(f"{type(exc).__name__}: {exc}") from None
+
+
+def _spiff_message(exc: Exception) -> str:
+    text = str(exc).strip()
+    notes = [n for n in getattr(exc, "__notes__", []) if "Did you mean" not in n]
+    if notes:
+        text = f"{text} ({'; '.join(notes)})"
+    if "ScriptBudgetExceeded" in text or "TimeoutError" in text:
+        text = text.replace("WorkflowTaskException", "").strip()
+    return text
+
+
+def process_key(wf: BpmnWorkflow) -> str:
+    """The key (process id) of the top-level process."""
+    return wf.spec.name
+
+
+def is_completed(wf: BpmnWorkflow) -> bool:
+    return bool(wf.completed)
+
+
+def _task(wf: BpmnWorkflow, task_id: str) -> SpiffTask | None:
+    try:
+        return wf.get_task_from_id(UUID(task_id))
+    except (ValueError, TypeError):
+        return None
+    except Exception:  # unknown id: Spiff raises its own TaskNotFound variants
+        return None
+
+
+_STATE_NAMES = {TaskState.READY: "ready", TaskState.COMPLETED: "completed", TaskState.CANCELLED: "cancelled",
+                TaskState.ERROR: "error", TaskState.WAITING: "waiting", TaskState.STARTED: "started"}
+
+
+def state_name(task: SpiffTask) -> str:
+    """A task's state as a word ('future' for the states nobody shows)."""
+    return _STATE_NAMES.get(task.state, "future")
+
+
+def task_state(wf: BpmnWorkflow, task_id: str) -> str:
+    """'ready', 'completed', 'cancelled', 'error', 'waiting' or 'missing' for one task."""
+    task = _task(wf, task_id)
+    if task is None:
+        return "missing"
+    name = state_name(task)
+    return "waiting" if name in ("started", "future") else name
+
+
+def complete(wf: BpmnWorkflow, task_id: str, data: dict[str, Any]) -> None:
+    """Put the answers on a READY user task and run it (its post-script too).
+
+    :raise EngineError: if the task is not ready, or its post-script fails
+    """
+    task = _task(wf, task_id)
+    if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+        raise EngineError("this step is not waiting for input")
+    task.set_data(**data)
+    try:
+        task.run()
+    except sandbox.ScriptBudgetExceeded as exc:
+        raise EngineError(str(exc), task.task_spec.bpmn_id, task.task_spec.bpmn_name) from None
+    except SpiffWorkflowException as exc:
+        raise EngineError(_spiff_message(exc), task.task_spec.bpmn_id, task.task_spec.bpmn_name) from None
+
+
+def ready_user_tasks(wf: BpmnWorkflow) -> list[TaskInfo]:
+    """Every READY user (manual) task, sub-processes included."""
+    out = []
+    for task in wf.get_tasks(state=TaskState.READY, manual=True):
+        spec = task.task_spec
+        ext = getattr(spec, "extensions", {}) or {}
+        out.append(TaskInfo(
+            id=str(task.id), bpmn_id=spec.bpmn_id or spec.name, title=spec.bpmn_name or spec.bpmn_id or spec.name,
+            lane=_effective_lane(task), documentation=getattr(spec, "documentation", None),
+            candidate_groups=list(ext.get("candidateGroups", [])), assignee=ext.get("assignee"),
+            fields=list(ext.get("form", [])), due_at=_due_at(task, ext.get("dueDate")),
+            process_key=task.workflow.spec.name))
+    return out
+
+
+def _effective_lane(task: SpiffTask) -> str | None:
+    """A task inside a called process takes the lane of the calling task (Spiff leaves it None)."""
+    while task is not None:
+        if task.task_spec.lane:
+            return task.task_spec.lane
+        wf = task.workflow
+        task = wf.top_workflow.get_task_from_id(wf.parent_task_id) if wf.parent_task_id else None
+    return None
+
+
+def _due_at(task: SpiffTask, due_expression: str | None) -> datetime | None:
+    """The fire time of a timer on the task (an interrupting one first), else its dueDate property."""
+    parent = task.parent
+    timers: list[tuple[bool, datetime]] = []
+    if parent is not None and parent.task_spec.name.endswith(".BoundaryEventSplit"):
+        for sibling in parent.children:
+            event = getattr(sibling.task_spec, "event_definition", None)
+            if sibling is task or not isinstance(event, TimerEventDefinition):
+                continue
+            when = _timer_value(sibling)
+            if when is not None:
+                timers.append((not getattr(sibling.task_spec, "cancel_activity", True), when))
+    if timers:
+        return sorted(timers)[0][1]
+    if due_expression:
+        try:
+            value = task.workflow.script_engine.evaluate(task, due_expression)
+            return to_datetime(value)
+        except Exception:  # a bad due-date expression must not stop the work item appearing
+            return None
+    return None
+
+
+def _timer_value(task: SpiffTask) -> datetime | None:
+    value = task.internal_data.get("event_value")
+    value = value.get("next") if isinstance(value, dict) else value
+    if not value:
+        return None
+    try:
+        when = TimerEventDefinition.parse_time_or_duration(value)
+    except Exception:
+        return None
+    # Plain datetimes only: the parser may hand back our clock subclass.
+    return datetime.fromisoformat(when.isoformat()) if isinstance(when, datetime) else None
+
+
+def to_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, date):
+        return datetime.combine(value, datetime.min.time(), tzinfo=timezone.utc)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("P"):
+            parsed = TimerEventDefinition.parse_iso_duration(text)
+            return now() + TimerEventDefinition.get_timedelta_from_start(parsed, now())
+        try:
+            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return None
+
+
+def next_timer_at(wf: BpmnWorkflow) -> datetime | None:
+    """The earliest deadline any waiting timer stored (sub-processes and event gateways included)."""
+    found = []
+    for task in wf.event_manager.tasks.values():
+        if isinstance(task.task_spec.event_definition, (TimerEventDefinition, MultipleEventDefinition)):
+            when = _timer_value(task)
+            if when is not None:
+                found.append(when)
+    return min(found, default=None)
+
+
+def step_states(state: str) -> dict[str, str]:
+    """bpmn id -> 'completed' | 'ready' | 'waiting' | 'error' for every visible element an instance reached."""
+    try:
+        wf = loads(state)
+    except Exception:  # a damaged state must not break the case page
+        return {}
+    order = {"completed": 0, "waiting": 1, "ready": 2, "error": 3}
+    out: dict[str, str] = {}
+    for task in wf.get_tasks():
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        name = state_name(task)
+        name = "waiting" if name == "started" else name
+        if not bpmn_id or name not in order:
+            continue
+        if bpmn_id not in out or order[name] >= order[out[bpmn_id]]:
+            out[bpmn_id] = name
+    return out
