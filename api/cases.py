@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 import access
-from api import body, bp, error
+from api.base import body, bp, error
 from casework import agreements, cases, people
 from casework.errors import InvalidInput, NotFound
 from models import Case, Organisation, audit, db

@@ -6,7 +6,7 @@ import tempfile
 from flask import jsonify, request, send_file
 from flask_login import current_user
 
-from api import bp, error
+from api.base import bp, error
 from models import db
 from reporting import exports
 

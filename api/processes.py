@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 import access
-from api import bp, error
+from api.base import bp, error
 from models import CaseType, ProcessDefinition, db
 from workflows import processes
 from workflows.engine import DiagramError

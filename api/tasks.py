@@ -7,7 +7,7 @@ from flask import jsonify, request
 from flask_login import current_user
 
 import access
-from api import body, bp, error
+from api.base import body, bp, error
 from models import Case, ItemStatus, WorkItem, audit, db
 from workflows import tasks
 from workflows.formdata import is_multiple

@@ -27,6 +27,8 @@ BASE_CONFIG = {
     "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
 }
 PASSWORD = "correct-horse-battery"
+# Shared fixtures (API clients, import and export partnerships) for tests in any folder.
+pytest_plugins = ["tests.fixtures.api", "tests.fixtures.exports", "tests.fixtures.imports"]
 
 
 def _config(url: str, **extra) -> dict:

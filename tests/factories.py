@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import itertools
 from datetime import date
+from pathlib import Path
 
 from casework import cases, directory, people
 from models import Case, Organisation, Person, User, db
 from tests.conftest import PASSWORD
 
+DATA = Path(__file__).resolve().parent / "data"  # the small diagrams tests deploy
 _seq = itertools.count(1)
 
 

@@ -10,7 +10,7 @@ from models import db
 from reporting import exports
 from reporting.exports.filters import Filters
 from reporting.exports.performance import add_months, periods
-from tests.exports.conftest import cells, open_xlsx, table
+from tests.fixtures.exports import cells, open_xlsx, table
 
 
 @pytest.mark.parametrize("day, months, expected", [

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from models import AuditEvent, ExportJob, db
 from reporting.exports import jobs
 from tests.conftest import PASSWORD
-from tests.exports.conftest import open_xlsx, table
+from tests.fixtures.exports import open_xlsx, table
 
 
 def _login(client, email: str) -> None:

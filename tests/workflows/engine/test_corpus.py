@@ -10,7 +10,7 @@ import pytest
 
 from models import ItemStatus, WorkflowInstance, WorkItem, db
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "bpmn-corpus"
+CORPUS = Path(__file__).resolve().parents[4] / "shared" / "bpmn-corpus"
 MANIFEST = CORPUS / "MANIFEST.tsv"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from models import AuditEvent, db
-from tests.exports.conftest import open_xlsx, table
+from tests.fixtures.exports import open_xlsx, table
 
 
 def get(client, world, who: str, url: str):

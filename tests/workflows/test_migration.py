@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from models import AuditEvent, InstanceStatus, ProcessDefinition, User, WorkflowInstance, WorkItem, db
 from models import audit as audit_log
-from tests.api.conftest import DATA
+from tests.fixtures.api import DATA
 from workflows import engine, migration
 
 V1 = (DATA / "referral_test.bpmn").read_text()

@@ -10,7 +10,7 @@ from casework import importing
 from models import AuditEvent, Case, CaseOrganisation, CaseParticipant, db
 from models.enums import CaseStatus, RiskLevel
 from tests.factories import make_case, make_person
-from tests.imports.conftest import CASES_HEADER, xlsx
+from tests.fixtures.imports import CASES_HEADER, xlsx
 
 HEADER = CASES_HEADER + ["closed_on", "summary", "partner_organisations"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from models import AuditEvent, db
-from tests.exports.conftest import open_xlsx, table
+from tests.fixtures.exports import open_xlsx, table
 
 
 def test_export_writes_workbook_and_audits(world, runner, tmp_path):

@@ -7,7 +7,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from models import AuditEvent, Case, Person, db
-from tests.imports.conftest import CASES_HEADER, PEOPLE_HEADER, xlsx
+from tests.fixtures.imports import CASES_HEADER, PEOPLE_HEADER, xlsx
 
 
 def _write(tmp_path, data: bytes, name: str = "people.xlsx") -> str:

@@ -12,7 +12,7 @@ from casework import importing
 from casework.errors import NotPermitted
 from models import AuditEvent, Person, db
 from tests.factories import make_person
-from tests.imports.conftest import PEOPLE_HEADER, PEOPLE_ROWS, xlsx
+from tests.fixtures.imports import PEOPLE_HEADER, PEOPLE_ROWS, xlsx
 
 
 def _finish(user, report) -> None:

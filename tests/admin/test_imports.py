@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from models import AuditEvent, Person, db
-from tests.imports.conftest import PEOPLE_HEADER, xlsx
+from tests.fixtures.imports import PEOPLE_HEADER, xlsx
 
 URL = "/admin/imports/"
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from models import AuditEvent, db
 from reporting import exports
-from tests.exports.conftest import cells, open_xlsx, table
+from tests.fixtures.exports import cells, open_xlsx, table
 
 
 def build(user, name: str, **raw):
