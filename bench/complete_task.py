@@ -157,7 +157,8 @@ def raw_phase(repeats: int) -> dict:
     from SpiffWorkflow.bpmn import BpmnWorkflow
     from SpiffWorkflow.util.task import TaskState
 
-    from workflows.engine import SERIALIZER, HybridParser
+    from workflows.engine.parse import HybridParser
+    from workflows.engine.serialize import SERIALIZER
 
     out = {}
     for key, name, steps in (("one_step", "bench_one_step", 1), ("ten_step", "bench_ten_steps", 10)):

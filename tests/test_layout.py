@@ -140,3 +140,12 @@ def test_no_import_cycles_between_packages():
 
 def test_no_import_cycles_between_modules():
     assert _cycles(EDGES) == []
+
+
+def test_every_package_says_what_it_owns():
+    readme = (ROOT / "README.md").read_text().split("## Layout", 1)[1]
+    for name, path in MODULES.items():
+        if path.name == "__init__.py":
+            assert ast.get_docstring(ast.parse(path.read_text())), f"{name}/__init__.py has no docstring"
+            if "." not in name:
+                assert f"\n{name}/" in readme, f"README's Layout does not describe {name}/"
