@@ -11,8 +11,9 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, 
 from sqlalchemy.orm import joinedload
 
 from models import (ApiToken, AuditEvent, Case, CaseFact, CaseMember, CaseOrganisation, CaseParticipant,
-                     CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation, Person,
-                     ProcessDefinition, User, WorkflowInstance, WorkItem, db)
+                    CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation, Person, ProcessDefinition,
+                    Service, ServiceProvision, User, WorkflowInstance, WorkItem, db)
+from models import Area as CaseArea  # access.Area below names console screens
 from models.enums import Role
 
 login_manager = LoginManager()
@@ -152,7 +153,7 @@ def clause(user: Any, model: type) -> ColumnElement[bool]:
         return false()
     if model is AuditEvent:
         return true() if Role.AUDITOR in roles else false()
-    if model in (Organisation, CaseType):
+    if model in (Organisation, CaseType, CaseArea, Service, ServiceProvision):
         return true()
     if model is User:
         return true() if Role.ADMIN in roles else User.id == user.id
@@ -245,11 +246,13 @@ def can(user: Any, action: Action, obj: Any) -> bool:
         return action in (Action.LIST, Action.VIEW) and bool(roles & (CASEWORK | {Role.ADMIN}))
     if model is AuditEvent:
         return Role.AUDITOR in roles and action in (Action.LIST, Action.VIEW)
-    if model in (Organisation, User, CaseType, InformationSharingAgreement):
+    if model in (Organisation, User, CaseType, InformationSharingAgreement, CaseArea, Service, ServiceProvision):
         if action is Action.LIST:
-            return model in (Organisation, CaseType) or Role.ADMIN in roles
+            return model in (Organisation, CaseType, CaseArea, Service, ServiceProvision) or Role.ADMIN in roles
         if action is Action.VIEW:
             return not isinstance(obj, type) and is_visible(user, obj)
+        if model is ServiceProvision and action is Action.DELETE:  # a provider that stops providing
+            return Role.ADMIN in roles
         # Leavers are deactivated, never deleted: history and audit keep pointing at them.
         return Role.ADMIN in roles and action in (Action.CREATE, Action.EDIT)
     return False

@@ -11,11 +11,11 @@ from admin.designer import DesignerView
 from admin.home import HomeView
 from admin.people import PersonView
 from admin.processes import ProcessesView
-from admin.reference import (AgreementView, AuditView, CaseTypeProcessView, CaseTypeView, OrganisationView,
-                             UserView)
+from admin.reference import (AgreementView, AreaView, AuditView, CaseTypeProcessView, CaseTypeView, OrganisationView,
+                             ServiceProvisionView, ServiceView, UserView)
 from admin.work import MyWorkView, TeamWorkView, counts_for_menu
-from models import (AuditEvent, Case, CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation,
-                    Person, User, WorkItem, db)
+from models import (Area, AuditEvent, Case, CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation,
+                    Person, Service, ServiceProvision, User, WorkItem, db)
 
 
 def init_app(app: Flask) -> None:
@@ -34,6 +34,10 @@ def init_app(app: Flask) -> None:
     console.add_view(UserView(User, db, name="Users", endpoint="users"))
     console.add_view(CaseTypeView(CaseType, db, name="Case types", endpoint="case_types",
                                   category="Reference data"))
+    console.add_view(AreaView(Area, db, name="Areas", endpoint="areas", category="Reference data"))
+    console.add_view(ServiceView(Service, db, name="Services", endpoint="services", category="Reference data"))
+    console.add_view(ServiceProvisionView(ServiceProvision, db, name="Who provides what where", endpoint="provision",
+                                          category="Reference data"))
     console.add_view(AgreementView(InformationSharingAgreement, db, name="Information-sharing agreements",
                                    endpoint="agreements", category="Reference data"))
     console.add_view(ProcessesView(name="Processes", endpoint="processes"))

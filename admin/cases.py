@@ -13,12 +13,12 @@ from admin.base import ScopedModelView
 from admin.forms import (AddMemberForm, AddOrganisationForm, AddParticipantForm, CaseEditForm, CaseOpenForm,
                          NoteForm)
 from admin.people import apply_errors
-from casework import cases
-from casework.errors import InvalidInput, NotFound, NotPermitted, StaleEdit
+from casework import areas, cases
+from casework.errors import Conflict, InvalidInput, NotFound, NotPermitted, StaleEdit
 from models import (Case, CaseType, InstanceStatus, ItemStatus, Organisation, Person, WorkflowInstance,
                     WorkItem, db, utcnow)
 from models.enums import Role, label
-from workflows import engine, processes, tasks
+from workflows import assignment, engine, processes, tasks
 
 PICK_LIMIT = 200
 
@@ -39,6 +39,12 @@ def _enum(view, context, model, name) -> str:
 def _case_type_choices() -> list[SelectChoice]:
     return [SelectChoice(c.code, c.name) for c in db.session.scalars(
         select(CaseType).where(CaseType.active.is_(True)).order_by(CaseType.name))]
+
+
+def _area_choices() -> list[SelectChoice]:
+    """Active areas; "not set" only when there are none to choose from (routing needs an area)."""
+    found = [SelectChoice(a.code, a.name) for a in areas.active_areas()]
+    return found or [SelectChoice("", "— no areas defined —")]
 
 
 def _org_choices(exclude: set[int]) -> list[SelectChoice]:
@@ -76,6 +82,7 @@ class CaseView(ScopedModelView):
         """Open a case led by the user's organisation, with people in roles."""
         form = CaseOpenForm()
         form.case_type.choices = _case_type_choices()
+        form.area.choices = _area_choices()
         form.lead_organisation.choices = [SelectChoice(current_user.organisation_id,
                                                        current_user.organisation.name)]
         form.organisations.choices = _org_choices({current_user.organisation_id})
@@ -90,7 +97,7 @@ class CaseView(ScopedModelView):
         if form.validate_on_submit():
             try:
                 case = cases.open_case(
-                    current_user, case_type=form.case_type.data, title=form.title.data,
+                    current_user, case_type=form.case_type.data, title=form.title.data, area=form.area.data,
                     summary=form.summary.data, risk_level=form.risk_level.data,
                     lead_organisation_id=form.lead_organisation.data, restricted=form.restricted.data,
                     participants=[(r.person_id.data, r.role.data) for r in form.participants if r.person_id.data],
@@ -145,8 +152,12 @@ class CaseView(ScopedModelView):
             abort(403, "Only the lead organisation can edit this case.")
         form = CaseEditForm(obj=None if request.method == "POST" else case)
         form.case_type.choices = _case_type_choices()
+        form.area.choices = _area_choices()
+        if case.area_code and case.area_code not in {c.value for c in form.area.choices}:
+            form.area.choices.insert(0, SelectChoice(case.area_code, case.area.name))  # retired since
         if request.method == "GET":
             form.case_type.data = case.case_type_code
+            form.area.data = case.area_code or ""
             form.status.data = case.status.value
             form.risk_level.data = case.risk_level.value
             form.version.data = case.version
@@ -154,9 +165,11 @@ class CaseView(ScopedModelView):
         if form.validate_on_submit():
             try:
                 changed = cases.update_case(current_user, case, int(form.version.data), {
-                    "case_type_code": form.case_type.data, "title": form.title.data,
+                    "case_type_code": form.case_type.data, "area_code": form.area.data, "title": form.title.data,
                     "summary": form.summary.data, "status": form.status.data,
                     "risk_level": form.risk_level.data, "restricted": form.restricted.data})
+                if "area_code" in changed:  # steps waiting for a provider in the new area may now have one
+                    assignment.reassign_unassigned(case)
                 db.session.commit()
                 flash(f"Saved {len(changed)} change(s)." if changed else "No changes to save.", "success")
                 return redirect(url_for(".details_view", id=case.id))
@@ -208,8 +221,11 @@ class CaseView(ScopedModelView):
     @expose("/<int:case_id>/organisations/", methods=("POST",))
     def add_organisation(self, case_id: int):
         """Add a partner organisation to the case."""
-        return self._post_action(case_id, AddOrganisationForm(prefix="org"),
-                                 lambda c, f: cases.add_organisation(current_user, c, f.organisation_id.data),
+        def add(case: Case, form: AddOrganisationForm) -> None:
+            cases.add_organisation(current_user, case, form.organisation_id.data)
+            assignment.reassign_unassigned(case)  # steps waiting for such a partner go to it
+
+        return self._post_action(case_id, AddOrganisationForm(prefix="org"), add,
                                  "Organisation added to the case.", "org_form")
 
     @expose("/<int:case_id>/members/", methods=("POST",))
@@ -251,6 +267,45 @@ class CaseView(ScopedModelView):
             abort(403, str(exc))
         return redirect(url_for(".details_view", id=case.id))
 
+    @expose("/<int:case_id>/processes/<int:instance_id>/retry/", methods=("POST",))
+    def retry_process(self, case_id: int, instance_id: int):
+        """Leads run a stopped process's failed step again once its cause is fixed."""
+        case = self.get_one(case_id)
+        instance = _instance_of(case, instance_id)
+        try:
+            tasks.retry(current_user, instance)
+            db.session.commit()
+            if instance.status is InstanceStatus.ERROR:
+                flash(f"The step failed again: {instance.error_message}", "error")
+            else:
+                flash("The failed step ran again and the process goes on.", "success")
+        except NotPermitted as exc:
+            db.session.rollback()
+            abort(403, str(exc))
+        except Conflict as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        return redirect(url_for(".details_view", id=case.id) + f"#instance-{instance.id}")
+
+    @expose("/<int:case_id>/steps/<int:item_id>/assign/", methods=("POST",))
+    def assign_step(self, case_id: int, item_id: int):
+        """The lead organisation gives an unassigned step to an organisation, which joins the case."""
+        case = self.get_one(case_id)
+        item = db.session.get(WorkItem, item_id)
+        if item is None or item.case_id != case.id:
+            abort(404)
+        try:
+            tasks.assign(current_user, item, request.form.get("organisation", type=int))
+            db.session.commit()
+            flash(f"“{item.title}” is now with {item.organisation.name}.", "success")
+        except NotPermitted as exc:
+            db.session.rollback()
+            abort(403, str(exc))
+        except (Conflict, InvalidInput) as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        return redirect(url_for(".details_view", id=case.id) + f"#instance-{item.instance_id}")
+
     @expose("/<int:case_id>/processes/<int:instance_id>/diagram.bpmn")
     def process_diagram(self, case_id: int, instance_id: int):
         """The diagram version this instance runs on (for the viewer)."""
@@ -270,6 +325,7 @@ def _process_panels(case: Case) -> list[dict]:
     """Per instance: states for the diagram, due dates on current steps, completed steps."""
     panels = []
     now = utcnow()
+    can_assign = access.can(current_user, access.Action.EDIT, case)
     by_instance: dict[int, list[WorkItem]] = {}
     for item in db.session.scalars(select(WorkItem).where(WorkItem.case_id == case.id)
                                    .order_by(WorkItem.completed_at, WorkItem.id)):
@@ -282,8 +338,10 @@ def _process_panels(case: Case) -> list[dict]:
         due = {i.bpmn_id: {"text": i.due_at.strftime("%d/%m/%Y %H:%M"), "overdue": i.due_at < now}
                for i in ready if i.due_at}
         doable = {i.id for i in ready if access.can(current_user, access.Action.COMPLETE, i)}
+        choices = {i.id: assignment.candidates(case, i.groups, i.lane) for i in ready
+                   if i.organisation_id is None and can_assign}
         panels.append({"instance": instance, "states": engine.step_states(instance.state), "due": due,
-                       "ready": ready, "doable": doable,
+                       "ready": ready, "doable": doable, "choices": choices,
                        "done": [i for i in items if i.status is ItemStatus.COMPLETED]})
     return panels
 

@@ -48,8 +48,12 @@ class ParticipantRow(PlainForm):
     role = SelectField("Role", choices=opts(choices(ParticipantRole)), default=ParticipantRole.VICTIM.value)
 
 
+AREA_HELP = "Where the case belongs: steps for a service go to the organisation providing it in this area."
+
+
 class CaseOpenForm(FlaskForm):
     case_type = SelectField("Case type", validators=[InputRequired()])
+    area = SelectField("Area", description=AREA_HELP, validate_choice=False)  # checked by the service
     title = StringField("Title", validators=[InputRequired(), Length(max=TITLE_MAX)],
                         description="A short description; avoid putting names in the title.")
     summary = TextAreaField("Summary", validators=[Optional(), Length(max=TEXT_MAX)])
@@ -63,6 +67,7 @@ class CaseOpenForm(FlaskForm):
 
 class CaseEditForm(FlaskForm):
     case_type = SelectField("Case type", validators=[InputRequired()])
+    area = SelectField("Area", description=AREA_HELP, validate_choice=False)  # checked by the service
     title = StringField("Title", validators=[InputRequired(), Length(max=TITLE_MAX)])
     summary = TextAreaField("Summary", validators=[Optional(), Length(max=TEXT_MAX)])
     status = SelectField("Status", choices=opts(choices(CaseStatus)))

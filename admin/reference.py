@@ -1,4 +1,5 @@
-"""Administration screens: organisations, users, case types, information-sharing agreements; and audit."""
+"""Administration screens: organisations, users, case types, areas, services and who provides them,
+information-sharing agreements; and audit."""
 from __future__ import annotations
 
 from flask import request
@@ -14,7 +15,7 @@ from admin.base import ScopedModelView
 from admin.forms import opts
 from casework import directory, validate
 from casework.errors import InvalidInput
-from models import AuditEvent, User, audit, db
+from models import AuditEvent, ServiceProvision, User, audit, db
 from models.enums import Role, choices, label
 
 
@@ -93,16 +94,80 @@ class UserView(ScopedModelView):
         super().on_model_change(form, model, is_created)
 
 
-class CaseTypeView(ScopedModelView):
+class CodeNameView(ScopedModelView):
+    """Reference rows keyed by a code, with a name and an active flag (retire, never delete)."""
+
     area = access.Area.REFERENCE
-    audit_type = "case_type"
     column_list = ("code", "name", "active")
     form_columns = ("code", "name", "active")
     column_default_sort = ("name", False)
+    column_searchable_list = ("code", "name")
 
     def on_model_change(self, form, model, is_created: bool) -> None:
         _clean_code_and_name(model)
+        if is_created:
+            with db.session.no_autoflush:
+                taken = db.session.scalar(select(func.count()).select_from(type(model))
+                                          .where(type(model).code == model.code))
+            if taken:
+                raise ValidationError(f"code: {model.code!r} is already used")
         super().on_model_change(form, model, is_created)
+
+
+class CaseTypeView(CodeNameView):
+    audit_type = "case_type"
+
+
+class AreaView(CodeNameView):
+    """Where cases belong: districts, a city."""
+
+    audit_type = "area"
+    form_args = {"code": {"description": "Lowercase letters, digits, _ and - (e.g. mansfield)."}}
+
+
+class ServiceView(CodeNameView):
+    """What organisations provide; diagrams route steps to `service:<code>`."""
+
+    audit_type = "service"
+    form_args = {"code": {"description": "Used in diagrams as service:<code> (e.g. service:vpp)."}}
+
+
+class ServiceProvisionView(ScopedModelView):
+    """Which organisation provides which service where (no area: in every area)."""
+
+    area = access.Area.REFERENCE
+    audit_type = "service_provision"
+    column_list = ("service", "organisation", "area")
+    column_labels = {"area": "Area (blank: every area)"}
+    column_formatters = {"area": lambda v, c, m, n: m.area.name if m.area else "Every area"}
+    column_filters = ("service.name", "organisation.name", "area.name")
+    column_default_sort = [("service_code", False)]
+    form_columns = ("service", "organisation", "area")
+    form_args = {"area": {"description": "Leave blank when the organisation provides the service everywhere."}}
+
+    @property
+    def can_delete(self) -> bool:  # type: ignore[override]
+        return access.can(current_user, access.Action.DELETE, self.model)
+
+    def on_model_change(self, form, model, is_created: bool) -> None:
+        if model.service is None or model.organisation is None:
+            raise ValidationError("Choose a service and an organisation.")
+        with db.session.no_autoflush:
+            clash = db.session.scalar(select(ServiceProvision.id).where(
+                ServiceProvision.service_code == model.service.code,
+                ServiceProvision.organisation_id == model.organisation.id,
+                ServiceProvision.area_code.is_(None) if model.area is None
+                else ServiceProvision.area_code == model.area.code,
+                ServiceProvision.id != (model.id or 0)))
+        if clash:
+            raise ValidationError(f"{model.organisation} already provides {model.service} in "
+                                  f"{model.area or 'every area'}")
+        super().on_model_change(form, model, is_created)
+
+    def on_model_delete(self, model) -> None:
+        audit.record("delete", user=current_user, object_type="service_provision", object_id=model.id,
+                     detail={"service": model.service_code, "organisation": model.organisation.code,
+                             "area": model.area_code or "every area"})
 
 
 class AgreementView(ScopedModelView):

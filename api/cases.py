@@ -11,7 +11,7 @@ import access
 from api.base import body, bp, error
 from casework import agreements, cases, people
 from casework.errors import InvalidInput, NotFound
-from models import Case, Organisation, audit, db
+from models import Case, Organisation, WorkflowInstance, audit, db
 from models.enums import ParticipantRole
 from workflows import assignment, tasks
 
@@ -24,7 +24,7 @@ def case_json(case: Case, content: bool = True) -> dict[str, Any]:
     """The case as JSON; auditors get metadata only."""
     out: dict[str, Any] = {
         "id": case.id, "reference": case.reference, "case_type": case.case_type_code,
-        "status": case.status.value, "risk_level": case.risk_level.value,
+        "area": case.area_code, "status": case.status.value, "risk_level": case.risk_level.value,
         "lead_organisation": case.lead_organisation.code, "restricted": case.restricted,
         "opened_at": _iso(case.opened_at), "closed_at": _iso(case.closed_at),
         "organisations": [o.organisation.code for o in case.organisations],
@@ -87,6 +87,7 @@ def open_case():
         person = people.register(current_user, fields, confirm_not_duplicate=True)
         participants.append((person.id, role))
     case = cases.open_case(current_user, case_type=data.get("case_type"), title=data.get("title"),
+                           area=data.get("area"),
                            summary=data.get("summary"), risk_level=data.get("risk_level") or "not_assessed",
                            restricted=bool(data.get("restricted")), lead_organisation_id=lead.id,
                            participants=participants, organisation_ids=[p.id for p in partners])
@@ -137,6 +138,20 @@ def start_process(case_id: int):
            "status": instance.status.value, "error": instance.error_message}
     db.session.commit()
     return jsonify(out), 201
+
+
+@bp.post("/cases/<int:case_id>/processes/<int:instance_id>/retry")
+def retry_process(case_id: int, instance_id: int):
+    """Leads: run a stopped instance's failed step again once its cause is fixed."""
+    case = _visible_case(case_id)
+    instance = db.session.get(WorkflowInstance, instance_id)
+    if instance is None or instance.case_id != case.id:
+        raise NotFound("no such process on this case")
+    tasks.retry(current_user, instance)
+    out = {"instance_id": instance.id, "key": instance.definition.key, "version": instance.definition.version,
+           "status": instance.status.value, "error": instance.error_message}
+    db.session.commit()
+    return jsonify(out)
 
 
 @bp.get("/cases/<int:case_id>/history")

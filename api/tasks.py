@@ -5,10 +5,12 @@ from typing import Any
 
 from flask import jsonify, request
 from flask_login import current_user
+from sqlalchemy import select
 
 import access
 from api.base import body, bp, error
-from models import Case, ItemStatus, WorkItem, audit, db
+from casework.errors import InvalidInput
+from models import Case, ItemStatus, Organisation, WorkItem, audit, db
 from workflows import tasks
 from workflows.formdata import is_multiple
 
@@ -83,6 +85,19 @@ def release_task(item_id: int):
     """Give a claimed item back to the team."""
     item = tasks.claim(current_user, tasks.get_item(current_user, item_id), release=True)
     out = task_json(item)
+    db.session.commit()
+    return jsonify(out)
+
+
+@bp.post("/tasks/<int:item_id>/assign")
+def assign_task(item_id: int):
+    """The lead organisation gives an unassigned step to {"organisation": CODE}; it joins the case."""
+    item = tasks.get_item(current_user, item_id)
+    code = body().get("organisation")
+    org = db.session.scalar(select(Organisation).where(Organisation.code == str(code or "")))
+    if org is None or not org.active:
+        raise InvalidInput({"organisation": f"no active organisation with code {code!r}"})
+    out = task_json(tasks.assign(current_user, item, org.id))
     db.session.commit()
     return jsonify(out)
 

@@ -10,14 +10,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import StaleDataError
 
 import access
-from casework import validate
+from casework import areas, validate
 from casework.errors import InvalidInput, NotPermitted, StaleEdit
 from models import (Case, CaseMember, CaseNote, CaseOrganisation, CaseParticipant, CaseType, Organisation,
                     Person, ReferenceCounter, User, audit, db, utcnow)
 from models.base import TEXT_MAX, TITLE_MAX
 from models.enums import CaseStatus, ParticipantRole, RiskLevel
 
-EDITABLE = ("case_type_code", "title", "summary", "status", "risk_level", "restricted")
+EDITABLE = ("case_type_code", "area_code", "title", "summary", "status", "risk_level", "restricted")
 
 
 def next_reference(year: int) -> str:
@@ -41,8 +41,10 @@ def _case_type(code: str | None) -> CaseType:
 def open_case(user: User, *, case_type: str, title: str, lead_organisation_id: int | None = None,
               summary: str | None = None, risk_level: str = RiskLevel.NOT_ASSESSED.value,
               restricted: bool = False, participants: list[tuple[int, str]] | None = None,
-              organisation_ids: list[int] | None = None) -> Case:
+              organisation_ids: list[int] | None = None, area: str | None = None) -> Case:
     """Open a case led by the user's organisation, with people in roles and partner organisations.
+
+    `area` (a code) is where the case belongs: routing by service picks that area's providers.
 
     :raise InvalidInput: on bad fields, people the user cannot see, or unknown organisations
     :raise NotPermitted: when the user cannot act for the lead organisation
@@ -57,7 +59,7 @@ def open_case(user: User, *, case_type: str, title: str, lead_organisation_id: i
                                                  f"{user.organisation.name} only."})
     ct = _case_type(case_type)
     case = Case(reference="pending", case_type_code=ct.code, lead_organisation_id=lead.id,
-                title=validate.text(title, "title", TITLE_MAX),
+                area_code=areas.area_or_error(area).code if area else None, title=validate.text(title, "title", TITLE_MAX),
                 summary=validate.text(summary, "summary", TEXT_MAX, required=False),
                 risk_level=RiskLevel(validate.choice(risk_level, "risk_level", {r.value for r in RiskLevel})),
                 restricted=bool(restricted), opened_by_id=user.id, status=CaseStatus.OPEN)
@@ -73,7 +75,8 @@ def open_case(user: User, *, case_type: str, title: str, lead_organisation_id: i
         case.members.append(CaseMember(user_id=user.id))
     db.session.flush()
     audit.record("create", user=user, object_type="case", object_id=case.id, case_id=case.id,
-                 detail={"reference": case.reference, "case_type": ct.code, "restricted": case.restricted,
+                 detail={"reference": case.reference, "case_type": ct.code, "area": case.area_code,
+                         "restricted": case.restricted,
                          "participants": [[p.id, r] for p, r in people], "organisations": [o.code for o in orgs]})
     return case
 
@@ -113,6 +116,8 @@ def update_case(user: User, case: Case, expected_version: int, fields: dict[str,
     data: dict[str, Any] = {}
     if "case_type_code" in fields:
         data["case_type_code"] = _case_type(fields["case_type_code"]).code
+    if "area_code" in fields:
+        data["area_code"] = areas.area_or_error(fields["area_code"], "area").code if fields["area_code"] else None
     if "title" in fields:
         data["title"] = validate.text(fields["title"], "title", TITLE_MAX)
     if "summary" in fields:

@@ -10,7 +10,7 @@ from models.base import TITLE_MAX, UTCDateTime, db, utcnow
 from models.enums import CaseStatus, ParticipantRole, RiskLevel, column_type
 from models.organisation import Organisation, User
 from models.person import Person
-from models.reference import CaseType
+from models.reference import Area, CaseType
 
 
 class Case(db.Model):
@@ -23,6 +23,8 @@ class Case(db.Model):
     # Another system's id for the case (legacy imports); unique per lead organisation.
     external_reference: Mapped[str | None] = mapped_column(String(64), index=True)
     case_type_code: Mapped[str] = mapped_column(ForeignKey("case_type.code"), index=True)
+    # Where the case belongs (routing by service picks the provider for this area).
+    area_code: Mapped[str | None] = mapped_column(ForeignKey("area.code"), index=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     summary: Mapped[str | None] = mapped_column(Text)
     status: Mapped[CaseStatus] = mapped_column(column_type(CaseStatus, "case_status"), default=CaseStatus.OPEN)
@@ -37,6 +39,7 @@ class Case(db.Model):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     case_type: Mapped[CaseType] = relationship(lazy="joined")
+    area: Mapped[Area | None] = relationship(lazy="joined")
     lead_organisation: Mapped[Organisation] = relationship(lazy="joined")
     opened_by: Mapped[User | None] = relationship()
     participants: Mapped[list[CaseParticipant]] = relationship(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Column, Date, ForeignKey, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import NAME_MAX, TITLE_MAX, UTCDateTime, db, utcnow
@@ -68,3 +68,46 @@ class InformationSharingAgreement(db.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Area(db.Model):
+    """Where a case belongs: a district, a city (reference data; `seed-demo` adds Nottinghamshire's)."""
+
+    __tablename__ = "area"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Service(db.Model):
+    """What an organisation provides: victim support, IDVA, a panel, housing... (reference data)."""
+
+    __tablename__ = "service"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServiceProvision(db.Model):
+    """An organisation provides a service in one area, or in every area (no area)."""
+
+    __tablename__ = "service_provision"
+    __table_args__ = (UniqueConstraint("service_code", "organisation_id", "area_code",
+                                       name="uq_service_provision"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_code: Mapped[str] = mapped_column(ForeignKey("service.code", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    area_code: Mapped[str | None] = mapped_column(ForeignKey("area.code", ondelete="CASCADE"), index=True)
+
+    service: Mapped[Service] = relationship(lazy="joined")
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    area: Mapped[Area | None] = relationship(lazy="joined")
+
+    def __str__(self) -> str:
+        return f"{self.organisation} provides {self.service} in {self.area or 'every area'}"

@@ -1,13 +1,20 @@
-"""Which organisation does a work item: candidate groups, else the lane, else the lead organisation."""
+"""Which organisation does a work item: candidate groups (an organisation type, or `service:<code>` routed
+by the case's area), else the lane, else the lead organisation. A gap leaves the step unassigned with a
+reason a person can act on; it never stops the process."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
-from models import Case, CaseOrganisation, ItemStatus, Organisation, WorkItem, db
-from models.enums import label
+from casework import areas
+from models import Case, CaseOrganisation, ItemStatus, Organisation, User, UserRole, WorkItem, audit, db
+from models.enums import OrgType, Role, label
 from workflows.engine import lane_org_type
+
+SERVICE = "service"
+# A role nobody active holds in the organisation falls back along this line (escalations must reach someone).
+ROLE_FALLBACK = (Role.LEAD.value, None)
 
 
 @dataclass
@@ -15,6 +22,23 @@ class Assignment:
     organisation: Organisation | None
     role: str | None
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Group:
+    """A parsed candidate group: `police`, `police:manager`, `service:vpp`, `service:vpp:manager`."""
+
+    kind: str          # "type" or "service"
+    code: str
+    role: str | None
+
+    @classmethod
+    def parse(cls, text: str) -> Group:
+        head, _, rest = text.strip().partition(":")
+        if head == SERVICE:
+            code, _, role = rest.partition(":")
+            return cls(SERVICE, code, role or None)
+        return cls("type", head, rest or None)
 
 
 def participating(case: Case) -> list[Organisation]:
@@ -35,30 +59,113 @@ def groups_for(candidate_groups: list[str], lane: str | None) -> list[str]:
 
 
 def resolve(case: Case, candidate_groups: list[str], lane: str | None) -> Assignment:
-    """The first group that resolves to a participating organisation wins; none: unassigned."""
-    groups = groups_for(candidate_groups, lane)
+    """The first group that resolves to one organisation wins; none: unassigned, with the first gap's reason."""
+    groups = [Group.parse(g) for g in groups_for(candidate_groups, lane)]
     if not groups:
         return Assignment(case.lead_organisation, None)
     orgs = participating(case)
+    reasons = []
     for group in groups:
-        org_type, _, role = group.partition(":")
-        for org in orgs:
-            if org.type.value == org_type and org.active:
-                return Assignment(org, role or None)
-    wanted = " or ".join(label(g.partition(":")[0]).lower() for g in groups)
+        org, reason = (by_service(case, orgs, group.code) if group.kind == SERVICE
+                       else (next((o for o in orgs if o.type.value == group.code and o.active), None), None))
+        if org is not None:
+            return Assignment(org, role_for(org, group.role))
+        reasons.append(reason)
+    if any(reasons):
+        return Assignment(None, None, next(r for r in reasons if r))
+    wanted = " or ".join(label(g.code).lower() for g in groups)
     return Assignment(None, None, f"No {wanted} organisation is on this case: "
                                   f"{case.lead_organisation.name} (the lead) should add one.")
 
 
+def by_service(case: Case, orgs: list[Organisation], service: str) -> tuple[Organisation | None, str | None]:
+    """A partner on the case providing the service comes first; else the one provider in the case's area."""
+    on_case = areas.provided_by([o.id for o in orgs if o.active], service, case.area_code)
+    for org in orgs:
+        if org.id in on_case:
+            return org, None
+    found = areas.providers(service, case.area_code)
+    if len(found) == 1:
+        return found[0], None
+    name = areas.service_name(service)
+    where = case.area.name if case.area else "every area"
+    if not found:
+        fix = ("set the case's area, or add a provider" if case.area is None else "add one")
+        return None, f"No organisation provides {name} in {where} — {fix} in Reference data → Services."
+    count = "Two" if len(found) == 2 else str(len(found))
+    return None, (f"{count} organisations provide {name} in {where} ({', '.join(o.name for o in found)}): "
+                  "choose one on the case page.")
+
+
+def to(org: Organisation, candidate_groups: list[str], lane: str | None) -> Assignment:
+    """A step given to a chosen organisation, with the role its first group asks for (or the fallback)."""
+    groups = [Group.parse(g) for g in groups_for(candidate_groups, lane)]
+    return Assignment(org, role_for(org, groups[0].role) if groups else None)
+
+
+def candidates(case: Case, candidate_groups: list[str], lane: str | None) -> list[Organisation]:
+    """Whom a lead may give an unassigned step to: the providers (or organisations of the type) first."""
+    first: list[Organisation] = []
+    for group in (Group.parse(g) for g in groups_for(candidate_groups, lane)):
+        if group.kind == SERVICE:
+            first += areas.providers(group.code, case.area_code)
+        elif group.code in {t.value for t in OrgType}:
+            first += db.session.scalars(select(Organisation).where(Organisation.active.is_(True),
+                                                                   Organisation.type == OrgType(group.code))
+                                        .order_by(Organisation.name)).all()
+    rest = db.session.scalars(select(Organisation).where(Organisation.active.is_(True))
+                              .order_by(Organisation.name)).all()
+    return list(dict.fromkeys([*first, *rest]))
+
+
+def role_for(org: Organisation, role: str | None) -> str | None:
+    """The role a step needs in the organisation; one nobody active holds falls back to leads, then anyone."""
+    for candidate in (role, *ROLE_FALLBACK) if role else (None,):
+        if candidate is None or _holds(org, candidate):
+            return candidate
+    return None
+
+
+def _holds(org: Organisation, role: str) -> bool:
+    if role not in {r.value for r in Role}:
+        return False
+    return bool(db.session.scalar(select(exists().where(
+        UserRole.user_id == User.id, User.organisation_id == org.id, User.active.is_(True),
+        UserRole.role == Role(role)))))
+
+
+def bring_on(case: Case, org: Organisation, why: str, user: User | None = None) -> bool:
+    """Make the organisation a partner on the case (so its people can see the step); audited. Added?"""
+    if org.id == case.lead_organisation_id or db.session.scalar(select(exists().where(
+            CaseOrganisation.case_id == case.id, CaseOrganisation.organisation_id == org.id))):
+        return False
+    db.session.add(CaseOrganisation(case_id=case.id, organisation_id=org.id, added_by_id=user.id if user else None))
+    db.session.flush()
+    db.session.expire(case, ["organisations"])
+    audit.record("add_organisation", user=user, object_type="case", object_id=case.id, case_id=case.id,
+                 detail={"organisation": org.code, "why": why})
+    return True
+
+
+def give(item: WorkItem, who: Assignment, case: Case) -> None:
+    """Put an assignment on an item, bringing a routed organisation onto the case."""
+    item.organisation_id = who.organisation.id if who.organisation else None
+    item.required_role, item.unassigned_reason = who.role, who.reason
+    if who.organisation is not None:
+        bring_on(case, who.organisation, f"routed step {item.bpmn_id}")
+
+
 def reassign_unassigned(case: Case) -> int:
-    """After an organisation joins a case, give it the items that were waiting for its type."""
+    """Give waiting items to whoever now resolves (an organisation joined, a provider was added)."""
     count = 0
     for item in db.session.scalars(select(WorkItem).where(WorkItem.case_id == case.id,
                                                           WorkItem.status == ItemStatus.READY,
                                                           WorkItem.organisation_id.is_(None))):
         who = resolve(case, item.groups, item.lane)
         if who.organisation is not None:
-            item.organisation_id, item.required_role, item.unassigned_reason = who.organisation.id, who.role, None
+            give(item, who, case)
             count += 1
+        elif who.reason != item.unassigned_reason:
+            item.unassigned_reason = who.reason
     db.session.flush()
     return count

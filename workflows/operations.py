@@ -11,10 +11,10 @@ from typing import Any, Callable
 
 from sqlalchemy import select
 
+from casework import areas
 from casework.errors import CasebookError
-from models import (Case, CaseFact, CaseNote, CaseOrganisation, Organisation, WorkflowInstance, audit, db,
-                    utcnow)
-from models.enums import CaseStatus, OrgType, RiskLevel
+from models import Case, CaseFact, CaseNote, Organisation, WorkflowInstance, audit, db, utcnow
+from models.enums import CaseStatus, OrgType, RiskLevel, label
 from workflows import assignment, engine
 
 OPEN_STATUSES = {"open", "due", "pending", "requested"}
@@ -38,28 +38,48 @@ def _text(params: dict[str, Any], name: str, default: Any = None, required: bool
 
 
 def add_organisation(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    """Bring an organisation of a type (or a given code) onto the case; waiting items go to it."""
-    code, org_type = _text(params, "code"), _text(params, "type")
-    stmt = select(Organisation).where(Organisation.active.is_(True))
-    if code:
-        stmt = stmt.where(Organisation.code == code)
+    """Bring an organisation onto the case: by `service` (the provider in the case's area), `type` or `code`.
+
+    A gap (no such organisation, or several to choose from) is not an error: the case gets a note, and the
+    steps waiting for that organisation stay unassigned with the reason until the lead assigns them.
+    """
+    code, org_type, service = _text(params, "code"), _text(params, "type"), _text(params, "service")
+    orgs = assignment.participating(ctx.case)
+    if service:
+        org, gap = assignment.by_service(ctx.case, orgs, str(service))
+        wanted = f"a {areas.service_name(str(service))} provider"
+    elif code:
+        org = db.session.scalar(select(Organisation).where(Organisation.code == code, Organisation.active.is_(True)))
+        gap, wanted = (None if org else f"there is no active organisation {code!r}"), repr(code)
     elif org_type in {t.value for t in OrgType}:
-        stmt = stmt.where(Organisation.type == OrgType(org_type)).order_by(Organisation.name)
+        if any(o.type.value == org_type for o in orgs):
+            return {"organisation": org_type, "added": False}
+        found = db.session.scalars(select(Organisation).where(Organisation.active.is_(True),
+                                                              Organisation.type == OrgType(org_type))
+                                   .order_by(Organisation.name)).all()
+        org = found[0] if len(found) == 1 else None
+        wanted = f"a {label(org_type).lower()} organisation"
+        gap = None if org else (f"there is no active {label(org_type).lower()} organisation" if not found else
+                                f"{len(found)} organisations are of that type: choose one on the case page")
     else:
-        raise CasebookError("add_organisation needs a 'type' (organisation type) or a 'code'")
-    org = db.session.scalars(stmt).first()
+        raise CasebookError("add_organisation needs a 'service', a 'type' (organisation type) or a 'code'")
     if org is None:
-        raise CasebookError(f"no active organisation for {code or org_type!r}")
-    on_case = {ctx.case.lead_organisation_id} | {o.organisation_id for o in ctx.case.organisations}
-    if org_type and not code and any(o.organisation.type.value == org_type for o in ctx.case.organisations):
-        return {"organisation": org_type, "added": False}
-    if org.id not in on_case:
-        ctx.case.organisations.append(CaseOrganisation(organisation=org))
-        db.session.flush()
-        audit.record("add_organisation", object_type="case", object_id=ctx.case.id, case_id=ctx.case.id,
-                     detail={"organisation": org.code, "by_process": ctx.instance.id})
+        _note(ctx, f"{ctx.call.name or ctx.call.bpmn_id} could not bring {wanted} onto the case: {gap}")
+        audit.record("add_organisation_skipped", object_type="case", object_id=ctx.case.id, case_id=ctx.case.id,
+                     detail={"params": {k: str(v) for k, v in params.items()}, "reason": gap,
+                             "by_process": ctx.instance.id})
+        return {"added": False, "reason": gap}
+    added = assignment.bring_on(ctx.case, org, f"process {ctx.instance.id}")
     assignment.reassign_unassigned(ctx.case)
-    return {"organisation": org.code, "added": org.id not in on_case}
+    return {"organisation": org.code, "added": added}
+
+
+def _note(ctx: Context, text: str) -> None:
+    """A note on the case from Casebook, written as the person who started the process (or opened the case)."""
+    author = ctx.instance.started_by_id or ctx.case.opened_by_id
+    if author:
+        db.session.add(CaseNote(case_id=ctx.case.id, author_id=author, organisation_id=ctx.case.lead_organisation_id,
+                                body=f"Casebook: {text}."))
 
 
 def set_risk_level(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
@@ -88,12 +108,8 @@ def start_process(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     started = ctx.start(key, {k: v for k, v in params.items() if k != "key"})
     if started is None:
         # Like a case type's mapped process: skipped, and the case says so; the calling process goes on.
-        author = ctx.instance.started_by_id or ctx.case.opened_by_id
-        if author:
-            db.session.add(CaseNote(case_id=ctx.case.id, author_id=author,
-                                    organisation_id=ctx.case.lead_organisation_id,
-                                    body=f"Casebook: {ctx.call.name or ctx.call.bpmn_id} asked to start process "
-                                         f"{key!r}, which is not deployed, so it was not started."))
+        _note(ctx, f"{ctx.call.name or ctx.call.bpmn_id} asked to start process {key!r}, which is not deployed, "
+                   "so it was not started")
         audit.record("start_process_skipped", object_type="case", object_id=ctx.case.id, case_id=ctx.case.id,
                      detail={"key": key, "by_process": ctx.instance.id})
         return {"started": False, "reason": "not deployed"}

@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import func, select
 
-from models import ProcessDefinition, User, audit, db
+from models import ProcessDefinition, Service, User, audit, db
 from models.enums import OrgType, Role
 from workflows import engine
 from workflows.engine import DiagramError, Problem
@@ -52,7 +52,8 @@ def check(xml: bytes | str) -> engine.Parsed:
 
     :raise DiagramError: with every problem found
     """
-    return engine.lint(xml, _deployed_xml(), ORG_TYPES, ROLES, set(OPERATIONS))
+    services = set(db.session.scalars(select(Service.code).where(Service.active.is_(True))))
+    return engine.lint(xml, _deployed_xml(), ORG_TYPES, ROLES, set(OPERATIONS), services)
 
 
 def _text(xml: bytes | str) -> str:

@@ -10,8 +10,8 @@ from sqlalchemy.orm import joinedload
 
 import access
 from casework.errors import CasebookError, Conflict, InvalidData, InvalidInput, NotFound, NotPermitted
-from models import (Case, CaseNote, CaseTypeProcess, InstanceStatus, ItemStatus, User, WorkflowInstance,
-                    WorkItem, audit, db, utcnow)
+from models import (Case, CaseNote, CaseTypeProcess, InstanceStatus, ItemStatus, Organisation, User,
+                    WorkflowInstance, WorkItem, audit, db, utcnow)
 from models.enums import Role
 from workflows import assignment, engine, operations, processes
 from workflows.formdata import coerce_and_validate
@@ -96,11 +96,14 @@ def start_mapped(user: User, case: Case) -> list[str]:
     return warnings
 
 
-def advance(instance: WorkflowInstance, wf, user: User | None = None) -> list[WorkItem]:
-    """Run automatic steps, mirror user tasks into work items, save state; returns new items."""
+def advance(instance: WorkflowInstance, wf, user: User | None = None, retry_failed: bool = False) -> list[WorkItem]:
+    """Run automatic steps (failed ones again first, when asked), mirror user tasks into work items, save
+    state; returns new items."""
     if instance.status is InstanceStatus.RUNNING:
         try:
             with engine.services(operations.handler_for(instance, _starter(instance.case))):
+                if retry_failed:
+                    engine.retry(wf)
                 engine.run(wf)
         except engine.EngineError as exc:
             instance.status, instance.error_message = InstanceStatus.ERROR, str(exc)
@@ -147,13 +150,12 @@ def sync_items(instance: WorkflowInstance, wf) -> list[WorkItem]:
         if item is not None:
             item.due_at = task.due_at or item.due_at
             continue
-        who = assignment.resolve(instance.case, task.candidate_groups, task.lane)
         item = WorkItem(instance_id=instance.id, case_id=instance.case_id, spiff_task_id=task.id,
-                        process_key=engine.process_key(wf), bpmn_id=task.bpmn_id, title=(task.title or task.bpmn_id)[:255], lane=task.lane,
-                        documentation=task.documentation, candidate_groups=json.dumps(task.candidate_groups),
-                        organisation_id=who.organisation.id if who.organisation else None,
-                        required_role=who.role, unassigned_reason=who.reason, form=json.dumps(task.fields),
+                        process_key=engine.process_key(wf), bpmn_id=task.bpmn_id,
+                        title=(task.title or task.bpmn_id)[:255], lane=task.lane, documentation=task.documentation,
+                        candidate_groups=json.dumps(task.candidate_groups), form=json.dumps(task.fields),
                         due_at=task.due_at, status=ItemStatus.READY)
+        assignment.give(item, assignment.resolve(instance.case, task.candidate_groups, task.lane), instance.case)
         db.session.add(item)
         created.append(item)
     for task_id, item in open_items.items():
@@ -266,12 +268,64 @@ def instances(case: Case) -> list[WorkflowInstance]:
                                    .order_by(WorkflowInstance.id)))
 
 
+def _lock(instance: WorkflowInstance) -> None:
+    db.session.execute(select(WorkflowInstance).where(WorkflowInstance.id == instance.id)
+                       .with_for_update(of=WorkflowInstance))
+    db.session.refresh(instance)
+
+
+def retry(user: User, instance: WorkflowInstance) -> WorkflowInstance:
+    """Run a stopped instance's failed step again once its cause is fixed (leads only); audited.
+
+    :raise NotPermitted: not a lead who sees the case
+    :raise Conflict: the instance is not in error, or never started (cancel it and start again)
+    """
+    if not (user.has_role(Role.LEAD) and access.is_visible(user, instance.case)):
+        raise NotPermitted("Only working-group leads may retry a process.")
+    _lock(instance)
+    if instance.status is not InstanceStatus.ERROR:
+        raise Conflict("This process is not stopped with an error.")
+    if instance.state in ("", "{}"):
+        raise Conflict("This process never started, so there is no step to retry: cancel it and start it again.")
+    previous = instance.error_message
+    instance.status, instance.error_message = InstanceStatus.RUNNING, None
+    advance(instance, engine.loads(instance.state), user, retry_failed=True)
+    audit.record("retry_process", user=user, object_type="workflow_instance", object_id=instance.id,
+                 case_id=instance.case_id, detail={"key": instance.definition.key, "previous_error": previous,
+                                                   "status": instance.status.value})
+    return instance
+
+
+def assign(user: User, item: WorkItem, organisation_id: int | None) -> WorkItem:
+    """Give an unassigned step to an organisation (the lead organisation decides); it joins the case.
+
+    :raise NotPermitted: the user's organisation does not lead the case
+    :raise Conflict: the step is no longer open, or already has an organisation
+    :raise InvalidInput: no such active organisation
+    """
+    case = item.case
+    if not access.can(user, access.Action.EDIT, case):
+        raise NotPermitted("Only the lead organisation may assign steps on this case.")
+    db.session.refresh(item, with_for_update=True)
+    if item.status is not ItemStatus.READY:
+        raise Conflict(_describe_done(item))
+    if item.organisation_id is not None:
+        raise Conflict(f"This step is already assigned to {item.organisation.name}.")
+    org = db.session.get(Organisation, organisation_id) if organisation_id else None
+    if org is None or not org.active:
+        raise InvalidInput({"organisation": "choose an active organisation"})
+    assignment.give(item, assignment.to(org, item.groups, item.lane), case)
+    audit.record("assign", user=user, object_type="work_item", object_id=item.id, case_id=case.id,
+                 detail={"organisation": org.code, "bpmn_id": item.bpmn_id})
+    assignment.reassign_unassigned(case)  # other steps for the same service now find it on the case
+    return item
+
+
 def cancel(user: User, instance: WorkflowInstance, reason: str = "") -> None:
     """Stop an instance (leads only); its open items are cancelled and the reason is audited."""
     if not (user.has_role(Role.LEAD) and access.is_visible(user, instance.case)):
         raise NotPermitted("Only working-group leads may cancel a process.")
-    db.session.execute(select(WorkflowInstance).where(WorkflowInstance.id == instance.id)
-                       .with_for_update(of=WorkflowInstance))
+    _lock(instance)
     if instance.status in (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED):
         return
     instance.status, instance.next_timer_at = InstanceStatus.CANCELLED, None

@@ -23,10 +23,11 @@ _C = CAMUNDA
 
 def lint(xml: bytes | str, dependencies: dict[str, bytes | str] | None = None,
          org_types: set[str] | None = None, roles: set[str] | None = None,
-         operations: set[str] | None = None) -> Parsed:
+         operations: set[str] | None = None, services: set[str] | None = None) -> Parsed:
     """Check a diagram the way deploy does: XSD, Spiff parse, then Casebook's own rules.
 
     :param dependencies: deployed diagrams by key, for call activities
+    :param services: the service codes in reference data (an unknown one is a warning: it may be added later)
     :raise DiagramError: listing every error (warnings come back in Parsed.warnings)
     """
     root = read_xml(xml)
@@ -59,7 +60,7 @@ def lint(xml: bytes | str, dependencies: dict[str, bytes | str] | None = None,
         raise DiagramError([Problem(f"the diagram could not be read: {type(exc).__name__}: {exc}",
                                     proc.get("id"), proc.get("name"), proc.sourceline)]) from None
     problems = _structure_problems(root) + _spec_problems(root, [spec, *subs.values()], org_types, roles,
-                                                          operations)
+                                                          operations, services)
     errors = [p for p in problems if not p.warning]
     if errors:
         raise DiagramError(errors)
@@ -110,7 +111,8 @@ def _structure_problems(root: etree._Element) -> list[Problem]:
 
 
 def _spec_problems(root: etree._Element, specs: list, org_types: set[str] | None,
-                   roles: set[str] | None, operations: set[str] | None = None) -> list[Problem]:
+                   roles: set[str] | None, operations: set[str] | None = None,
+                   services: set[str] | None = None) -> list[Problem]:
     problems: list[Problem] = []
 
     def add(message: str, ts, warning: bool = False) -> None:
@@ -147,15 +149,23 @@ def _spec_problems(root: etree._Element, specs: list, org_types: set[str] | None
                 for name, param in ts.operation_params.items():
                     check(ts, f"parameter {name!r}", param["value"], "eval")
             if isinstance(ts, UserTask):
-                _user_task_problems(ts, add, org_types, roles)
+                _user_task_problems(ts, add, org_types, roles, services)
     return problems
 
 
-def _user_task_problems(ts, add, org_types: set[str] | None, roles: set[str] | None) -> None:
+def _user_task_problems(ts, add, org_types: set[str] | None, roles: set[str] | None,
+                        services: set[str] | None) -> None:
     ext = ts.extensions
     for group in ext.get("candidateGroups", []):
         org_type, _, role = group.partition(":")
-        if org_types is not None and org_type not in org_types:
+        if org_type == "service":
+            service, _, role = role.partition(":")
+            if not service:
+                add(f"candidate group {group!r}: name the service, as service:<code> or service:<code>:<role>", ts)
+            elif services is not None and service not in services:
+                add(f"candidate group {group!r}: {service!r} is not a service in this partnership's reference "
+                    "data yet; the step stays unassigned until an organisation provides it", ts, True)
+        elif org_types is not None and org_type not in org_types:
             add(f"candidate group {group!r}: {org_type!r} is not an organisation type "
                 f"({', '.join(sorted(org_types))})", ts)
         if role and roles is not None and role not in roles:
