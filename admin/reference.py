@@ -104,13 +104,7 @@ class CodeNameView(ScopedModelView):
     column_searchable_list = ("code", "name")
 
     def on_model_change(self, form, model, is_created: bool) -> None:
-        _clean_code_and_name(model)
-        if is_created:
-            with db.session.no_autoflush:
-                taken = db.session.scalar(select(func.count()).select_from(type(model))
-                                          .where(type(model).code == model.code))
-            if taken:
-                raise ValidationError(f"code: {model.code!r} is already used")
+        _clean_code_and_name(model)  # a taken code is refused by Flask-Admin's unique check on the key
         super().on_model_change(form, model, is_created)
 
 

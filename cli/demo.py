@@ -1,4 +1,5 @@
-"""Idempotent demo data: the Nottinghamshire partnership from the business case, users, people, cases."""
+"""Idempotent demo data: the Nottinghamshire partnership from the business case (areas, services and who
+provides them, organisations, users), people and cases in different areas with their processes running."""
 from __future__ import annotations
 
 from datetime import date
@@ -7,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from casework import cases, directory, people, reference
-from models import ItemStatus, Organisation, Person, User, WorkItem, db
+from casework import areas, cases, directory, people, reference
+from models import Area, ItemStatus, Organisation, Person, Service, User, WorkItem, db
 from workflows import processes, tasks
 from workflows.engine import DiagramError
 
@@ -16,27 +17,53 @@ BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 
 DEMO_PASSWORD = "casebook-demo"
 
-ORGANISATIONS = [
-    ("notts_police", "Nottinghamshire Police", "police"),
-    ("nottingham_city", "Nottingham City Council", "council"),
-    ("notts_county", "Nottinghamshire County Council", "council"),
-    ("ashfield", "Ashfield District Council", "council"),
-    ("bassetlaw", "Bassetlaw District Council", "council"),
-    ("broxtowe", "Broxtowe Borough Council", "council"),
-    ("gedling", "Gedling Borough Council", "council"),
-    ("mansfield", "Mansfield District Council", "council"),
-    ("newark_sherwood", "Newark and Sherwood District Council", "council"),
-    ("rushcliffe", "Rushcliffe Borough Council", "council"),
-    ("city_homes", "Nottingham City Homes", "housing"),
-    ("notts_fire", "Nottinghamshire Fire and Rescue Service", "fire"),
-    ("probation", "Probation Service", "probation"),
-    ("opcc", "Office of the Police and Crime Commissioner", "other"),
-    ("victim_services", "Nottinghamshire Victim Services", "victim_services"),
-    ("rj_service", "Nottinghamshire Restorative Justice Service", "rj_service"),
-    ("idva", "Nottinghamshire IDVA Service", "victim_services"),
+AREAS = [  # the seven districts and the City (business case); cases belong to one
+    ("ashfield", "Ashfield"), ("bassetlaw", "Bassetlaw"), ("broxtowe", "Broxtowe"), ("gedling", "Gedling"),
+    ("mansfield", "Mansfield"), ("newark_sherwood", "Newark and Sherwood"), ("rushcliffe", "Rushcliffe"),
+    ("nottingham_city", "Nottingham City"),
+]
+DISTRICTS = [code for code, _ in AREAS if code != "nottingham_city"]
+
+SERVICES = [
+    ("policing", "Policing"), ("victim_support", "Victim support"), ("idva", "IDVA (domestic abuse advocacy)"),
+    ("isva", "ISVA (sexual violence advocacy)"), ("restorative_justice", "Restorative justice"),
+    ("marac", "MARAC"), ("vulnerable_persons_panel", "Vulnerable persons panel"),
+    ("complex_persons_panel", "Complex persons panel"), ("asb_team", "ASB team"),
+    ("community_safety", "Community safety"), ("community_trigger", "Community trigger (ASB case review)"),
+    ("community_trigger_appeal", "Community trigger appeals"), ("housing", "Housing"),
+    ("health", "Health"), ("fire", "Fire and rescue"), ("probation", "Probation"),
 ]
 
-USERS = [
+ORGANISATIONS = [  # code, name, type, [(service, [areas] or None for every area)]
+    ("notts_police", "Nottinghamshire Police", "police", [("policing", None)]),
+    ("nottingham_city", "Nottingham City Council", "council",
+     [(s, ["nottingham_city"]) for s in ("asb_team", "community_safety", "community_trigger")]),
+    ("notts_county", "Nottinghamshire County Council", "council", []),
+    *[(code, name, "council", [(s, [area]) for s in ("asb_team", "community_safety", "community_trigger", "housing")])
+      for code, name, area in (("ashfield", "Ashfield District Council", "ashfield"),
+                               ("bassetlaw", "Bassetlaw District Council", "bassetlaw"),
+                               ("broxtowe", "Broxtowe Borough Council", "broxtowe"),
+                               ("gedling", "Gedling Borough Council", "gedling"),
+                               ("mansfield", "Mansfield District Council", "mansfield"),
+                               ("newark_sherwood", "Newark and Sherwood District Council", "newark_sherwood"),
+                               ("rushcliffe", "Rushcliffe Borough Council", "rushcliffe"))],
+    ("city_homes", "Nottingham City Homes", "housing", [("housing", ["nottingham_city"])]),
+    ("notts_fire", "Nottinghamshire Fire and Rescue Service", "fire", [("fire", None)]),
+    ("probation", "Probation Service", "probation", [("probation", None)]),
+    ("notts_icb", "Nottingham and Nottinghamshire ICB", "health", [("health", None)]),
+    ("opcc", "Office of the Police and Crime Commissioner", "other", [("community_trigger_appeal", None)]),
+    ("victim_services", "Nottinghamshire Victim Services", "victim_services", [("victim_support", None)]),
+    ("idva", "Nottinghamshire IDVA Service", "victim_services", [("idva", None)]),
+    ("svss", "Sexual Violence Support Services", "victim_services", [("isva", None)]),
+    ("rj_service", "Nottinghamshire Restorative Justice Service", "rj_service", [("restorative_justice", None)]),
+    ("notts_marac", "Nottinghamshire MARAC", "panel", [("marac", None)]),
+    *[(f"{area}_vpp", f"{name} Vulnerable Persons Panel", "panel", [("vulnerable_persons_panel", [area])])
+      for area, name in AREAS if area != "nottingham_city"],
+    ("city_cpp", "Nottingham City Complex Persons Panel", "panel",
+     [("complex_persons_panel", ["nottingham_city"]), ("vulnerable_persons_panel", ["nottingham_city"])]),
+]
+
+USERS = [  # the named demo accounts; every other organisation gets practitioner@ and manager@<code>.demo
     ("practitioner@police.demo", "PC Alex Carter", "notts_police", ["practitioner"]),
     ("manager@police.demo", "Sgt Priya Shah", "notts_police", ["manager"]),
     ("practitioner@victims.demo", "Sam Okafor", "victim_services", ["practitioner"]),
@@ -45,6 +72,7 @@ USERS = [
     ("practitioner@rj.demo", "Chris Morgan", "rj_service", ["practitioner"]),
     ("practitioner@council.demo", "Lee Barker", "mansfield", ["practitioner"]),
     ("idva@idva.demo", "Morgan Reid", "idva", ["practitioner"]),
+    ("practitioner@cityhomes.demo", "Ola Adeyemi", "city_homes", ["practitioner"]),
     ("auditor@opcc.demo", "Ruth Ellis", "opcc", ["auditor"]),
     ("admin@opcc.demo", "Pat Quinn", "opcc", ["admin"]),
 ]
@@ -56,32 +84,56 @@ PEOPLE = [  # (external_reference, given, family, dob, registering user)
     ("DEMO-P004", "Tyler", "Brooks", date(2007, 1, 9), "practitioner@council.demo"),
     ("DEMO-P005", "Kerry", "Walsh", date(1979, 5, 30), "idva@idva.demo"),
     ("DEMO-P006", "Jordan", "Fenton", date(1990, 9, 17), "practitioner@police.demo"),
+    ("DEMO-P007", "Brian", "Holt", date(1956, 2, 11), "practitioner@council.demo"),
 ]
 
-CASES = [  # (opener, case type, title, risk, restricted, [(person ref, role)], [partner org codes], steps to advance)
-    ("practitioner@police.demo", "victim_support", "Burglary at home address, victim requests support",
-     "standard", False, [("DEMO-P001", "victim")], ["victim_services"], 0),
-    ("practitioner@police.demo", "victim_support", "Assault outside nightclub, victim referred for support",
-     "medium", False, [("DEMO-P006", "victim")], ["victim_services"], 2),
-    ("practitioner@police.demo", "restorative_justice", "Criminal damage to car, both parties open to RJ",
-     "standard", False, [("DEMO-P002", "offender"), ("DEMO-P006", "victim")], ["rj_service", "victim_services"], 1),
-    ("practitioner@council.demo", "asb", "Repeated ASB towards elderly resident",
-     "medium", False, [("DEMO-P003", "vulnerable_person"), ("DEMO-P004", "other")],
-     ["notts_police", "city_homes"], 1),
-    ("idva@idva.demo", "domestic_abuse", "Domestic abuse, high risk, restricted to named workers",
+CASES = [  # (opener, case type, area, title, risk, restricted, [(person ref, role)], [partner codes], steps)
+    ("practitioner@police.demo", "victim_support", "nottingham_city",
+     "Burglary at home address, victim requests support", "standard", False, [("DEMO-P001", "victim")], [], 0),
+    ("practitioner@police.demo", "victim_support", "gedling",
+     "Assault outside nightclub, victim referred for support", "medium", False, [("DEMO-P006", "victim")], [], 2),
+    ("practitioner@police.demo", "restorative_justice", "broxtowe", "Criminal damage to car, both parties open to RJ",
+     "standard", False, [("DEMO-P002", "offender"), ("DEMO-P006", "victim")], ["victim_services"], 1),
+    ("practitioner@council.demo", "asb", "mansfield", "Repeated ASB towards elderly resident",
+     "medium", False, [("DEMO-P003", "vulnerable_person"), ("DEMO-P004", "other")], ["notts_police"], 1),
+    ("idva@idva.demo", "domestic_abuse", "ashfield", "Domestic abuse, high risk, restricted to named workers",
      "high", True, [("DEMO-P005", "victim")], ["notts_police"], 0),
+    ("practitioner@council.demo", "vulnerable_person", "mansfield", "Self-neglect and hoarding, fire risk at home",
+     "high", False, [("DEMO-P007", "vulnerable_person")], ["notts_police"], 1),
 ]
+
+
+def _slug(code: str) -> str:
+    return code.replace("_", "-")
 
 
 def seed() -> str:
     """Create whatever demo rows are missing; returns a one-line summary."""
     reference.ensure_case_types()
-    made = {"organisations": 0, "users": 0, "people": 0, "cases": 0, "processes": 0}
-    for code, name, kind in ORGANISATIONS:
+    made = {"areas": 0, "services": 0, "organisations": 0, "users": 0, "people": 0, "cases": 0, "processes": 0}
+    for code, name in AREAS:
+        if db.session.get(Area, code) is None:
+            areas.create_area(code, name)
+            made["areas"] += 1
+    for code, name in SERVICES:
+        if db.session.get(Service, code) is None:
+            areas.create_service(code, name)
+            made["services"] += 1
+    for code, name, kind, provides in ORGANISATIONS:
         if not db.session.scalar(select(Organisation.id).where(Organisation.code == code)):
             directory.create_organisation(code, name, kind, "Nottinghamshire")
             made["organisations"] += 1
-    for email, name, org, roles in USERS:
+        for service, where in provides:
+            areas.provide(service, code, where)
+    named = {org for _, _, org, _ in USERS}
+    accounts = [*USERS, *[(f"{role}@{_slug(code)}.demo", f"{name} {role}", code, [role])
+                          for code, name, _, _ in ORGANISATIONS if code not in named
+                          for role in ("practitioner", "manager")]]
+    accounts += [(f"manager@{_slug(org)}.demo", f"{org} manager", org, ["manager"])
+                 for org in sorted(named - {"opcc"})
+                 if not any(o == org and "manager" in r for _, _, o, r in USERS)]
+    accounts.append(("appeals@opcc.demo", "Sam Reeve", "opcc", ["practitioner", "manager"]))
+    for email, name, org, roles in accounts:
         if not db.session.scalar(select(User.id).where(User.email == email)):
             directory.create_user(email, name, org, roles, DEMO_PASSWORD)
             made["users"] += 1
@@ -97,8 +149,8 @@ def seed() -> str:
             select(Person).where(Person.external_reference.like("DEMO-P%")))}
         codes = {o.code: o.id for o in db.session.scalars(select(Organisation))}
         made["processes"] = deploy_shipped(by_email["lead@victims.demo"])
-        for email, case_type, title, risk, restricted, parts, partners, steps in CASES:
-            case = cases.open_case(by_email[email], case_type=case_type, title=title, risk_level=risk,
+        for email, case_type, area, title, risk, restricted, parts, partners, steps in CASES:
+            case = cases.open_case(by_email[email], case_type=case_type, area=area, title=title, risk_level=risk,
                                    restricted=restricted, participants=[(refs[r], role) for r, role in parts],
                                    organisation_ids=[codes[c] for c in partners])
             if restricted:

@@ -40,17 +40,20 @@ def _text(params: dict[str, Any], name: str, default: Any = None, required: bool
 def add_organisation(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """Bring an organisation onto the case: by `service` (the provider in the case's area), `type` or `code`.
 
-    A gap (no such organisation, or several to choose from) is not an error: the case gets a note, and the
-    steps waiting for that organisation stay unassigned with the reason until the lead assigns them.
+    A routing gap (no provider, or several to choose from) is not an error: the case gets a note, and the
+    steps waiting for that organisation stay unassigned with the reason until the lead assigns them. A `code`
+    naming no active organisation is an error a lead retries once the organisation exists.
     """
     code, org_type, service = _text(params, "code"), _text(params, "type"), _text(params, "service")
     orgs = assignment.participating(ctx.case)
     if service:
         org, gap = assignment.by_service(ctx.case, orgs, str(service))
         wanted = f"a {areas.service_name(str(service))} provider"
-    elif code:
+    elif code:  # a named organisation that does not exist is broken reference data: fix it, then retry
         org = db.session.scalar(select(Organisation).where(Organisation.code == code, Organisation.active.is_(True)))
-        gap, wanted = (None if org else f"there is no active organisation {code!r}"), repr(code)
+        if org is None:
+            raise CasebookError(f"there is no active organisation {code!r} (add it, then retry this step)")
+        gap, wanted = None, repr(code)
     elif org_type in {t.value for t in OrgType}:
         if any(o.type.value == org_type for o in orgs):
             return {"organisation": org_type, "added": False}

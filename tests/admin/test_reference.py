@@ -93,3 +93,34 @@ def test_practitioner_reads_directory_but_cannot_change_it(client, login, ctx):
     assert _count(Organisation) == 1
     assert client.get("/admin/users/").status_code == 404
     assert client.get("/admin/case_types/").status_code == 404
+
+
+def test_admin_manages_areas_services_and_who_provides_them(client, login, admin_user):
+    from models import Area, Service, ServiceProvision
+
+    panel = make_org("mansfield_vpp", "panel", "Mansfield VPP")
+    login(admin_user.email)
+    assert client.post("/admin/areas/new/", data={"code": "mansfield", "name": "Mansfield", "active": "y"}) \
+        .status_code == 302
+    assert client.post("/admin/services/new/", data={"code": "vpp", "name": "Vulnerable persons panel",
+                                                     "active": "y"}).status_code == 302
+    again = client.post("/admin/areas/new/", data={"code": "mansfield", "name": "Twice", "active": "y"})
+    assert again.status_code == 200 and "Already exists" in again.get_data(as_text=True)
+    assert client.post("/admin/provision/new/", data={"service": "vpp", "organisation": str(panel.id),
+                                                      "area": "mansfield"}).status_code == 302
+    everywhere = client.post("/admin/provision/new/", data={"service": "vpp", "organisation": str(panel.id)})
+    assert everywhere.status_code == 302
+    duplicate = client.post("/admin/provision/new/", data={"service": "vpp", "organisation": str(panel.id)})
+    assert duplicate.status_code == 200 and "already provides" in duplicate.get_data(as_text=True)
+    assert (_count(Area), _count(Service), _count(ServiceProvision)) == (1, 1, 2)
+    listing = client.get("/admin/provision/").get_data(as_text=True)
+    assert "Every area" in listing and "Mansfield VPP" in listing
+    assert {e.object_type for e in db.session.scalars(select(AuditEvent).where(AuditEvent.user_id == admin_user.id))} \
+        >= {"area", "service", "service_provision"}
+
+
+def test_practitioners_cannot_change_routing_reference_data(client, login, ctx):
+    user = make_user(make_org("notts_police", "police"), "practitioner")
+    login(user.email)
+    assert client.get("/admin/areas/").status_code == 404  # invisible, as every screen a role may not open
+    assert client.post("/admin/provision/new/", data={"service": "vpp"}).status_code == 404

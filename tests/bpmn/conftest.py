@@ -7,25 +7,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from casework import tokens
-from models import CaseFact, WorkflowInstance, db
+from casework import areas, tokens
+from models import CaseFact, Service, ServiceProvision, WorkflowInstance, db
 from tests.factories import make_org, make_user
 from workflows import processes
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 
-AGENCIES = [  # code, type, name
-    ("notts_police", "police", "Nottinghamshire Police"),
-    ("victim_care", "victim_services", "Victim CARE"),
-    ("rj_service", "rj_service", "Restorative Nottinghamshire"),
-    ("mansfield", "council", "Mansfield District Council"),
-    ("city_homes", "housing", "Nottingham City Homes"),
-    ("notts_fire", "fire", "Nottinghamshire Fire and Rescue"),
-    ("probation", "probation", "Probation Service"),
-    ("health", "health", "NHS Nottinghamshire"),
-    ("vpp_panel", "panel", "Mansfield Vulnerable Persons Panel"),
+AGENCIES = [  # code, type, name, the services it provides (everywhere: walk-through cases have no area)
+    ("notts_police", "police", "Nottinghamshire Police", ["policing"]),
+    ("victim_care", "victim_services", "Victim CARE", ["victim_support", "idva"]),
+    ("rj_service", "rj_service", "Restorative Nottinghamshire", ["restorative_justice"]),
+    ("mansfield", "council", "Mansfield District Council", ["community_safety", "community_trigger"]),
+    ("city_homes", "housing", "Nottingham City Homes", ["housing"]),
+    ("notts_fire", "fire", "Nottinghamshire Fire and Rescue", ["fire"]),
+    ("probation", "probation", "Probation Service", ["probation"]),
+    ("health", "health", "NHS Nottinghamshire", ["health"]),
+    ("vpp_panel", "panel", "Mansfield Vulnerable Persons Panel",
+     ["vulnerable_persons_panel", "marac", "community_trigger_appeal"]),
 ]
 
 
@@ -88,6 +89,20 @@ class Walk:
         assert response.status_code == 200, (bpmn_id, response.json)
         return response.json
 
+    def withdraw(self, service: str) -> None:
+        """Nobody provides the service any more: steps for it become a routing gap."""
+        db.session.execute(delete(ServiceProvision).where(ServiceProvision.service_code == service))
+        db.session.commit()
+
+    def assign(self, case_id: int, bpmn_id: str, to: str, by: str) -> dict:
+        """The lead organisation (`by`) gives an unassigned step to organisation `to`."""
+        (item,) = [t for t in self.ready(case_id, by) if t["bpmn_id"] == bpmn_id]
+        assert item["organisation"] is None and item["unassigned_reason"], item
+        response = self.post(f"/tasks/{item['id']}/assign", {"organisation": to}, org=by)
+        assert response.status_code == 200, response.json
+        assert response.json["organisation"] == to
+        return response.json
+
     def ready_ids(self, case_id: int, org: str = "notts_police") -> set[str]:
         return {t["bpmn_id"] for t in self.ready(case_id, org)}
 
@@ -118,8 +133,12 @@ class Walk:
 @pytest.fixture
 def walk(ctx, client, runner) -> Walk:
     issued = {}
-    for code, kind, name in AGENCIES:
+    for code, kind, name, services in AGENCIES:
         org = make_org(code, kind, name)
+        for service in services:
+            if db.session.get(Service, service) is None:
+                areas.create_service(service, service.replace("_", " ").capitalize())
+            areas.provide(service, code)
         for role in ("practitioner", "manager"):
             user = make_user(org, role, email=f"{role}@{code.replace('_', '-')}.example.org")
             issued[f"{role}@{code}"] = tokens.issue(user)

@@ -191,10 +191,10 @@ def appeal_threshold(walk, case) -> None:
         "appeal_grounds": "failed_factual_information", "appeal_details": "The landlord's reports were missed."})
     fact = walk.facts(case, "asb_review")["case_review"]
     assert fact.status == "appeal" and fact.details["appeal_against"] == "threshold"
-    # No appeal body on the case yet: the step waits until the council adds it.
+    # The appeal body is routed by service (community_trigger_appeal) and joins the case with the step.
     waiting = [t for t in walk.ready(case, COUNCIL) if t["bpmn_id"] == "appeal_review"]
-    assert len(waiting) == 1 and waiting[0]["organisation"] is None
-    assert walk.post(f"/cases/{case}/organisations", {"code": PANEL}, org=COUNCIL).status_code == 200
+    assert len(waiting) == 1 and waiting[0]["organisation"] == PANEL
+    assert PANEL in walk.get(f"/cases/{case}", org=COUNCIL).json["organisations"]
 
 
 def test_threshold_appeal_not_upheld(walk):

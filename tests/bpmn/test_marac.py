@@ -263,11 +263,13 @@ def test_minutes_deadline_goes_to_the_panel_manager(walk):
 # ------------------------------------------------------------------ unassigned agency
 
 
-def test_research_waits_until_housing_is_added(walk):
+def test_research_waits_for_a_housing_provider_until_the_lead_assigns_it(walk):
     case = open_marac(walk, partners=("victim_care", "health", "probation", "vpp_panel"))
+    walk.withdraw("housing")
     refer(walk, case)
     list_case(walk, case)
     (waiting,) = [t for t in walk.ready(case, "notts_police") if t["bpmn_id"] == "research_housing"]
-    assert waiting["organisation"] is None and waiting["unassigned_reason"]
-    assert walk.post(f"/cases/{case}/organisations", {"code": "city_homes"}).status_code == 200
+    assert waiting["organisation"] is None and "No organisation provides Housing" in waiting["unassigned_reason"]
+    assert walk.status(case, "marac") == "running"  # a routing gap never stops the process
+    walk.assign(case, "research_housing", "city_homes", by="notts_police")
     walk.complete(case, "research_housing", "city_homes", {"housing_holds_info": "no_trace"})

@@ -147,8 +147,9 @@ def test_started_automatically_for_an_rj_case_with_no_start_data(walk):
     assert rj_fact(walk, case).status == "open"
 
 
-def test_police_information_waits_until_a_police_force_is_on_the_case(walk):
+def test_police_information_waits_while_nobody_provides_policing(walk):
     walk.deploy(KEY)
+    walk.withdraw("policing")
     case = walk.open_case("victim_care")
     walk.start(case, KEY, {}, org="victim_care")
     walk.complete(case, "register_referral", "rj_service", referral(referral_source="victim_services"))
@@ -156,7 +157,7 @@ def test_police_information_waits_until_a_police_force_is_on_the_case(walk):
     walk.complete(case, "engage_harmer", "rj_service", harmer(info_requested_from=["police"]))
     waiting = [t for t in walk.ready(case, "victim_care") if t["bpmn_id"] == "police_info"]
     assert len(waiting) == 1 and waiting[0]["organisation"] is None
-    assert "police" in waiting[0]["unassigned_reason"].lower()
+    assert "policing" in waiting[0]["unassigned_reason"].lower()
 
 
 # ---------------------------------------------------------------- eligibility

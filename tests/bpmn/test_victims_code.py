@@ -218,13 +218,14 @@ def test_not_guilty_court_update_escalates_and_right_11_does_not_apply(walk):
 
 
 def test_victim_services_added_later_and_victim_contact_scheme_escalates(walk):
-    # Victim services is not on the case: its step waits unassigned until the lead adds it.
+    # Nobody provides victim support: its step waits unassigned until the lead gives it to an organisation.
+    walk.withdraw("victim_support")
     case = open_and_start(walk, partners=())
     assess(walk, case, enhanced=False)
     waiting = [t for t in walk.ready(case) if t["bpmn_id"] == "evidence_support"]
     assert len(waiting) == 1 and waiting[0]["organisation"] is None and waiting[0]["unassigned_reason"]
     assert walk.facts(case, "entitlement")["R4"].owner_organisation is None
-    assert walk.post(f"/cases/{case}/organisations", {"code": "victim_care"}).status_code == 200
+    walk.assign(case, "evidence_support", "victim_care", by="notts_police")
     walk.complete(case, "evidence_support", "victim_care", evidence("support", ["R4", "R12"]))
     assert walk.facts(case, "entitlement")["R4"].owner_organisation.code == "victim_care"
 

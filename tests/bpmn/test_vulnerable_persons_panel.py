@@ -265,12 +265,13 @@ def test_blocked_actions_escalate_and_a_plan_without_actions_goes_straight_to_re
     walk.step(case, "escalate_case", "vpp_panel")
 
 
-def test_an_agency_not_on_the_case_is_added_by_the_lead(walk):
+def test_an_action_nobody_provides_is_assigned_by_the_lead(walk):
     case = open_and_screen(walk, partners=("notts_police",))
+    walk.withdraw("fire")
     walk.complete(case, "panel_meeting", "vpp_panel", meeting(fire="Safe and well visit."))
     waiting = [t for t in walk.ready(case, "mansfield") if t["bpmn_id"] == "fire_do_action"]
     assert len(waiting) == 1 and waiting[0]["organisation"] is None and waiting[0]["unassigned_reason"]
-    assert walk.post(f"/cases/{case}/organisations", {"code": "notts_fire"}, org="mansfield").status_code == 200
+    walk.assign(case, "fire_do_action", "notts_fire", by="mansfield")
     do_action(walk, case, "fire")
     assert walk.facts(case, "panel_action")["fire-1"].status == "done"
 
