@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from models import (ApiToken, AuditEvent, Case, CaseFact, CaseMember, CaseOrganisation, CaseParticipant,
                     CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation, Person, ProcessDefinition,
-                    Service, ServiceProvision, User, WorkflowInstance, WorkItem, db)
+                    Service, ServiceProvision, Setting, User, WorkflowInstance, WorkItem, db)
 from models import Area as CaseArea  # access.Area below names console screens
 from models.enums import Role
 
@@ -23,6 +23,8 @@ login_manager.login_message = "Please log in to use Casebook."
 login_manager.login_message_category = "info"
 
 CASEWORK = frozenset({Role.PRACTITIONER, Role.MANAGER, Role.LEAD})
+# Reference rows anyone signed in may read (forms and routing need them); only admins change them.
+PUBLIC_REFERENCE = (Organisation, CaseType, CaseArea, Service, ServiceProvision, Setting)
 
 
 class Action(StrEnum):
@@ -53,6 +55,7 @@ class Area(StrEnum):
     DASHBOARD = "dashboard"
     REPORTS = "reports"
     IMPORT = "import"
+    NOTIFICATIONS = "notifications"
 
 
 AREA_ROLES: dict[Area, frozenset[Role]] = {
@@ -69,6 +72,7 @@ AREA_ROLES: dict[Area, frozenset[Role]] = {
     Area.DASHBOARD: frozenset({Role.MANAGER, Role.LEAD}),
     Area.REPORTS: frozenset({Role.MANAGER, Role.LEAD, Role.PRACTITIONER, Role.AUDITOR}),
     Area.IMPORT: frozenset({Role.PRACTITIONER, Role.MANAGER}),
+    Area.NOTIFICATIONS: frozenset(Role),
 }
 
 
@@ -153,7 +157,7 @@ def clause(user: Any, model: type) -> ColumnElement[bool]:
         return false()
     if model is AuditEvent:
         return true() if Role.AUDITOR in roles else false()
-    if model in (Organisation, CaseType, CaseArea, Service, ServiceProvision):
+    if model in PUBLIC_REFERENCE:
         return true()
     if model is User:
         return true() if Role.ADMIN in roles else User.id == user.id
@@ -246,9 +250,9 @@ def can(user: Any, action: Action, obj: Any) -> bool:
         return action in (Action.LIST, Action.VIEW) and bool(roles & (CASEWORK | {Role.ADMIN}))
     if model is AuditEvent:
         return Role.AUDITOR in roles and action in (Action.LIST, Action.VIEW)
-    if model in (Organisation, User, CaseType, InformationSharingAgreement, CaseArea, Service, ServiceProvision):
+    if model in (*PUBLIC_REFERENCE, User, InformationSharingAgreement):
         if action is Action.LIST:
-            return model in (Organisation, CaseType, CaseArea, Service, ServiceProvision) or Role.ADMIN in roles
+            return model in PUBLIC_REFERENCE or Role.ADMIN in roles
         if action is Action.VIEW:
             return not isinstance(obj, type) and is_visible(user, obj)
         if model is ServiceProvision and action is Action.DELETE:  # a provider that stops providing

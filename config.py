@@ -42,12 +42,22 @@ ENVIRONMENT: dict[str, tuple[str, Any, Any, str]] = {
                                "How often the in-process timer worker checks for due timers. Default 30."),
     "WORKING_CALENDAR_FILE": ("WORKING_CALENDAR_FILE", str, "",
                               "A JSON working-day calendar (time zone, end of day, weekend, bank holidays) "
-                              "replacing the shipped England and Wales one (`workflows/data/calendar.json`)."),
+                              "replacing the shipped England and Wales one (`casework/data/calendar.json`)."),
     "IMPORT_MAX_ROWS": ("IMPORT_MAX_ROWS", int, 10_000,
                         "Most data rows one spreadsheet import may carry. Default 10000."),
     "EXPORT_PROGRESS_MIN_ROWS": ("EXPORT_PROGRESS_MIN_ROWS", int, 5000,
                                  "Exports with at least this many rows show a progress bar on the command line. "
                                  "Default 5000."),
+    "MAIL_SERVER": ("MAIL_SERVER", str, "",
+                    "SMTP server for e-mail notifications. Empty (default): notifications are in-app only."),
+    "MAIL_PORT": ("MAIL_PORT", int, 25, "SMTP port. Default 25 (587 with `MAIL_USE_TLS`)."),
+    "MAIL_USE_TLS": ("MAIL_USE_TLS", "bool", False, "`1`: upgrade the SMTP connection with STARTTLS. Off by default."),
+    "MAIL_USERNAME": ("MAIL_USERNAME", str, "", "SMTP login name, if the server needs one."),
+    "MAIL_PASSWORD": ("MAIL_PASSWORD", str, "", "SMTP password, if the server needs one."),
+    "MAIL_DEFAULT_SENDER": ("MAIL_DEFAULT_SENDER", str, "casebook@localhost",
+                            "The From address of notification e-mails. Default `casebook@localhost`."),
+    "CONSOLE_URL": ("CONSOLE_URL", str, "http://127.0.0.1:5000",
+                    "The console's address, for links in e-mails. Default `http://127.0.0.1:5000`."),
     "PASSWORD_HASH_METHOD": ("PASSWORD_HASH_METHOD", str, "scrypt",
                              "Werkzeug password hash method (a memory-hard KDF). Default `scrypt` "
                              "(N=32768, r=8, p=1)."),

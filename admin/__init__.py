@@ -5,17 +5,17 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from admin import auth, dashboard, imports, reports
+from admin import auth, dashboard, imports, notifications, reports
 from admin.cases import CaseRegisterView, CaseView
 from admin.designer import DesignerView
 from admin.home import HomeView
 from admin.people import PersonView
 from admin.processes import ProcessesView
 from admin.reference import (AgreementView, AreaView, AuditView, CaseTypeProcessView, CaseTypeView, OrganisationView,
-                             ServiceProvisionView, ServiceView, UserView)
+                             ServiceProvisionView, ServiceView, SettingView, UserView)
 from admin.work import MyWorkView, TeamWorkView, counts_for_menu
 from models import (Area, AuditEvent, Case, CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation,
-                    Person, Service, ServiceProvision, User, WorkItem, db)
+                    Person, Service, ServiceProvision, Setting, User, WorkItem, db)
 
 
 def init_app(app: Flask) -> None:
@@ -38,6 +38,7 @@ def init_app(app: Flask) -> None:
     console.add_view(ServiceView(Service, db, name="Services", endpoint="services", category="Reference data"))
     console.add_view(ServiceProvisionView(ServiceProvision, db, name="Who provides what where", endpoint="provision",
                                           category="Reference data"))
+    console.add_view(SettingView(Setting, db, name="Settings", endpoint="settings", category="Reference data"))
     console.add_view(AgreementView(InformationSharingAgreement, db, name="Information-sharing agreements",
                                    endpoint="agreements", category="Reference data"))
     console.add_view(ProcessesView(name="Processes", endpoint="processes"))
@@ -48,6 +49,7 @@ def init_app(app: Flask) -> None:
     dashboard.add_views(console)
     reports.add_views(console)
     imports.add_views(console)
+    notifications.add_views(console, app)
     counts_for_menu([my_work, team_work])
     console.init_app(app)
     auth.init_app(app)

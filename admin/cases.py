@@ -15,10 +15,10 @@ from admin.forms import (AddMemberForm, AddOrganisationForm, AddParticipantForm,
 from admin.people import apply_errors
 from casework import areas, cases
 from casework.errors import Conflict, InvalidInput, NotFound, NotPermitted, StaleEdit
-from models import (Case, CaseType, InstanceStatus, ItemStatus, Organisation, Person, WorkflowInstance,
+from models import (Case, CaseType, InstanceStatus, ItemStatus, Organisation, Person, Service, WorkflowInstance,
                     WorkItem, db, utcnow)
 from models.enums import Role, label
-from workflows import assignment, engine, processes, tasks
+from workflows import assignment, engine, processes, requests, tasks
 
 PICK_LIMIT = 200
 
@@ -138,6 +138,7 @@ class CaseView(ScopedModelView):
             "cases/detail.html", case=case, can_edit=can_edit, search=search, found=found,
             process_panels=_process_panels(case), startable=processes.latest_per_key(),
             can_start=access.can(current_user, access.Action.START_PROCESS, case),
+            ask=_ask_choices(), default_due=requests.default_due(),
             is_lead=current_user.has_role(Role.LEAD),
             note_form=forms.get("note_form") or NoteForm(prefix="note"),
             participant_form=forms.get("participant_form") or AddParticipantForm(prefix="part"),
@@ -267,6 +268,27 @@ class CaseView(ScopedModelView):
             abort(403, str(exc))
         return redirect(url_for(".details_view", id=case.id))
 
+    @expose("/<int:case_id>/requests/", methods=("POST",))
+    def ask_agency(self, case_id: int):
+        """Ask another agency (an organisation, or a service's provider in the case's area) by a date."""
+        case = self.get_one(case_id)
+        kind, _, code = (request.form.get("asked") or "").partition(":")
+        try:
+            instance, item = requests.ask(current_user, case, organisation=code if kind == "organisation" else None,
+                                          service=code if kind == "service" else None,
+                                          text=request.form.get("text"), due_on=request.form.get("due_on"))
+            db.session.commit()
+            who = item.organisation.name if item and item.organisation else "the agency (unassigned: see below)"
+            flash(f"Request sent to {who}.", "success")
+            return redirect(url_for(".details_view", id=case.id) + f"#instance-{instance.id}")
+        except NotPermitted as exc:
+            db.session.rollback()
+            abort(403, str(exc))
+        except (InvalidInput, NotFound) as exc:
+            db.session.rollback()
+            flash(f"The request was not sent: {exc}", "error")
+        return redirect(url_for(".details_view", id=case.id) + "#ask")
+
     @expose("/<int:case_id>/processes/<int:instance_id>/retry/", methods=("POST",))
     def retry_process(self, case_id: int, instance_id: int):
         """Leads run a stopped process's failed step again once its cause is fixed."""
@@ -312,6 +334,16 @@ class CaseView(ScopedModelView):
         case = self.get_one(case_id)
         instance = _instance_of(case, instance_id)
         return Response(instance.definition.bpmn_xml, mimetype="application/xml")
+
+
+def _ask_choices() -> dict[str, list[tuple[str, str]]]:
+    """Whom a practitioner may ask: any other active organisation, or whoever provides a service."""
+    orgs = [(f"organisation:{o.code}", o.name) for o in db.session.scalars(
+        select(Organisation).where(Organisation.active.is_(True), Organisation.id != current_user.organisation_id)
+        .order_by(Organisation.name))]
+    services = [(f"service:{s.code}", f"{s.name} (the provider in the case's area)") for s in db.session.scalars(
+        select(Service).where(Service.active.is_(True)).order_by(Service.name))]
+    return {"Organisations": orgs, "Services": services}
 
 
 def _instance_of(case: Case, instance_id: int) -> WorkflowInstance:

@@ -35,16 +35,24 @@ def _clean_code_and_name(model) -> None:
 class OrganisationView(ScopedModelView):
     area = access.Area.ORGANISATIONS
     audit_type = "organisation"
-    column_list = ("code", "name", "type", "area", "active")
+    column_list = ("code", "name", "type", "area", "mailbox", "active")
+    column_labels = {"mailbox": "Shared mailbox"}
     column_searchable_list = ("code", "name")
     column_filters = ("type", "active")
     column_default_sort = ("name", False)
     column_formatters = {"type": _enum}
-    form_columns = ("code", "name", "type", "area", "active")
-    form_args = {"code": {"description": "Lowercase letters, digits, _ and - (e.g. notts_police)."}}
+    form_columns = ("code", "name", "type", "area", "mailbox", "active")
+    form_args = {"code": {"description": "Lowercase letters, digits, _ and - (e.g. notts_police)."},
+                 "mailbox": {"label": "Shared mailbox",
+                             "description": "A team address that also gets the organisation's notifications by "
+                                            "e-mail (optional)."}}
 
     def on_model_change(self, form, model, is_created: bool) -> None:
         _clean_code_and_name(model)
+        try:
+            model.mailbox = validate.email(model.mailbox, "mailbox") if model.mailbox else None
+        except InvalidInput as exc:
+            raise ValidationError(str(exc)) from None
         with db.session.no_autoflush:  # the new row is already in the session; don't find it
             duplicate = db.session.scalar(select(type(model).id).where(type(model).code == model.code,
                                                                        type(model).id != (model.id or 0)))
@@ -162,6 +170,24 @@ class ServiceProvisionView(ScopedModelView):
         audit.record("delete", user=current_user, object_type="service_provision", object_id=model.id,
                      detail={"service": model.service_code, "organisation": model.organisation.code,
                              "area": model.area_code or "every area"})
+
+
+class SettingView(ScopedModelView):
+    """Partnership defaults (lead times, default due dates): change the value, never the key."""
+
+    area = access.Area.REFERENCE
+    audit_type = "setting"
+    can_create = False
+    column_list = ("key", "value", "description")
+    form_columns = ("value",)
+    column_default_sort = ("key", False)
+
+    def on_model_change(self, form, model, is_created: bool) -> None:
+        value = (model.value or "").strip()
+        if not value.isdigit() or int(value) > 365:
+            raise ValidationError("value: a whole number of days or hours, from 0 to 365")
+        model.value = str(int(value))
+        super().on_model_change(form, model, is_created)
 
 
 class AgreementView(ScopedModelView):

@@ -13,7 +13,7 @@ from casework import agreements, cases, people
 from casework.errors import InvalidInput, NotFound
 from models import Case, Organisation, WorkflowInstance, audit, db
 from models.enums import ParticipantRole
-from workflows import assignment, tasks
+from workflows import assignment, requests, tasks
 
 
 def _iso(value) -> str | None:
@@ -152,6 +152,19 @@ def retry_process(case_id: int, instance_id: int):
            "status": instance.status.value, "error": instance.error_message}
     db.session.commit()
     return jsonify(out)
+
+
+@bp.post("/cases/<int:case_id>/requests")
+def ask_agency(case_id: int):
+    """Ask another agency: {"organisation": CODE} or {"service": CODE}, "text", "due_on" (default from reference
+    data) → 201 {"instance_id", "task_id"}."""
+    case = _visible_case(case_id)
+    data = body()
+    instance, item = requests.ask(current_user, case, organisation=data.get("organisation"),
+                                  service=data.get("service"), text=data.get("text"), due_on=data.get("due_on"))
+    out = {"instance_id": instance.id, "task_id": item.id if item else None}
+    db.session.commit()
+    return jsonify(out), 201
 
 
 @bp.get("/cases/<int:case_id>/history")

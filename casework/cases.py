@@ -10,7 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import StaleDataError
 
 import access
-from casework import areas, validate
+from casework import areas, notifications, validate
 from casework.errors import InvalidInput, NotPermitted, StaleEdit
 from models import (Case, CaseMember, CaseNote, CaseOrganisation, CaseParticipant, CaseType, Organisation,
                     Person, ReferenceCounter, User, audit, db, utcnow)
@@ -78,6 +78,8 @@ def open_case(user: User, *, case_type: str, title: str, lead_organisation_id: i
                  detail={"reference": case.reference, "case_type": ct.code, "area": case.area_code,
                          "restricted": case.restricted,
                          "participants": [[p.id, r] for p, r in people], "organisations": [o.code for o in orgs]})
+    for org in orgs:
+        notifications.case_shared(case, org)
     return case
 
 
@@ -178,6 +180,7 @@ def add_organisation(user: User, case: Case, organisation_id: int) -> CaseOrgani
     db.session.flush()
     audit.record("add_organisation", user=user, object_type="case", object_id=case.id, case_id=case.id,
                  detail={"organisation": orgs[0].code})
+    notifications.case_shared(case, orgs[0])
     return row
 
 

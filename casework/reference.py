@@ -1,15 +1,18 @@
-"""Reference data every database carries after `init-db`."""
+"""Reference data every database carries after `init-db`: case types, their processes, settings."""
 from __future__ import annotations
 
 from sqlalchemy import select
+
+from casework import settings
 
 from models import CaseType, CaseTypeProcess, db
 from models.facts import DEFAULT_CASE_TYPE_PROCESSES
 from models.reference import DEFAULT_CASE_TYPES
 
 
-def ensure_case_types() -> int:
-    """Add any missing default case types (existing ones keep the names admins gave them)."""
+def ensure_defaults() -> int:
+    """Add any missing default case types and settings (existing ones keep what admins gave them); returns how
+    many case types were added."""
     have = set(db.session.scalars(select(CaseType.code)))
     added = 0
     for code, name in DEFAULT_CASE_TYPES:
@@ -22,4 +25,5 @@ def ensure_case_types() -> int:
         for position, (code, key) in enumerate(DEFAULT_CASE_TYPE_PROCESSES):
             db.session.add(CaseTypeProcess(case_type_code=code, process_key=key, position=position))
         db.session.flush()
+    settings.ensure_settings()
     return added

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from cli import database, directory, export, imports, processes, reference, worker
+from cli import database, directory, export, imports, notify, processes, reference, worker
 
 
 def init_app(app: Flask) -> None:
     """Register every command on app.cli and start the in-process worker when configured."""
-    for module in (database, directory, reference, processes, export, imports):
+    for module in (database, directory, reference, processes, notify, export, imports):
         for command in module.COMMANDS:
             app.cli.add_command(command)
     worker.init_app(app)

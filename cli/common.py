@@ -1,6 +1,7 @@
 """What every command shares: finding the named user, reading a file, failing with one line."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import NoReturn
 
 import click
@@ -30,3 +31,14 @@ def read_bytes(path: str) -> bytes:
             return fh.read()
     except OSError as exc:
         raise click.ClickException(f"{path}: {exc.strerror}") from None
+
+
+def parse_at(value: str | None) -> datetime | None:
+    """`--at` as an aware date-time (no offset: UTC); exits with a message when it is not ISO-8601."""
+    if not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise click.ClickException(f"--at {value!r} is not an ISO-8601 date-time") from None
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)

@@ -21,7 +21,7 @@ def init_db() -> None:
     from flask_migrate import upgrade
 
     upgrade(directory=current_app.extensions["migrate"].directory)
-    added = reference.ensure_case_types()
+    added = reference.ensure_defaults()
     db.session.commit()
     url = db.engine.url.render_as_string(hide_password=True)
     click.echo(f"database ready: {url} (case types added: {added})")

@@ -109,7 +109,7 @@ def _slug(code: str) -> str:
 
 def seed() -> str:
     """Create whatever demo rows are missing; returns a one-line summary."""
-    reference.ensure_case_types()
+    reference.ensure_defaults()
     made = {"areas": 0, "services": 0, "organisations": 0, "users": 0, "people": 0, "cases": 0, "processes": 0}
     for code, name in AREAS:
         if db.session.get(Area, code) is None:

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 
 import click
 from flask.cli import AppGroup
 
 from cli import worker
-from cli.common import read_bytes, user_by_email
+from cli.common import parse_at, read_bytes, user_by_email
 from models import db
 from workflows import processes
 from workflows import timers as timers_service
@@ -71,23 +70,13 @@ def processes_list() -> None:
 timers = AppGroup("timers", help="Process timers (deadlines, reminders, escalations).")
 
 
-def _parse_at(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        at = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise click.ClickException(f"--at {value!r} is not an ISO-8601 date-time") from None
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
-
-
 @timers.command("run")
 @click.option("--at", "at_text", default=None, help="Act as of this ISO-8601 time (no offset means UTC).")
 @click.option("--loop", is_flag=True, help="Keep running, checking every --interval seconds.")
 @click.option("--interval", default=30, show_default=True, help="Seconds between checks with --loop.")
 def timers_run(at_text: str | None, loop: bool, interval: int) -> None:
     """Fire every timer that is due, then exit (or keep going with --loop)."""
-    at = _parse_at(at_text)
+    at = parse_at(at_text)
     while True:
         # The separate worker also does the console's other background work (queued exports).
         fired = worker.tick(at) if loop else timers_service.fire_due_timers(at)

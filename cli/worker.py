@@ -1,5 +1,5 @@
-"""The background worker: what `timers run --loop` does as a separate process, the console does in a thread
-of its own when no separate worker runs (TIMERS_IN_PROCESS)."""
+"""The background worker: timers, queued exports and notifications. What `timers run --loop` does as a separate
+process, the console does in a thread of its own when no separate worker runs (TIMERS_IN_PROCESS)."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +8,7 @@ from datetime import datetime
 
 from flask import Flask
 
+from casework import mail, notifications
 from models import db
 from reporting.exports import jobs
 from workflows import timers
@@ -17,10 +18,19 @@ _started: set[int] = set()
 
 
 def tick(at: datetime | None = None) -> int:
-    """One round of background work: fire due timers, then run queued exports; returns timers fired."""
+    """One round of background work: fire due timers, run queued exports, tell people; returns timers fired."""
     fired = timers.fire_due_timers(at)
     jobs.run_pending()
+    send_notifications(at)
     return fired
+
+
+def send_notifications(at: datetime | None = None) -> dict[str, int]:
+    """Due-soon and overdue reminders, daily digests, then the e-mail outbox; returns what happened."""
+    reminded = notifications.remind(at)
+    digests = notifications.build_digests(at)
+    db.session.commit()
+    return {"reminded": reminded, "digests": digests, **mail.send_due(at)}
 
 
 def start(app: Flask) -> None:

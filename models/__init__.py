@@ -15,11 +15,12 @@ from models.facts import CaseFact, CaseTypeProcess
 from models.jobs import ExportJob
 from models.organisation import Organisation, User, UserRole
 from models.person import Person
-from models.reference import Area, CaseType, InformationSharingAgreement, Service, ServiceProvision
+from models.notifications import Notification, NotificationPreference, OutboxMessage
+from models.reference import Area, CaseType, InformationSharingAgreement, Service, ServiceProvision, Setting
 from models.workflow import (ApiToken, InstanceStatus, ItemStatus, ProcessDefinition, ProcessDraft,
                              ProcessTestRun, WorkflowInstance, WorkItem)
 
-__all__ = ["Area", "Service", "ServiceProvision", "ExportJob", "ProcessDraft", "ProcessTestRun", "CaseFact", "CaseTypeProcess", "ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
+__all__ = ["Area", "Notification", "NotificationPreference", "OutboxMessage", "Service", "ServiceProvision", "Setting", "ExportJob", "ProcessDraft", "ProcessTestRun", "CaseFact", "CaseTypeProcess", "ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
            "AuditEvent", "AuditHead", "Base", "Case", "CaseMember", "CaseNote", "CaseOrganisation",
            "CaseParticipant", "CaseType", "InformationSharingAgreement", "Organisation", "Person",
            "ReferenceCounter", "User", "UserRole", "db", "init_app", "utcnow"]

@@ -20,6 +20,8 @@ class Organisation(db.Model):
     name: Mapped[str] = mapped_column(String(NAME_MAX))
     type: Mapped[OrgType] = mapped_column(column_type(OrgType, "org_type"))
     area: Mapped[str | None] = mapped_column(String(NAME_MAX))
+    # A shared team mailbox that also receives the organisation's notifications by e-mail.
+    mailbox: Mapped[str | None] = mapped_column(String(254))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -42,6 +44,7 @@ class User(UserMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")

@@ -111,3 +111,15 @@ class ServiceProvision(db.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation} provides {self.service} in {self.area or 'every area'}"
+
+
+class Setting(db.Model):
+    """A partnership default leads and admins change without code (lead times, default due dates)."""
+
+    __tablename__ = "setting"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    def __str__(self) -> str:
+        return self.key

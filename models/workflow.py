@@ -86,6 +86,7 @@ class WorkItem(db.Model):
     __table_args__ = (
         UniqueConstraint("instance_id", "spiff_task_id", name="uq_work_item_task"),
         Index("ix_work_item_org_status", "organisation_id", "status"),
+        Index("ix_work_item_reminders", "status", "reminder_stage", "due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("workflow_instance.id"), index=True)
@@ -106,6 +107,8 @@ class WorkItem(db.Model):
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Reminders sent for this item: 0 none, 1 "due soon", 2 "overdue" (so the worker tells people once).
+    reminder_stage: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

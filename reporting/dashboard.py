@@ -25,7 +25,7 @@ from casework.errors import InvalidInput
 from models import Case, CaseFact, CaseOrganisation, CaseType, ItemStatus, Organisation, WorkItem, db, utcnow
 from models.enums import CaseStatus, label
 from reporting.charts import Series, bar_chart
-from workflows import calendar
+from casework import calendar
 
 FILTER_FIELDS = ("from", "to", "organisation", "case_type")
 UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")

@@ -68,7 +68,7 @@ def _truncate_pg(app) -> None:
             conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
             conn.execute(text("INSERT INTO audit_head (id, last_hash, count) VALUES (1, :h, 0)"),
                          {"h": "0" * 64})
-        reference.ensure_case_types()
+        reference.ensure_defaults()
         db.session.commit()
 
 

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import exists, select
 
-from casework import areas
+from casework import areas, notifications
 from models import Case, CaseOrganisation, ItemStatus, Organisation, User, UserRole, WorkItem, audit, db
 from models.enums import OrgType, Role, label
 from workflows.engine import lane_org_type
 
 SERVICE = "service"
+ORGANISATION = "organisation"
 # A role nobody active holds in the organisation falls back along this line (escalations must reach someone).
 ROLE_FALLBACK = (Role.LEAD.value, None)
 
@@ -26,18 +27,19 @@ class Assignment:
 
 @dataclass(frozen=True)
 class Group:
-    """A parsed candidate group: `police`, `police:manager`, `service:vpp`, `service:vpp:manager`."""
+    """A parsed candidate group: `police`, `police:manager`, `service:vpp`, `service:vpp:manager`,
+    `organisation:city_homes`, `organisation:city_homes:manager`."""
 
-    kind: str          # "type" or "service"
+    kind: str          # "type", "service" or "organisation"
     code: str
     role: str | None
 
     @classmethod
     def parse(cls, text: str) -> Group:
         head, _, rest = text.strip().partition(":")
-        if head == SERVICE:
+        if head in (SERVICE, ORGANISATION):
             code, _, role = rest.partition(":")
-            return cls(SERVICE, code, role or None)
+            return cls(head, code, role or None)
         return cls("type", head, rest or None)
 
 
@@ -66,8 +68,12 @@ def resolve(case: Case, candidate_groups: list[str], lane: str | None) -> Assign
     orgs = participating(case)
     reasons = []
     for group in groups:
-        org, reason = (by_service(case, orgs, group.code) if group.kind == SERVICE
-                       else (next((o for o in orgs if o.type.value == group.code and o.active), None), None))
+        if group.kind == SERVICE:
+            org, reason = by_service(case, orgs, group.code)
+        elif group.kind == ORGANISATION:
+            org, reason = by_code(group.code)
+        else:
+            org, reason = next((o for o in orgs if o.type.value == group.code and o.active), None), None
         if org is not None:
             return Assignment(org, role_for(org, group.role))
         reasons.append(reason)
@@ -109,6 +115,8 @@ def candidates(case: Case, candidate_groups: list[str], lane: str | None) -> lis
     for group in (Group.parse(g) for g in groups_for(candidate_groups, lane)):
         if group.kind == SERVICE:
             first += areas.providers(group.code, case.area_code)
+        elif group.kind == ORGANISATION:
+            first += [o for o in [by_code(group.code)[0]] if o is not None]
         elif group.code in {t.value for t in OrgType}:
             first += db.session.scalars(select(Organisation).where(Organisation.active.is_(True),
                                                                    Organisation.type == OrgType(group.code))
@@ -116,6 +124,14 @@ def candidates(case: Case, candidate_groups: list[str], lane: str | None) -> lis
     rest = db.session.scalars(select(Organisation).where(Organisation.active.is_(True))
                               .order_by(Organisation.name)).all()
     return list(dict.fromkeys([*first, *rest]))
+
+
+def by_code(code: str) -> tuple[Organisation | None, str | None]:
+    """A named organisation (a request to one agency); gone or inactive: a gap the lead resolves."""
+    org = db.session.scalar(select(Organisation).where(Organisation.code == code))
+    if org is None or not org.active:
+        return None, f"The organisation {code!r} is not active in Casebook — choose another on the case page."
+    return org, None
 
 
 def role_for(org: Organisation, role: str | None) -> str | None:
@@ -144,15 +160,20 @@ def bring_on(case: Case, org: Organisation, why: str, user: User | None = None) 
     db.session.expire(case, ["organisations"])
     audit.record("add_organisation", user=user, object_type="case", object_id=case.id, case_id=case.id,
                  detail={"organisation": org.code, "why": why})
+    notifications.case_shared(case, org)
     return True
 
 
 def give(item: WorkItem, who: Assignment, case: Case) -> None:
-    """Put an assignment on an item, bringing a routed organisation onto the case."""
+    """Put an assignment on an item (already in the session), bringing a routed organisation onto the case and
+    telling its people."""
     item.organisation_id = who.organisation.id if who.organisation else None
     item.required_role, item.unassigned_reason = who.role, who.reason
     if who.organisation is not None:
         bring_on(case, who.organisation, f"routed step {item.bpmn_id}")
+        db.session.flush()
+        groups = [Group.parse(g) for g in groups_for(item.groups, item.lane)]
+        notifications.step_ready(item, escalation=bool(groups) and groups[0].role == Role.MANAGER.value)
 
 
 def reassign_unassigned(case: Case) -> int:

@@ -11,10 +11,11 @@ from typing import Any, Callable
 
 from sqlalchemy import select
 
-from casework import areas
+from casework import areas, notifications
 from casework.errors import CasebookError
-from models import Case, CaseFact, CaseNote, Organisation, WorkflowInstance, audit, db, utcnow
+from models import Case, CaseFact, CaseNote, Organisation, User, WorkflowInstance, audit, db, utcnow
 from models.enums import CaseStatus, OrgType, RiskLevel, label
+from models.notifications import KINDS
 from workflows import assignment, engine
 
 OPEN_STATUSES = {"open", "due", "pending", "requested"}
@@ -154,12 +155,29 @@ def _participant(case: Case, owner: str) -> Organisation | None:
         (o for o in orgs if o.type.value == owner), None)
 
 
+def notify(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Tell people about the case: `to` is "starter" (whoever started this process) or a candidate group;
+    `kind` one of the notification kinds (what is said is fixed and safe for an inbox)."""
+    kind, to = _text(params, "kind", required=True), str(_text(params, "to", "starter"))
+    if kind not in KINDS:
+        raise CasebookError(f"notify: kind must be one of {', '.join(KINDS)}")
+    if to == "starter":
+        starter = db.session.get(User, ctx.instance.started_by_id) if ctx.instance.started_by_id else None
+        people = [starter] if starter is not None else []
+    else:
+        who = assignment.resolve(ctx.case, [to], None)
+        people = notifications.members(who.organisation.id, who.role) if who.organisation else []
+    notifications.notify(people, kind, case=ctx.case)
+    return {"notified": len(people)}
+
+
 OPERATIONS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
     "add_organisation": add_organisation,
     "set_risk_level": set_risk_level,
     "close_case": close_case,
     "start_process": start_process,
     "record_fact": record_fact,
+    "notify": notify,
 }
 
 

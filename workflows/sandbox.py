@@ -22,7 +22,7 @@ from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getit
 from RestrictedPython.Guards import (full_write_guard, guarded_iter_unpack_sequence, guarded_unpack_sequence,
                                      safer_getattr)
 
-from workflows.calendar import add_working_days
+from casework.calendar import add_working_days
 
 SCRIPT_FILENAME = "<diagram>"
 MAX_LINES = 100_000      # executed lines per expression or script

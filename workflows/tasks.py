@@ -5,10 +5,11 @@ import contextvars
 import json
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 import access
+from casework import notifications
 from casework.errors import CasebookError, Conflict, InvalidData, InvalidInput, NotFound, NotPermitted
 from models import (Case, CaseNote, CaseTypeProcess, InstanceStatus, ItemStatus, Organisation, User,
                     WorkflowInstance, WorkItem, audit, db, utcnow)
@@ -155,8 +156,9 @@ def sync_items(instance: WorkflowInstance, wf) -> list[WorkItem]:
                         title=(task.title or task.bpmn_id)[:255], lane=task.lane, documentation=task.documentation,
                         candidate_groups=json.dumps(task.candidate_groups), form=json.dumps(task.fields),
                         due_at=task.due_at, status=ItemStatus.READY)
-        assignment.give(item, assignment.resolve(instance.case, task.candidate_groups, task.lane), instance.case)
         db.session.add(item)
+        assignment.give(item, assignment.resolve(instance.case, task.candidate_groups, task.lane), instance.case)
+        _give_to_assignee(item, task.assignee)
         created.append(item)
     for task_id, item in open_items.items():
         state = engine.task_state(wf, task_id)
@@ -166,6 +168,18 @@ def sync_items(instance: WorkflowInstance, wf) -> list[WorkItem]:
             item.status = ItemStatus.CANCELLED
     db.session.flush()
     return created
+
+
+def _give_to_assignee(item: WorkItem, email: str | None) -> None:
+    """A diagram's `camunda:assignee` (an e-mail) claims the step for that person, if they work for its
+    organisation; they are told."""
+    if not email or item.organisation_id is None:
+        return
+    person = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower(),
+                                                  User.active.is_(True), User.organisation_id == item.organisation_id))
+    if person is not None:
+        item.claimed_by_id, item.claimed_at = person.id, utcnow()
+        notifications.assigned_to(person, item)
 
 
 def get_item(user: User, item_id: int) -> WorkItem:

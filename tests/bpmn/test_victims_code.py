@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from workflows.calendar import add_working_days
+from casework.calendar import add_working_days
 
 KEY = "victims_code"
 REPORTED = "2028-04-12"

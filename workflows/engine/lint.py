@@ -158,6 +158,16 @@ def _user_task_problems(ts, add, org_types: set[str] | None, roles: set[str] | N
     ext = ts.extensions
     for group in ext.get("candidateGroups", []):
         org_type, _, role = group.partition(":")
+        if group.strip().startswith("${"):  # chosen at run time from the process data
+            try:
+                sandbox.check_expression(group)
+            except SyntaxError as exc:
+                add(f"candidate group {group!r}: {exc.msg}", ts)
+            continue
+        if org_type == "organisation":
+            if not role:
+                add(f"candidate group {group!r}: name the organisation, as organisation:<code>", ts)
+            continue
         if org_type == "service":
             service, _, role = role.partition(":")
             if not service:
@@ -193,6 +203,11 @@ def _user_task_problems(ts, add, org_types: set[str] | None, roles: set[str] | N
                     int(config)
                 except (TypeError, ValueError):
                     add(f"form field {fid!r}: constraint {rule} needs a whole number, not {config!r}", ts)
+        if isinstance(f.get("default"), str) and f["default"].strip().startswith("${"):
+            try:
+                sandbox.check_expression(f["default"])
+            except SyntaxError as exc:
+                add(f"form field {fid!r} default: {exc.msg}", ts)
         if f["type"] == "enum" and not f["options"]:
             add(f"form field {fid!r} is an enum without options", ts)
     due = ext.get("dueDate")

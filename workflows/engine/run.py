@@ -169,13 +169,39 @@ def ready_user_tasks(wf: BpmnWorkflow) -> list[TaskInfo]:
     for task in wf.get_tasks(state=TaskState.READY, manual=True):
         spec = task.task_spec
         ext = getattr(spec, "extensions", {}) or {}
+        groups: list[str] = []
+        for group in ext.get("candidateGroups", []):
+            value = _dynamic(task, group)
+            groups += [str(v) for v in value if v] if isinstance(value, (list, tuple)) else [str(value)] if value else []
+        fields = [{**f, "default": _as_text(_dynamic(task, f.get("default")))} if _is_expression(f.get("default"))
+                  else f for f in ext.get("form", [])]
+        assignee = _dynamic(task, ext.get("assignee"))
         out.append(TaskInfo(
             id=str(task.id), bpmn_id=spec.bpmn_id or spec.name, title=spec.bpmn_name or spec.bpmn_id or spec.name,
             lane=_effective_lane(task), documentation=getattr(spec, "documentation", None),
-            candidate_groups=list(ext.get("candidateGroups", [])), assignee=ext.get("assignee"),
-            fields=list(ext.get("form", [])), due_at=_due_at(task, ext.get("dueDate")),
-            process_key=task.workflow.spec.name))
+            candidate_groups=groups, assignee=str(assignee) if assignee else None, fields=fields,
+            due_at=_due_at(task, ext.get("dueDate")), process_key=task.workflow.spec.name))
     return out
+
+
+def _is_expression(text: Any) -> bool:
+    return isinstance(text, str) and text.strip().startswith("${")
+
+
+def _dynamic(task: SpiffTask, text: Any) -> Any:
+    """A `${...}` group, assignee or field default evaluated over the task's data (sandboxed); else as written."""
+    if not _is_expression(text):
+        return text
+    try:
+        return task.workflow.script_engine.evaluate(task, text)
+    except Exception:  # a bad expression leaves the value empty; it must not stop the work item appearing
+        return None
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, (date, datetime)) else str(value)
 
 
 def _effective_lane(task: SpiffTask) -> str | None:

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from workflows import calendar
+from casework import calendar
 
 
 @pytest.mark.parametrize("start, days, expected", [

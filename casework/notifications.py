@@ -1,0 +1,244 @@
+"""Telling people: in-app notifications, each user's choice per kind (immediately, daily digest, off), and
+e-mails queued in the outbox for the worker. Texts carry only what is safe in an inbox: the case reference,
+the step's title, a due date and a link; never names, case titles, notes or answers."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from flask import current_app, url_for
+from sqlalchemy import and_, exists, func, or_, select, update
+
+from casework import calendar, settings
+from models import (Case, ItemStatus, Notification, NotificationPreference, Organisation, OutboxMessage, User,
+                    UserRole, WorkItem, db, utcnow)
+from models.enums import Role
+from models.notifications import KINDS, MODES
+
+LABELS = {
+    "new_step": "A new step for my organisation and role",
+    "assigned_to_me": "A step assigned to me",
+    "due_soon": "A step of mine is due soon",
+    "overdue": "A step of mine is overdue",
+    "escalated": "A step escalated to me",
+    "request_answered": "My request to another agency was answered",
+    "case_shared": "A case shared with my organisation",
+}
+DEFAULT_MODES = {"new_step": "immediate", "assigned_to_me": "immediate", "escalated": "immediate",
+                 "request_answered": "immediate", "due_soon": "digest", "overdue": "digest",
+                 "case_shared": "digest"}
+# Kinds addressed to a whole organisation: its shared mailbox (if any) gets them by e-mail too.
+ORGANISATION_KINDS = {"new_step", "escalated", "case_shared", "due_soon", "overdue"}
+CASEWORK_ROLES = (Role.PRACTITIONER, Role.MANAGER, Role.LEAD)
+REMINDER_BATCH = 500  # work items looked at per worker tick; the rest wait for the next one
+
+
+def mail_enabled() -> bool:
+    """E-mail goes out only when an SMTP server is configured; otherwise notifications are in-app only."""
+    return bool(current_app.config.get("MAIL_SERVER"))
+
+
+def text_for(kind: str, case: Case | None, item: WorkItem | None = None, org: Organisation | None = None) -> str:
+    """The one safe sentence shown in the centre and e-mailed."""
+    ref = case.reference if case is not None else "a case"
+    step = f"“{item.title}” on {ref}" if item is not None else ref
+    due = f", due {_local(item.due_at)}" if item is not None and item.due_at else ""
+    return {
+        "new_step": f"New step for your organisation: {step}{due}",
+        "assigned_to_me": f"Assigned to you: {step}{due}",
+        "due_soon": f"Due soon: {step}{due}",
+        "overdue": f"Overdue: {step}{due.replace(', due', ', was due')}",
+        "escalated": f"Escalated to you: {step}{due}",
+        "request_answered": f"Your request on {ref} was answered",
+        "case_shared": f"Case {ref} was shared with {org.name if org else 'your organisation'}",
+    }[kind][:500]
+
+
+def _local(when: datetime) -> str:
+    return when.astimezone(calendar.load().zone).strftime("%d/%m/%Y %H:%M")
+
+
+def link(notification_case: int | None, item_id: int | None) -> str:
+    """Where the e-mail's link goes: the step, else the case, else the notification centre."""
+    base = current_app.config.get("CONSOLE_URL") or "http://127.0.0.1:5000"
+    with current_app.test_request_context("/", base_url=base):  # no request here: build against the console
+        if item_id:
+            return url_for("my_work.task_view", item_id=item_id, _external=True)
+        if notification_case:
+            return url_for("cases.details_view", id=notification_case, _external=True)
+        return url_for("notifications.index", _external=True)
+
+
+def modes(user_ids: Iterable[int], kind: str) -> dict[int, str]:
+    """Each user's choice for a kind (their preference, else the default)."""
+    ids = list(user_ids)
+    chosen = dict(db.session.execute(select(NotificationPreference.user_id, NotificationPreference.mode).where(
+        NotificationPreference.user_id.in_(ids), NotificationPreference.kind == kind)).all()) if ids else {}
+    return {uid: chosen.get(uid, DEFAULT_MODES[kind]) for uid in ids}
+
+
+def preferences(user: User) -> dict[str, str]:
+    """All of a user's choices, by kind."""
+    chosen = dict(db.session.execute(select(NotificationPreference.kind, NotificationPreference.mode)
+                                     .where(NotificationPreference.user_id == user.id)).all())
+    return {kind: chosen.get(kind, DEFAULT_MODES[kind]) for kind in KINDS}
+
+
+def set_preferences(user: User, choices: dict[str, str]) -> list[str]:
+    """Save a user's choices; returns the kinds changed.
+
+    :raise ValueError: on an unknown kind or mode (the faces turn it into a message)
+    """
+    current = preferences(user)
+    changed = []
+    for kind, mode in choices.items():
+        if kind not in KINDS or mode not in MODES:
+            raise ValueError(f"{kind!r}: choose one of {', '.join(MODES)}")
+        if current[kind] != mode:
+            db.session.merge(NotificationPreference(user_id=user.id, kind=kind, mode=mode))
+            changed.append(kind)
+    db.session.flush()
+    return changed
+
+
+def members(org_id: int, role: str | None = None) -> list[User]:
+    """Active users of the organisation who do casework (holding `role`, when given)."""
+    roles = [Role(role)] if role in {r.value for r in Role} else list(CASEWORK_ROLES)
+    return list(db.session.scalars(select(User).where(
+        User.organisation_id == org_id, User.active.is_(True),
+        exists().where(UserRole.user_id == User.id, UserRole.role.in_(roles))).order_by(User.id)))
+
+
+def notify(users: Iterable[User], kind: str, *, case: Case | None = None, item: WorkItem | None = None,
+           org: Organisation | None = None) -> list[Notification]:
+    """Tell these users (once each); e-mail those who chose it now, keep it for the digest of those who chose that."""
+    people = list({u.id: u for u in users if u.active}.values())
+    text = text_for(kind, case, item, org)
+    chosen = modes((u.id for u in people), kind)
+    mail = mail_enabled()
+    rows = []
+    for user in people:
+        row = Notification(user_id=user.id, kind=kind, text=text, case_id=case.id if case else None,
+                           work_item_id=item.id if item else None,
+                           digest_pending=mail and chosen[user.id] == "digest")
+        rows.append(row)
+        if mail and chosen[user.id] == "immediate":
+            _queue(user.email, kind, text, case, item, user_id=user.id)
+    db.session.add_all(rows)
+    if mail and org is not None and org.mailbox and kind in ORGANISATION_KINDS:
+        _queue(org.mailbox, kind, text, case, item, organisation_id=org.id)
+    db.session.flush()
+    return rows
+
+
+def _queue(to: str, kind: str, text: str, case: Case | None, item: WorkItem | None, **owner: int) -> None:
+    body = (f"{text}.\n\nOpen it in Casebook: {link(case.id if case else None, item.id if item else None)}\n\n"
+            "Casebook never puts names or case details in e-mails. You can choose which e-mails you get in "
+            f"Casebook under Notifications → Settings: {link(None, None)}\n")
+    db.session.add(OutboxMessage(to_address=to, kind=kind, subject=f"Casebook: {text}"[:255], body=body,
+                                 next_attempt_at=utcnow(), **owner))
+
+
+# ---------------------------------------------------------------- events
+
+def step_ready(item: WorkItem, escalation: bool = False) -> None:
+    """A step now waits for an organisation: tell its people who hold the role (escalations: say so)."""
+    if item.organisation_id is None:
+        return
+    org = db.session.get(Organisation, item.organisation_id)
+    notify(members(org.id, item.required_role), "escalated" if escalation else "new_step",
+           case=item.case, item=item, org=org)
+
+
+def assigned_to(user: User, item: WorkItem) -> None:
+    """Someone gave a step to this person."""
+    notify([user], "assigned_to_me", case=item.case, item=item)
+
+
+def case_shared(case: Case, org: Organisation) -> None:
+    """An organisation joined a case: tell its caseworkers."""
+    notify(members(org.id), "case_shared", case=case, org=org)
+
+
+def request_answered(user: User | None, case: Case) -> None:
+    """The agency asked has answered: tell whoever asked."""
+    if user is not None:
+        notify([user], "request_answered", case=case)
+
+
+def remind(at: datetime | None = None) -> int:
+    """Due-soon and overdue reminders for ready steps, once each; returns how many steps were reminded."""
+    at = at or utcnow()
+    soon = datetime.fromisoformat(calendar.add_working_days(at, settings.get_int("due_soon_working_days")))
+    count = 0
+    for stage, kind, window in ((2, "overdue", WorkItem.due_at < at),
+                                (1, "due_soon", and_(WorkItem.due_at >= at, WorkItem.due_at <= soon))):
+        items = db.session.scalars(select(WorkItem).where(
+            WorkItem.status == ItemStatus.READY, WorkItem.reminder_stage < stage, WorkItem.due_at.is_not(None),
+            window).order_by(WorkItem.due_at).limit(REMINDER_BATCH)).all()
+        for item in items:
+            item.reminder_stage = stage
+            if item.claimed_by is not None:
+                notify([item.claimed_by], kind, case=item.case, item=item)
+            elif item.organisation_id is not None:
+                org = db.session.get(Organisation, item.organisation_id)
+                notify(members(org.id, item.required_role), kind, case=item.case, item=item, org=org)
+            count += 1
+    db.session.flush()
+    return count
+
+
+def build_digests(at: datetime | None = None) -> int:
+    """One e-mail per user whose digest is due (once a day, from the configured hour); returns how many."""
+    at = at or utcnow()
+    zone = calendar.load().zone
+    local = at.astimezone(zone)
+    today = local.replace(hour=settings.get_int("digest_hour") % 24, minute=0, second=0, microsecond=0)
+    if local < today:
+        return 0
+    cut = today.astimezone(at.tzinfo)
+    due_users = db.session.scalars(select(User).where(
+        exists().where(Notification.user_id == User.id, Notification.digest_pending.is_(True)),
+        or_(User.last_digest_at.is_(None), User.last_digest_at < cut))).all()
+    for user in due_users:
+        rows = db.session.scalars(select(Notification).where(Notification.user_id == user.id,
+                                                             Notification.digest_pending.is_(True))
+                                  .order_by(Notification.id)).all()
+        lines = "\n".join(f"- {n.text}: {link(n.case_id, n.work_item_id)}" for n in rows)
+        db.session.add(OutboxMessage(
+            to_address=user.email, user_id=user.id, kind="digest", next_attempt_at=at,
+            subject=f"Casebook: your daily summary ({len(rows)} item{'s' if len(rows) != 1 else ''})",
+            body=(f"Your Casebook summary for {local:%d/%m/%Y}:\n\n{lines}\n\nCasebook never puts names or case "
+                  f"details in e-mails. Choose which e-mails you get under Notifications → Settings: "
+                  f"{link(None, None)}\n")))
+        db.session.execute(update(Notification).where(Notification.id.in_([n.id for n in rows]))
+                           .values(digest_pending=False))
+        user.last_digest_at = at
+    db.session.flush()
+    return len(due_users)
+
+
+def unread_count(user: User) -> int:
+    """The number on the bell."""
+    return db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def recent(user: User, limit: int = 100) -> list[Notification]:
+    """A user's notifications, newest first."""
+    return list(db.session.scalars(select(Notification).where(Notification.user_id == user.id)
+                                   .order_by(Notification.id.desc()).limit(limit)))
+
+
+def mark_read(user: User, notification_id: int | None = None) -> int:
+    """Mark one of the user's notifications (or all of them) read; returns how many changed."""
+    stmt = update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    if notification_id is not None:
+        stmt = stmt.where(Notification.id == notification_id)
+    result = db.session.execute(stmt.values(read_at=utcnow()).execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait before trying an e-mail again: 1, 2, 4 ... minutes, at most six hours."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
