@@ -136,7 +136,8 @@ class CaseView(ScopedModelView):
                 | (Person.external_reference == search)).order_by(Person.family_name).limit(20)).all()
         return self.render(
             "cases/detail.html", case=case, can_edit=can_edit, search=search, found=found,
-            process_panels=_process_panels(case), startable=processes.latest_per_key(),
+            process_panels=_process_panels(case),
+            startable=[d for d in processes.latest_per_key() if d.key != requests.PROCESS_KEY],  # own form above
             can_start=access.can(current_user, access.Action.START_PROCESS, case),
             ask=_ask_choices(), default_due=requests.default_due(),
             is_lead=current_user.has_role(Role.LEAD),

@@ -143,6 +143,20 @@ class DesignerView(SecureView):
         return self.render("designer/preview.html", draft=draft, errors=errors, latest=latest, diff=diff,
                            rows=rows)
 
+    @expose("/<int:draft_id>/routing")
+    def routing(self, draft_id: int):
+        """The routing check for the saved draft, before it is deployed."""
+        from workflows import routing_check
+
+        draft = self._draft(draft_id)
+        try:
+            report, problems = routing_check.check(draft.bpmn_xml), []
+        except engine.DiagramError as exc:
+            report, problems = None, exc.problems
+        return self.render("processes/routing.html", report=report, keys=[], key=draft.key, problems=problems,
+                           title=f"Routing check of the draft: {draft.key or 'new process'}",
+                           back=url_for(".edit", draft_id=draft.id))
+
     @expose("/<int:draft_id>/upload", methods=("POST",))
     def upload(self, draft_id: int):
         """Replace the draft with a .bpmn file (e.g. saved from Camunda Modeler)."""

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 import access
 from admin.base import SecureView
-from models import InstanceStatus, ProcessDefinition, WorkflowInstance, db
-from workflows import processes
+from models import InstanceStatus, ProcessDefinition, WorkflowInstance, audit, db
+from workflows import processes, routing_check
 from workflows.engine import DiagramError
 
 
@@ -68,6 +68,20 @@ class ProcessesView(SecureView):
         """One version's diagram."""
         definition = self._definition(definition_id)
         return self.render("processes/version.html", definition=definition)
+
+    @expose("/routing/")
+    def routing(self):
+        """Who would get each step of a deployed process today, area by area, with every gap highlighted."""
+        keys = [d.key for d in processes.latest_per_key()]
+        key = request.args.get("key") or (keys[0] if keys else None)
+        definition = processes.latest(key) if key else None
+        if key and definition is None:
+            abort(404)
+        report = routing_check.check(definition.bpmn_xml) if definition else None
+        audit.record("view", user=current_user, object_type="routing_check", object_id=key)
+        db.session.commit()
+        return self.render("processes/routing.html", report=report, keys=keys, key=key,
+                           title=f"Routing check: {key}" if key else "Routing check", back=url_for(".index"))
 
     @expose("/history/<key>/")
     def history(self, key: str):

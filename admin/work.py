@@ -39,8 +39,9 @@ def _due(view, context, item: WorkItem, name: str) -> Markup:
 
 def _organisation(view, context, item: WorkItem, name: str) -> Markup:
     if item.organisation is None:
-        return Markup('<span class="badge badge-warning" title="{}">Unassigned</span>').format(
-            item.unassigned_reason or "")
+        return Markup('<span class="badge badge-warning">Unassigned</span> <span class="small">{}</span> '
+                      '<a class="small" href="{}#instance-{}">Assign on the case page</a>').format(
+            item.unassigned_reason or "", url_for("cases.details_view", id=item.case_id), item.instance_id)
     role = f" ({item.required_role}s)" if item.required_role else ""
     return Markup("{}{}").format(item.organisation.name, role)
 

@@ -28,7 +28,7 @@ BASE_CONFIG = {
 }
 PASSWORD = "correct-horse-battery"
 # Shared fixtures (API clients, import and export partnerships) for tests in any folder.
-pytest_plugins = ["tests.fixtures.api", "tests.fixtures.exports", "tests.fixtures.imports"]
+pytest_plugins = ["tests.fixtures.api", "tests.fixtures.exports", "tests.fixtures.imports", "tests.fixtures.mail"]
 
 
 def _config(url: str, **extra) -> dict:

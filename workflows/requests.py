@@ -4,6 +4,7 @@ the case."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -14,6 +15,7 @@ from models import Case, ItemStatus, Organisation, User, WorkflowInstance, WorkI
 from workflows import processes, tasks
 
 PROCESS_KEY = "agency_request"
+BPMN_FILE = Path(__file__).resolve().parent.parent / "bpmn" / f"{PROCESS_KEY}.bpmn"  # shipped; leads may change it
 TEXT_MAX = 4000
 
 

@@ -4,7 +4,7 @@ reach someone, and a failed step is retried once its cause is fixed."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from casework import areas
 from models import AuditEvent, InstanceStatus, ItemStatus, WorkflowInstance, WorkItem, db
@@ -234,3 +234,74 @@ def test_routing_lint(ctx):
         processes.check(text.replace('candidateGroups="service:vpp"', 'candidateGroups="service:"'))
     with pytest.raises(processes.DiagramError, match="'boss' is not a role"):
         processes.check(text.replace("service:vpp:manager", "service:vpp:boss"))
+
+
+def test_the_routing_check_shows_who_gets_each_step_and_every_gap(county, client, login):
+    from models import ProcessDefinition
+
+    orgs, users = county
+    areas.provide("vpp", "ashfield_vpp", ["city"])
+    areas.provide("vpp", "mansfield_vpp", ["city"])  # two providers in the City: a gap
+    db.session.commit()
+    login(users["council"].email)  # a practitioner: not for them
+    assert client.get("/admin/processes/routing/").status_code == 404
+    login(users["lead"].email)
+    page = client.get("/admin/processes/routing/?key=routing").get_data(as_text=True)
+    table = page.split('id="routing"', 1)[1]
+    rows = {r.split("<code", 1)[1].split("</code>")[0].split(">")[-1]: r for r in table.split("<tr>")[2:]}
+    panel, escalation = rows["panel_step"], rows["escalation"]
+    cells = panel.split("<td")[2:]  # areas by name: Ashfield, Mansfield, Nottingham City
+    assert "Ashfield VPP: nobody active can do it" in cells[0] and "data-gap" in cells[0]  # no users there
+    assert "Mansfield VPP" in cells[1] and "data-gap" not in cells[1]
+    assert "2 organisations provide Vulnerable persons panel in Nottingham City" in cells[2] and "data-gap" in cells[2]
+    # Ashfield's panel has nobody at all; Mansfield's has a manager, so the escalation reaches someone there.
+    esc = escalation.split("<td")[2:]
+    assert "Ashfield VPP: nobody active can do it" in esc[0] and "data-gap" in esc[0]
+    assert "Mansfield VPP (managers)" in esc[1]
+    assert "gaps" in page and client.get("/admin/processes/routing/?key=nope").status_code == 404
+    # The designer runs the same check on a draft before it is deployed.
+    definition = processes.latest("routing")
+    response = client.post("/admin/designer/new/", data={"from": definition.id})
+    draft_url = response.headers["Location"]
+    draft = client.get(draft_url.rstrip("/") + "/routing").get_data(as_text=True)
+    assert "Routing check of the draft: routing" in draft and "Mansfield VPP" in draft
+    assert isinstance(definition, ProcessDefinition)
+
+
+def test_escalation_without_managers_is_a_gap_naming_the_fallback(county, client, login):
+    orgs, users = county
+    db.session.delete(users["panel_manager"])
+    make_user(orgs["mansfield_vpp"], "lead")
+    db.session.commit()
+    login(users["lead"].email)
+    page = client.get("/admin/processes/routing/?key=routing").get_data(as_text=True)
+    assert "Mansfield VPP (its leads)" in page and "nobody active is a manager there" in page
+
+
+def test_cases_take_an_area_over_the_api_and_refuse_an_unknown_one(county, client):
+    from casework import tokens
+    from models import Case
+
+    orgs, users = county
+    token = tokens.issue(users["council"])
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    made = client.post("/api/v1/cases", json={"case_type": "hate_crime", "title": "t", "area": "mansfield"},
+                       headers=headers)
+    assert made.status_code == 201
+    assert client.get(f"/api/v1/cases/{made.json['id']}", headers=headers).json["area"] == "mansfield"
+    before = db.session.scalar(select(func.count()).select_from(Case))
+    for bad in ("atlantis", 7):
+        refused = client.post("/api/v1/cases", json={"case_type": "hate_crime", "title": "t", "area": bad},
+                              headers=headers)
+        assert refused.status_code == 422 and "is not an area" in refused.json["errors"]["area"]
+    assert db.session.scalar(select(func.count()).select_from(Case)) == before
+
+
+def test_team_work_shows_the_gap_to_the_lead_organisation(county, client, login):
+    orgs, users = county
+    case, _ = _start(users["lead"], "city")
+    login(users["council"].email)
+    page = client.get("/admin/team_work/").get_data(as_text=True)
+    assert "No organisation provides Vulnerable persons panel in Nottingham City" in page
+    assert "Assign on the case page" in page

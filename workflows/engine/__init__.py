@@ -11,7 +11,7 @@ from __future__ import annotations
 from workflows.engine.clock import clock, now
 from workflows.engine.lint import lint
 from workflows.engine.migrate import MigrationPlan, migrate, migration_plan
-from workflows.engine.parse import executable_process, lane_org_type, read_form, read_xml
+from workflows.engine.parse import Step, executable_process, lane_org_type, read_form, read_xml, user_steps
 from workflows.engine.results import (BPMN_NS, CAMUNDA_NS, MAX_STEPS, MAX_XML_BYTES, NS, DiagramError,
                                       EngineError, Parsed, Problem, TaskInfo, json_safe)
 from workflows.engine.run import (complete, is_completed, next_timer_at, process_key, ready_user_tasks, retry,
@@ -20,7 +20,7 @@ from workflows.engine.scripting import ServiceCall, services
 from workflows.engine.serialize import dumps, has_scripts, loads
 
 __all__ = ["BPMN_NS", "CAMUNDA_NS", "MAX_STEPS", "MAX_XML_BYTES", "NS", "DiagramError", "EngineError", "MigrationPlan",
-           "Parsed", "Problem", "ServiceCall", "TaskInfo", "clock", "complete", "dumps", "executable_process",
+           "Parsed", "Problem", "ServiceCall", "Step", "TaskInfo", "clock", "complete", "dumps", "executable_process",
            "has_scripts", "is_completed", "json_safe", "lane_org_type", "lint", "loads", "migrate", "migration_plan",
            "next_timer_at", "now", "process_key", "read_form", "read_xml", "ready_user_tasks", "retry", "run", "services",
-           "start", "step_states", "task_state", "to_datetime"]
+           "start", "step_states", "task_state", "to_datetime", "user_steps"]

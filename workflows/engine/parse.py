@@ -2,6 +2,7 @@
 Camunda forms, assignment and external service tasks; lint messages located by element and line."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
@@ -173,3 +174,31 @@ def lane_org_type(lane: str | None) -> str | None:
     if not lane:
         return None
     return "_".join(lane.strip().lower().replace("-", " ").split())
+
+
+@dataclass
+class Step:
+    """A user task as drawn: what a routing check needs, read from the XML without running anything."""
+
+    bpmn_id: str
+    name: str | None
+    candidate_groups: list[str]
+    lane: str | None
+    process_key: str
+
+
+def user_steps(xml: bytes | str) -> list[Step]:
+    """Every user task of the executable process (in document order), with its groups and lane.
+
+    :raise DiagramError: if the XML cannot be read as a diagram
+    """
+    root = read_xml(xml)
+    proc = executable_process(root)
+    lanes = {ref.text.strip(): lane.get("name") for lane in proc.iter(f"{{{BPMN_NS}}}lane")
+             for ref in lane.findall(f"{{{BPMN_NS}}}flowNodeRef") if ref.text}
+    out = []
+    for node in proc.iter(f"{{{BPMN_NS}}}userTask"):
+        groups = node.get(_C + "candidateGroups") or ""
+        out.append(Step(node.get("id"), node.get("name"), [g.strip() for g in groups.split(",") if g.strip()],
+                        lanes.get(node.get("id")), proc.get("id")))
+    return out
