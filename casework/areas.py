@@ -14,15 +14,7 @@ def create_area(code: str, name: str, actor: User | None = None) -> Area:
 
     :raise InvalidInput: on a bad or duplicate code or a missing name
     """
-    code = validate.code(code)
-    name = validate.text(name, "name", NAME_MAX)
-    if db.session.get(Area, code) is not None:
-        raise InvalidInput({"code": f"an area with code {code!r} already exists"})
-    area = Area(code=code, name=name, active=True)
-    db.session.add(area)
-    db.session.flush()
-    audit.record("create", user=actor, object_type="area", object_id=code, detail={"name": name})
-    return area
+    return _create(Area, "an area", code, name, actor)
 
 
 def create_service(code: str, name: str, actor: User | None = None) -> Service:
@@ -30,15 +22,19 @@ def create_service(code: str, name: str, actor: User | None = None) -> Service:
 
     :raise InvalidInput: on a bad or duplicate code or a missing name
     """
+    return _create(Service, "a service", code, name, actor)
+
+
+def _create(model: type[Area] | type[Service], what: str, code: str, name: str, actor: User | None):
     code = validate.code(code)
     name = validate.text(name, "name", NAME_MAX)
-    if db.session.get(Service, code) is not None:
-        raise InvalidInput({"code": f"a service with code {code!r} already exists"})
-    service = Service(code=code, name=name, active=True)
-    db.session.add(service)
+    if db.session.get(model, code) is not None:
+        raise InvalidInput({"code": f"{what} with code {code!r} already exists"})
+    row = model(code=code, name=name, active=True)
+    db.session.add(row)
     db.session.flush()
-    audit.record("create", user=actor, object_type="service", object_id=code, detail={"name": name})
-    return service
+    audit.record("create", user=actor, object_type=model.__tablename__, object_id=code, detail={"name": name})
+    return row
 
 
 def area_or_error(code: str | None, field: str = "area") -> Area:
@@ -46,10 +42,7 @@ def area_or_error(code: str | None, field: str = "area") -> Area:
 
     :raise InvalidInput: naming the unknown code
     """
-    area = db.session.get(Area, str(code or "").strip())
-    if area is None or not area.active:
-        raise InvalidInput({field: f"{code!r} is not an area (see Reference data → Areas)"})
-    return area
+    return _active(Area, code, field, "an area (see Reference data → Areas)")
 
 
 def service_or_error(code: str | None, field: str = "service") -> Service:
@@ -57,10 +50,14 @@ def service_or_error(code: str | None, field: str = "service") -> Service:
 
     :raise InvalidInput: naming the unknown code
     """
-    service = db.session.get(Service, str(code or "").strip())
-    if service is None or not service.active:
-        raise InvalidInput({field: f"{code!r} is not a service (see Reference data → Services)"})
-    return service
+    return _active(Service, code, field, "a service (see Reference data → Services)")
+
+
+def _active(model: type[Area] | type[Service], code: str | None, field: str, what: str):
+    row = db.session.get(model, str(code or "").strip())
+    if row is None or not row.active:
+        raise InvalidInput({field: f"{code!r} is not {what}"})
+    return row
 
 
 def provide(service_code: str, org_code: str, area_codes: list[str] | None = None,

@@ -89,7 +89,8 @@ PEOPLE = [  # (external_reference, given, family, dob, registering user)
 
 CASES = [  # (opener, case type, area, title, risk, restricted, [(person ref, role)], [partner codes], steps)
     ("practitioner@police.demo", "victim_support", "nottingham_city",
-     "Burglary at home address, victim requests support", "standard", False, [("DEMO-P001", "victim")], [], 0),
+     "Burglary at home address, victim requests support", "standard", False, [("DEMO-P001", "victim")],
+     ["victim_services"], 0),
     ("practitioner@police.demo", "victim_support", "gedling",
      "Assault outside nightclub, victim referred for support", "medium", False, [("DEMO-P006", "victim")], [], 2),
     ("practitioner@police.demo", "restorative_justice", "broxtowe", "Criminal damage to car, both parties open to RJ",

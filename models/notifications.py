@@ -18,7 +18,9 @@ class Notification(db.Model):
     """One thing a user is told, shown in their notification centre (and e-mailed as they choose)."""
 
     __tablename__ = "notification"
+    # The bell counts a user's unread rows, the centre lists a user's newest: both follow the user, not the table.
     __table_args__ = (Index("ix_notification_user_unread", "user_id", "read_at"),
+                      Index("ix_notification_user_newest", "user_id", "id"),
                       Index("ix_notification_digest", "digest_pending", "user_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))

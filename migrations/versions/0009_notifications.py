@@ -70,6 +70,7 @@ def upgrade():
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.create_index('ix_notification_digest', ['digest_pending', 'user_id'], unique=False)
         batch_op.create_index('ix_notification_user_unread', ['user_id', 'read_at'], unique=False)
+        batch_op.create_index('ix_notification_user_newest', ['user_id', 'id'], unique=False)
 
     with op.batch_alter_table('organisation', schema=None) as batch_op:
         batch_op.add_column(sa.Column('mailbox', sa.String(length=254), nullable=True))
@@ -101,6 +102,7 @@ def downgrade():
 
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_index('ix_notification_user_unread')
+        batch_op.drop_index('ix_notification_user_newest')
         batch_op.drop_index('ix_notification_digest')
 
     op.drop_table('notification')

@@ -86,17 +86,7 @@ def retry(wf: BpmnWorkflow) -> int:
     """
     failed = wf.get_tasks(state=TaskState.ERROR)
     for task in failed:
-        try:
-            task.run()
-        except sandbox.ScriptBudgetExceeded as exc:
-            raise EngineError(str(exc), task.task_spec.bpmn_id, task.task_spec.bpmn_name) from None
-        except SpiffWorkflowException as exc:
-            raise EngineError(_spiff_message(exc), task.task_spec.bpmn_id, task.task_spec.bpmn_name) from None
-        except EngineError:
-            raise
-        except Exception as exc:  # a diagram must never crash a request
-            raise EngineError(f"{type(exc).__name__}: {exc}", task.task_spec.bpmn_id,
-                              task.task_spec.bpmn_name) from None
+        _run_step(task)
     return len(failed)
 
 
@@ -155,12 +145,22 @@ def complete(wf: BpmnWorkflow, task_id: str, data: dict[str, Any]) -> None:
     if task is None or task.state != TaskState.READY or not task.task_spec.manual:
         raise EngineError("this step is not waiting for input")
     task.set_data(**data)
+    _run_step(task)
+
+
+def _run_step(task: SpiffTask) -> None:
+    """Run one task; any failure becomes an EngineError naming its element (a diagram never crashes a request)."""
+    spec = task.task_spec
     try:
         task.run()
     except sandbox.ScriptBudgetExceeded as exc:
-        raise EngineError(str(exc), task.task_spec.bpmn_id, task.task_spec.bpmn_name) from None
+        raise EngineError(str(exc), spec.bpmn_id, spec.bpmn_name) from None
     except SpiffWorkflowException as exc:
-        raise EngineError(_spiff_message(exc), task.task_spec.bpmn_id, task.task_spec.bpmn_name) from None
+        raise EngineError(_spiff_message(exc), spec.bpmn_id, spec.bpmn_name) from None
+    except EngineError:
+        raise
+    except Exception as exc:
+        raise EngineError(f"{type(exc).__name__}: {exc}", spec.bpmn_id, spec.bpmn_name) from None
 
 
 def ready_user_tasks(wf: BpmnWorkflow) -> list[TaskInfo]:
