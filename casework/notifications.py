@@ -7,11 +7,13 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flask import current_app, url_for
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Integer, and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import case as sql_case
 
 from casework import calendar, settings
 from models import (Case, ItemStatus, Notification, NotificationPreference, Organisation, OutboxMessage, User,
                     UserRole, WorkItem, db, utcnow)
+from models.base import UTCDateTime
 from models.enums import Role
 from models.notifications import KINDS, MODES
 
@@ -109,45 +111,73 @@ def members(org_id: int, role: str | None = None) -> list[User]:
         exists().where(UserRole.user_id == User.id, UserRole.role.in_(roles))).order_by(User.id)))
 
 
-def notify(users: Iterable[User], kind: str, *, case: Case | None = None, item: WorkItem | None = None,
-           org: Organisation | None = None) -> list[Notification]:
-    """Tell these users (once each); e-mail those who chose it now, keep it for the digest of those who chose that."""
+def notify(users: Iterable[User], kind: str, *, case: Case | None = None,
+           item: WorkItem | None = None) -> list[Notification]:
+    """Tell these people (once each); e-mail those who chose it now, keep it for the digest of those who chose that."""
     people = list({u.id: u for u in users if u.active}.values())
-    text = text_for(kind, case, item, org)
-    chosen = modes((u.id for u in people), kind)
+    text = text_for(kind, case, item)
     mail = mail_enabled()
+    chosen = modes((u.id for u in people), kind) if mail else {}  # without e-mail, choices change nothing
     rows = []
     for user in people:
-        row = Notification(user_id=user.id, kind=kind, text=text, case_id=case.id if case else None,
-                           work_item_id=item.id if item else None,
+        row = Notification(user_id=user.id, kind=kind, text=text, case=case, work_item=item,
                            digest_pending=mail and chosen[user.id] == "digest")
         rows.append(row)
         if mail and chosen[user.id] == "immediate":
             _queue(user.email, kind, text, case, item, user_id=user.id)
     db.session.add_all(rows)
-    if mail and org is not None and org.mailbox and kind in ORGANISATION_KINDS:
-        _queue(org.mailbox, kind, text, case, item, organisation_id=org.id)
-    db.session.flush()
     return rows
 
 
-def _queue(to: str, kind: str, text: str, case: Case | None, item: WorkItem | None, **owner: int) -> None:
+def notify_organisation(org: Organisation, role: str | None, kind: str, *, case: Case | None = None,
+                        item: WorkItem | None = None) -> None:
+    """Tell an organisation's caseworkers (holding `role`, when given) in a fixed number of statements, however
+    many people it has: the database fans the notification (and the immediate e-mails) out."""
+    if (item is not None and item.id is None) or (case is not None and case.id is None):
+        db.session.flush()
+    text, now, mail = text_for(kind, case, item, org), utcnow(), mail_enabled()
+    roles = [Role(role)] if role in {r.value for r in Role} else list(CASEWORK_ROLES)
+    people = (User.organisation_id == org.id, User.active.is_(True),
+              exists().where(UserRole.user_id == User.id, UserRole.role.in_(roles)))
+    mode = func.coalesce(select(NotificationPreference.mode).where(
+        NotificationPreference.user_id == User.id, NotificationPreference.kind == kind).scalar_subquery(),
+        DEFAULT_MODES[kind])
+    case_id, item_id = (case.id if case else None), (item.id if item else None)
+    db.session.execute(insert(Notification).from_select(
+        ["user_id", "kind", "text", "case_id", "work_item_id", "created_at", "digest_pending"],
+        select(User.id, literal(kind), literal(text), literal(case_id, Integer), literal(item_id, Integer),
+               literal(now, UTCDateTime), sql_case((mode == "digest", mail), else_=False)).where(*people)))
+    if not mail:
+        return
+    subject, body = _mail_text(text, case, item)
+    db.session.execute(insert(OutboxMessage).from_select(
+        ["to_address", "user_id", "kind", "subject", "body", "status", "attempts", "next_attempt_at", "created_at"],
+        select(User.email, User.id, literal(kind), literal(subject), literal(body), literal("pending"),
+               literal(0), literal(now, UTCDateTime), literal(now, UTCDateTime)).where(*people, mode == "immediate")))
+    if org.mailbox and kind in ORGANISATION_KINDS:
+        _queue(org.mailbox, kind, text, case, item, organisation_id=org.id)
+
+
+def _mail_text(text: str, case: Case | None, item: WorkItem | None) -> tuple[str, str]:
     body = (f"{text}.\n\nOpen it in Casebook: {link(case.id if case else None, item.id if item else None)}\n\n"
             "Casebook never puts names or case details in e-mails. You can choose which e-mails you get in "
             f"Casebook under Notifications → Settings: {link(None, None)}\n")
-    db.session.add(OutboxMessage(to_address=to, kind=kind, subject=f"Casebook: {text}"[:255], body=body,
-                                 next_attempt_at=utcnow(), **owner))
+    return f"Casebook: {text}"[:255], body
+
+
+def _queue(to: str, kind: str, text: str, case: Case | None, item: WorkItem | None, **owner: int) -> None:
+    if (item is not None and item.id is None) or (case is not None and case.id is None):
+        db.session.flush()  # the link needs their ids
+    subject, body = _mail_text(text, case, item)
+    db.session.add(OutboxMessage(to_address=to, kind=kind, subject=subject, body=body, next_attempt_at=utcnow(),
+                                 **owner))
 
 
 # ---------------------------------------------------------------- events
 
-def step_ready(item: WorkItem, escalation: bool = False) -> None:
+def step_ready(item: WorkItem, org: Organisation, escalation: bool = False) -> None:
     """A step now waits for an organisation: tell its people who hold the role (escalations: say so)."""
-    if item.organisation_id is None:
-        return
-    org = db.session.get(Organisation, item.organisation_id)
-    notify(members(org.id, item.required_role), "escalated" if escalation else "new_step",
-           case=item.case, item=item, org=org)
+    notify_organisation(org, item.required_role, "escalated" if escalation else "new_step", case=item.case, item=item)
 
 
 def assigned_to(user: User, item: WorkItem) -> None:
@@ -157,7 +187,7 @@ def assigned_to(user: User, item: WorkItem) -> None:
 
 def case_shared(case: Case, org: Organisation) -> None:
     """An organisation joined a case: tell its caseworkers."""
-    notify(members(org.id), "case_shared", case=case, org=org)
+    notify_organisation(org, None, "case_shared", case=case)
 
 
 def request_answered(user: User | None, case: Case) -> None:
@@ -181,8 +211,8 @@ def remind(at: datetime | None = None) -> int:
             if item.claimed_by is not None:
                 notify([item.claimed_by], kind, case=item.case, item=item)
             elif item.organisation_id is not None:
-                org = db.session.get(Organisation, item.organisation_id)
-                notify(members(org.id, item.required_role), kind, case=item.case, item=item, org=org)
+                notify_organisation(db.session.get(Organisation, item.organisation_id), item.required_role, kind,
+                                    case=item.case, item=item)
             count += 1
     db.session.flush()
     return count

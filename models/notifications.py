@@ -7,7 +7,9 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import UTCDateTime, db, utcnow
+from models.case import Case
 from models.organisation import User
+from models.workflow import WorkItem
 
 # Kinds of notification; their wording and default delivery live in casework/notifications.py.
 KINDS = ("new_step", "assigned_to_me", "due_soon", "overdue", "escalated", "request_answered", "case_shared")
@@ -34,6 +36,9 @@ class Notification(db.Model):
     digest_pending: Mapped[bool] = mapped_column(default=False)
 
     user: Mapped[User] = relationship()
+    # Set as objects by the services, so a new step's notifications go in with the step in one flush.
+    work_item: Mapped[WorkItem | None] = relationship()
+    case: Mapped[Case | None] = relationship()
 
 
 class NotificationPreference(db.Model):

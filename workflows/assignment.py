@@ -171,9 +171,9 @@ def give(item: WorkItem, who: Assignment, case: Case) -> None:
     item.required_role, item.unassigned_reason = who.role, who.reason
     if who.organisation is not None:
         bring_on(case, who.organisation, f"routed step {item.bpmn_id}")
-        db.session.flush()
         groups = [Group.parse(g) for g in groups_for(item.groups, item.lane)]
-        notifications.step_ready(item, escalation=bool(groups) and groups[0].role == Role.MANAGER.value)
+        notifications.step_ready(item, who.organisation,
+                                 escalation=bool(groups) and groups[0].role == Role.MANAGER.value)
 
 
 def reassign_unassigned(case: Case) -> int:

@@ -161,14 +161,14 @@ def notify(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     kind, to = _text(params, "kind", required=True), str(_text(params, "to", "starter"))
     if kind not in KINDS:
         raise CasebookError(f"notify: kind must be one of {', '.join(KINDS)}")
-    if to == "starter":
-        starter = db.session.get(User, ctx.instance.started_by_id) if ctx.instance.started_by_id else None
-        people = [starter] if starter is not None else []
-    else:
+    if to != "starter":
         who = assignment.resolve(ctx.case, [to], None)
-        people = notifications.members(who.organisation.id, who.role) if who.organisation else []
-    notifications.notify(people, kind, case=ctx.case)
-    return {"notified": len(people)}
+        if who.organisation is not None:
+            notifications.notify_organisation(who.organisation, who.role, kind, case=ctx.case)
+        return {"notified": who.organisation.code if who.organisation else None}
+    starter = db.session.get(User, ctx.instance.started_by_id) if ctx.instance.started_by_id else None
+    notifications.notify([starter] if starter is not None else [], kind, case=ctx.case)
+    return {"notified": starter.id if starter is not None else None}
 
 
 OPERATIONS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {

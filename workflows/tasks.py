@@ -156,8 +156,9 @@ def sync_items(instance: WorkflowInstance, wf) -> list[WorkItem]:
                         title=(task.title or task.bpmn_id)[:255], lane=task.lane, documentation=task.documentation,
                         candidate_groups=json.dumps(task.candidate_groups), form=json.dumps(task.fields),
                         due_at=task.due_at, status=ItemStatus.READY)
+        who = assignment.resolve(instance.case, task.candidate_groups, task.lane)  # before the item is pending
         db.session.add(item)
-        assignment.give(item, assignment.resolve(instance.case, task.candidate_groups, task.lane), instance.case)
+        assignment.give(item, who, instance.case)
         _give_to_assignee(item, task.assignee)
         created.append(item)
     for task_id, item in open_items.items():

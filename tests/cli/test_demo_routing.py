@@ -134,3 +134,15 @@ def test_every_shipped_process_routes_by_service_and_area(client, runner, ctx, a
     assert ("contact_victim", "idva") in steps["marac"]
     seen = {org for walked in steps.values() for _, org in walked}
     assert {"notts_police", "victim_services", "idva", EXPECTED[area]["vulnerable_persons_panel"]} <= seen
+    # The seventh shipped process: the police ask "housing" on a case in this area; the area's provider answers.
+    police = demo.user("notts_police", "practitioner")
+    case = demo.call("POST", "/cases", police, {"case_type": "hate_crime", "title": "request walk", "area": area})
+    asked = demo.call("POST", f"/cases/{case.json['id']}/requests", police,
+                      {"service": "housing", "text": "Any reports at this address?"})
+    assert asked.status_code == 201, asked.json
+    step = next(t for t in demo.call("GET", f"/tasks?case={case.json['id']}", police).json
+                if t["id"] == asked.json["task_id"])
+    assert step["organisation"] == EXPECTED[area]["housing"]
+    answered = demo.call("POST", f"/tasks/{step['id']}/complete", demo.user(step["organisation"], None),
+                         {"data": {"outcome": "done", "response": "None on record."}})
+    assert answered.status_code == 200
