@@ -175,14 +175,14 @@ def _queue(to: str, kind: str, text: str, case: Case | None, item: WorkItem | No
 
 # ---------------------------------------------------------------- events
 
-def step_ready(item: WorkItem, org: Organisation, escalation: bool = False) -> None:
+def step_ready(item: WorkItem, org: Organisation, case: Case, escalation: bool = False) -> None:
     """A step now waits for an organisation: tell its people who hold the role (escalations: say so)."""
-    notify_organisation(org, item.required_role, "escalated" if escalation else "new_step", case=item.case, item=item)
+    notify_organisation(org, item.required_role, "escalated" if escalation else "new_step", case=case, item=item)
 
 
-def assigned_to(user: User, item: WorkItem) -> None:
-    """Someone gave a step to this person."""
-    notify([user], "assigned_to_me", case=item.case, item=item)
+def assigned_to(user: User, item: WorkItem, case: Case) -> None:
+    """Someone (or the diagram) gave a step to this person."""
+    notify([user], "assigned_to_me", case=case, item=item)
 
 
 def case_shared(case: Case, org: Organisation) -> None:

@@ -172,7 +172,7 @@ def give(item: WorkItem, who: Assignment, case: Case) -> None:
     if who.organisation is not None:
         bring_on(case, who.organisation, f"routed step {item.bpmn_id}")
         groups = [Group.parse(g) for g in groups_for(item.groups, item.lane)]
-        notifications.step_ready(item, who.organisation,
+        notifications.step_ready(item, who.organisation, case,
                                  escalation=bool(groups) and groups[0].role == Role.MANAGER.value)
 
 

@@ -159,7 +159,7 @@ def sync_items(instance: WorkflowInstance, wf) -> list[WorkItem]:
         who = assignment.resolve(instance.case, task.candidate_groups, task.lane)  # before the item is pending
         db.session.add(item)
         assignment.give(item, who, instance.case)
-        _give_to_assignee(item, task.assignee)
+        _give_to_assignee(item, task.assignee, instance.case)
         created.append(item)
     for task_id, item in open_items.items():
         state = engine.task_state(wf, task_id)
@@ -171,7 +171,7 @@ def sync_items(instance: WorkflowInstance, wf) -> list[WorkItem]:
     return created
 
 
-def _give_to_assignee(item: WorkItem, email: str | None) -> None:
+def _give_to_assignee(item: WorkItem, email: str | None, case: Case) -> None:
     """A diagram's `camunda:assignee` (an e-mail) claims the step for that person, if they work for its
     organisation; they are told."""
     if not email or item.organisation_id is None:
@@ -180,7 +180,7 @@ def _give_to_assignee(item: WorkItem, email: str | None) -> None:
                                                   User.active.is_(True), User.organisation_id == item.organisation_id))
     if person is not None:
         item.claimed_by_id, item.claimed_at = person.id, utcnow()
-        notifications.assigned_to(person, item)
+        notifications.assigned_to(person, item, case)
 
 
 def get_item(user: User, item_id: int) -> WorkItem:

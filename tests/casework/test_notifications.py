@@ -211,5 +211,7 @@ def test_a_step_for_a_named_assignee_is_claimed_for_them_and_they_are_told(team)
     db.session.commit()
     _, item = _open_with_step(users["pc"])
     assert item.claimed_by_id == users["pc2"].id
-    kinds = {n.kind for n in db.session.scalars(select(Notification).where(Notification.user_id == users["pc2"].id))}
-    assert kinds == {"new_step", "assigned_to_me"}
+    told = {n.kind: n for n in db.session.scalars(select(Notification).where(Notification.user_id == users["pc2"].id))}
+    assert set(told) == {"new_step", "assigned_to_me"}
+    assert told["assigned_to_me"].case_id == item.case_id and told["assigned_to_me"].work_item_id == item.id
+    assert told["assigned_to_me"].text == f"Assigned to you: “The only step” on {item.case.reference}"
