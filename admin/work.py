@@ -13,8 +13,9 @@ from sqlalchemy import case as sql_case
 import access
 from admin.base import ScopedModelView
 from admin.taskforms import form_class_for, prefill, submitted
-from casework.errors import Conflict, InvalidData, NotFound, NotPermitted
+from casework.errors import Conflict, InvalidData, InvalidInput, NotFound, NotPermitted
 from models import Case, ItemStatus, WorkItem, db, utcnow
+from models.enums import Role
 from workflows import tasks
 
 
@@ -194,8 +195,27 @@ class MyWorkView(WorkView):
             else:
                 status = 422
         case = db.session.get(Case, item.case_id)
+        can_give = item.organisation_id == current_user.organisation_id and current_user.has_role(
+            Role.MANAGER, Role.LEAD)
         return self.render("work/task.html", item=item, form=form, case=case,
-                           overdue=item.due_at is not None and item.due_at < utcnow()), status
+                           overdue=item.due_at is not None and item.due_at < utcnow(),
+                           colleagues=tasks.colleagues(item) if can_give else []), status
+
+    @expose("/<int:item_id>/give/", methods=("POST",))
+    def give(self, item_id: int):
+        """A manager gives the step to a colleague."""
+        item = self._item(item_id)
+        try:
+            tasks.give_to(current_user, item, request.form.get("user", type=int))
+            db.session.commit()
+            flash(f"“{item.title}” is now with {item.claimed_by.name}.", "success")
+        except NotPermitted as exc:
+            db.session.rollback()
+            abort(403, str(exc))
+        except (Conflict, InvalidInput) as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        return redirect(url_for(".task_view", item_id=item.id))
 
     def _after_complete(self, created: list[WorkItem]):
         for nxt in created:

@@ -5,12 +5,12 @@ from typing import Any
 
 from flask import jsonify, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import access
 from api.base import body, bp, error
 from casework.errors import InvalidInput
-from models import Case, ItemStatus, Organisation, WorkItem, audit, db
+from models import Case, ItemStatus, Organisation, User, WorkItem, audit, db
 from workflows import tasks
 from workflows.formdata import is_multiple
 
@@ -91,9 +91,16 @@ def release_task(item_id: int):
 
 @bp.post("/tasks/<int:item_id>/assign")
 def assign_task(item_id: int):
-    """The lead organisation gives an unassigned step to {"organisation": CODE}; it joins the case."""
+    """The lead organisation gives an unassigned step to {"organisation": CODE} (it joins the case), or a
+    manager of the step's organisation gives it to a colleague, {"user": EMAIL}."""
     item = tasks.get_item(current_user, item_id)
-    code = body().get("organisation")
+    data = body()
+    if "user" in data:
+        person = db.session.scalar(select(User).where(func.lower(User.email) == str(data["user"] or "").lower()))
+        out = task_json(tasks.give_to(current_user, item, person.id if person else None))
+        db.session.commit()
+        return jsonify(out)
+    code = data.get("organisation")
     org = db.session.scalar(select(Organisation).where(Organisation.code == str(code or "")))
     if org is None or not org.active:
         raise InvalidInput({"organisation": f"no active organisation with code {code!r}"})

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import exists, select
 
-from casework import areas, notifications
+from casework import agreements, areas, notifications
 from models import Case, CaseOrganisation, ItemStatus, Organisation, User, UserRole, WorkItem, audit, db
 from models.enums import OrgType, Role, label
 from workflows.engine import lane_org_type
@@ -158,8 +158,10 @@ def bring_on(case: Case, org: Organisation, why: str, user: User | None = None) 
     db.session.add(CaseOrganisation(case_id=case.id, organisation_id=org.id, added_by_id=user.id if user else None))
     db.session.flush()
     db.session.expire(case, ["organisations"])
+    # Information-sharing agreements are still reported, not enforced (DESIGN.md C2): the audit keeps the gap.
+    warnings = agreements.missing(case.lead_organisation, [org], case.case_type_code)
     audit.record("add_organisation", user=user, object_type="case", object_id=case.id, case_id=case.id,
-                 detail={"organisation": org.code, "why": why})
+                 detail={"organisation": org.code, "why": why, **({"isa_warnings": warnings} if warnings else {})})
     notifications.case_shared(case, org)
     return True
 

@@ -336,6 +336,37 @@ def assign(user: User, item: WorkItem, organisation_id: int | None) -> WorkItem:
     return item
 
 
+def give_to(manager: User, item: WorkItem, person_id: int | None) -> WorkItem:
+    """A manager (or lead) of the step's organisation gives it to a colleague: claimed for them; they are told.
+
+    :raise NotPermitted: not a manager or lead of the step's organisation
+    :raise Conflict: the step is no longer open
+    :raise InvalidInput: the colleague is not an active member who may do the step
+    """
+    if item.organisation_id != manager.organisation_id or not manager.has_role(Role.MANAGER, Role.LEAD):
+        raise NotPermitted("Only a manager of the organisation doing this step may give it to someone.")
+    db.session.refresh(item, with_for_update=True)
+    if item.status is not ItemStatus.READY:
+        raise Conflict(_describe_done(item))
+    person = db.session.get(User, person_id) if person_id else None
+    if person is None or not person.active or person.organisation_id != item.organisation_id \
+            or not access.can(person, access.Action.COMPLETE, item):
+        raise InvalidInput({"user": "choose an active colleague who may do this step"})
+    item.claimed_by_id, item.claimed_at = person.id, utcnow()
+    audit.record("give_step", user=manager, object_type="work_item", object_id=item.id, case_id=item.case_id,
+                 detail={"to_user": person.id})
+    if person.id != manager.id:
+        notifications.assigned_to(person, item, item.case)
+    return item
+
+
+def colleagues(item: WorkItem) -> list[User]:
+    """Active members of the step's organisation who hold the role it needs (whom a manager may give it to)."""
+    if item.organisation_id is None:
+        return []
+    return notifications.members(item.organisation_id, item.required_role)
+
+
 def cancel(user: User, instance: WorkflowInstance, reason: str = "") -> None:
     """Stop an instance (leads only); its open items are cancelled and the reason is audited."""
     if not (user.has_role(Role.LEAD) and access.is_visible(user, instance.case)):

@@ -215,3 +215,31 @@ def test_a_step_for_a_named_assignee_is_claimed_for_them_and_they_are_told(team)
     assert set(told) == {"new_step", "assigned_to_me"}
     assert told["assigned_to_me"].case_id == item.case_id and told["assigned_to_me"].work_item_id == item.id
     assert told["assigned_to_me"].text == f"Assigned to you: “The only step” on {item.case.reference}"
+
+
+def test_a_manager_gives_a_step_to_a_colleague_who_is_told(team, client, login):
+    police, _, users = team
+    case, item = _open_with_step(users["pc"])
+    login(users["pc"].email)  # a practitioner: no such form, and the action is refused
+    assert 'id="give-step"' not in client.get(f"/admin/my_work/{item.id}/").get_data(as_text=True)
+    assert client.post(f"/admin/my_work/{item.id}/give/", data={"user": users["pc2"].id}).status_code == 403
+    login(users["sgt"].email)
+    page = client.get(f"/admin/my_work/{item.id}/").get_data(as_text=True)
+    assert 'id="give-step"' in page and users["pc2"].name in page
+    response = client.post(f"/admin/my_work/{item.id}/give/", data={"user": users["pc2"].id}, follow_redirects=True)
+    assert f"is now with {users['pc2'].name}" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(WorkItem, item.id).claimed_by_id == users["pc2"].id
+    (told,) = db.session.scalars(select(Notification).where(Notification.kind == "assigned_to_me")).all()
+    assert told.user_id == users["pc2"].id and told.work_item_id == item.id
+    refused = client.post(f"/admin/my_work/{item.id}/give/", data={"user": users["vs"].id}, follow_redirects=True)
+    assert "choose an active colleague" in refused.get_data(as_text=True)
+
+    client.post("/logout")
+    token = tokens.issue(users["sgt"])
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    back = client.post(f"/api/v1/tasks/{item.id}/assign", json={"user": "PC@police.example.org"}, headers=headers)
+    assert back.status_code == 200 and back.json["claimed_by"] == "pc@police.example.org"
+    assert client.post(f"/api/v1/tasks/{item.id}/assign", json={"user": "nobody@example.org"},
+                       headers=headers).status_code == 422

@@ -150,3 +150,13 @@ def test_ask_from_the_case_page(agencies, client, login):
                                                                  "due_on": DUE}, follow_redirects=True)
     assert "The request was not sent: text: is required" in refused.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(WorkflowInstance)) == 1
+
+
+def test_joining_without_an_information_sharing_agreement_is_recorded(agencies):
+    from models import AuditEvent
+
+    call, case, users = agencies
+    call("pc", "POST", f"/cases/{case}/requests", {"organisation": "city_homes", "text": "x", "due_on": DUE})
+    joined = [e for e in db.session.scalars(select(AuditEvent).where(AuditEvent.action == "add_organisation"))
+              if e.detail_dict.get("organisation") == "city_homes"]
+    assert joined and "no information-sharing agreement in force covers" in joined[0].detail_dict["isa_warnings"][0]
