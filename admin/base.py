@@ -1,9 +1,9 @@
 """One base for every console screen: access through access.py, audit of Flask-Admin changes."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
-from flask import abort, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import FilterConverter
@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy import inspect
 
 import access
+from casework.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from models import audit, db
 
 
@@ -20,6 +21,23 @@ def _deny(name: str | None = None, **kwargs: Any):
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     abort(404)
+
+
+def perform(action: Callable[[], tuple[str, str]], refused_prefix: str = "") -> bool:
+    """Run a console action that changes data: commit and flash the (message, category) it returns. A refusal
+    rolls back and says why (403 when the user may not); returns whether it went through."""
+    try:
+        message, category = action()
+        db.session.commit()
+    except NotPermitted as exc:
+        db.session.rollback()
+        abort(403, str(exc))
+    except (Conflict, InvalidInput, NotFound) as exc:
+        db.session.rollback()
+        flash(f"{refused_prefix}{exc}", "error")
+        return False
+    flash(message, category)
+    return True
 
 
 class CasebookFilterConverter(FilterConverter):

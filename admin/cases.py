@@ -9,12 +9,12 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 import access
-from admin.base import ScopedModelView
+from admin.base import ScopedModelView, perform
 from admin.forms import (AddMemberForm, AddOrganisationForm, AddParticipantForm, CaseEditForm, CaseOpenForm,
                          NoteForm)
 from admin.people import apply_errors
 from casework import areas, cases
-from casework.errors import Conflict, InvalidInput, NotFound, NotPermitted, StaleEdit
+from casework.errors import InvalidInput, NotFound, NotPermitted, StaleEdit
 from models import (Case, CaseType, InstanceStatus, ItemStatus, Organisation, Person, Service, WorkflowInstance,
                     WorkItem, db, utcnow)
 from models.enums import Role, label
@@ -274,20 +274,18 @@ class CaseView(ScopedModelView):
         """Ask another agency (an organisation, or a service's provider in the case's area) by a date."""
         case = self.get_one(case_id)
         kind, _, code = (request.form.get("asked") or "").partition(":")
-        try:
+        sent: list[WorkflowInstance] = []
+
+        def ask() -> tuple[str, str]:
             instance, item = requests.ask(current_user, case, organisation=code if kind == "organisation" else None,
                                           service=code if kind == "service" else None,
                                           text=request.form.get("text"), due_on=request.form.get("due_on"))
-            db.session.commit()
+            sent.append(instance)
             who = item.organisation.name if item and item.organisation else "the agency (unassigned: see below)"
-            flash(f"Request sent to {who}.", "success")
-            return redirect(url_for(".details_view", id=case.id) + f"#instance-{instance.id}")
-        except NotPermitted as exc:
-            db.session.rollback()
-            abort(403, str(exc))
-        except (InvalidInput, NotFound) as exc:
-            db.session.rollback()
-            flash(f"The request was not sent: {exc}", "error")
+            return f"Request sent to {who}.", "success"
+
+        if perform(ask, refused_prefix="The request was not sent: "):
+            return redirect(url_for(".details_view", id=case.id) + f"#instance-{sent[0].id}")
         return redirect(url_for(".details_view", id=case.id) + "#ask")
 
     @expose("/<int:case_id>/processes/<int:instance_id>/retry/", methods=("POST",))
@@ -295,19 +293,14 @@ class CaseView(ScopedModelView):
         """Leads run a stopped process's failed step again once its cause is fixed."""
         case = self.get_one(case_id)
         instance = _instance_of(case, instance_id)
-        try:
+
+        def retry() -> tuple[str, str]:
             tasks.retry(current_user, instance)
-            db.session.commit()
             if instance.status is InstanceStatus.ERROR:
-                flash(f"The step failed again: {instance.error_message}", "error")
-            else:
-                flash("The failed step ran again and the process goes on.", "success")
-        except NotPermitted as exc:
-            db.session.rollback()
-            abort(403, str(exc))
-        except Conflict as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+                return f"The step failed again: {instance.error_message}", "error"
+            return "The failed step ran again and the process goes on.", "success"
+
+        perform(retry)
         return redirect(url_for(".details_view", id=case.id) + f"#instance-{instance.id}")
 
     @expose("/<int:case_id>/steps/<int:item_id>/assign/", methods=("POST",))
@@ -317,16 +310,12 @@ class CaseView(ScopedModelView):
         item = db.session.get(WorkItem, item_id)
         if item is None or item.case_id != case.id:
             abort(404)
-        try:
+
+        def assign() -> tuple[str, str]:
             tasks.assign(current_user, item, request.form.get("organisation", type=int))
-            db.session.commit()
-            flash(f"“{item.title}” is now with {item.organisation.name}.", "success")
-        except NotPermitted as exc:
-            db.session.rollback()
-            abort(403, str(exc))
-        except (Conflict, InvalidInput) as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+            return f"“{item.title}” is now with {item.organisation.name}.", "success"
+
+        perform(assign)
         return redirect(url_for(".details_view", id=case.id) + f"#instance-{item.instance_id}")
 
     @expose("/<int:case_id>/processes/<int:instance_id>/diagram.bpmn")

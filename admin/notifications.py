@@ -76,8 +76,8 @@ class NotificationsView(SecureView):
 
 
 def _own(notification_id: int) -> Notification:
-    row = db.session.get(Notification, notification_id)
-    if row is None or row.user_id != current_user.id:
+    row = notifications.own(current_user, notification_id)
+    if row is None:
         abort(404)
     return row
 

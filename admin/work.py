@@ -11,9 +11,9 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy import case as sql_case
 
 import access
-from admin.base import ScopedModelView
+from admin.base import ScopedModelView, perform
 from admin.taskforms import form_class_for, prefill, submitted
-from casework.errors import Conflict, InvalidData, InvalidInput, NotFound, NotPermitted
+from casework.errors import Conflict, InvalidData, NotFound, NotPermitted
 from models import Case, ItemStatus, WorkItem, db, utcnow
 from models.enums import Role
 from workflows import tasks
@@ -205,16 +205,12 @@ class MyWorkView(WorkView):
     def give(self, item_id: int):
         """A manager gives the step to a colleague."""
         item = self._item(item_id)
-        try:
+
+        def give() -> tuple[str, str]:
             tasks.give_to(current_user, item, request.form.get("user", type=int))
-            db.session.commit()
-            flash(f"“{item.title}” is now with {item.claimed_by.name}.", "success")
-        except NotPermitted as exc:
-            db.session.rollback()
-            abort(403, str(exc))
-        except (Conflict, InvalidInput) as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+            return f"“{item.title}” is now with {item.claimed_by.name}.", "success"
+
+        perform(give)
         return redirect(url_for(".task_view", item_id=item.id))
 
     def _after_complete(self, created: list[WorkItem]):

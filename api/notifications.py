@@ -30,8 +30,8 @@ def list_notifications():
 @bp.post("/notifications/<int:notification_id>/read")
 def read_notification(notification_id: int):
     """Mark one of the caller's notifications read (someone else's: 404)."""
-    row = db.session.get(Notification, notification_id)
-    if row is None or row.user_id != current_user.id:
+    row = notifications.own(current_user, notification_id)
+    if row is None:
         raise NotFound("no such notification")
     notifications.mark_read(current_user, notification_id)
     db.session.commit()

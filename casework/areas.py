@@ -1,7 +1,7 @@
 """Areas and services (reference data) and who provides which service where: what routing reads."""
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from casework import validate
 from casework.errors import InvalidInput
@@ -91,12 +91,9 @@ def providers(service_code: str, area_code: str | None) -> list[Organisation]:
 
     A case without an area matches only organisations that provide the service everywhere.
     """
-    where_area = ServiceProvision.area_code.is_(None)
-    if area_code:
-        where_area = or_(where_area, ServiceProvision.area_code == area_code)
     return list(db.session.scalars(
         select(Organisation).join(ServiceProvision, ServiceProvision.organisation_id == Organisation.id)
-        .where(ServiceProvision.service_code == service_code, where_area, Organisation.active.is_(True))
+        .where(_provides(service_code, area_code), Organisation.active.is_(True))
         .distinct().order_by(Organisation.name)))
 
 
@@ -104,12 +101,15 @@ def provided_by(organisation_ids: list[int], service_code: str, area_code: str |
     """Which of these organisations provide the service in the area (or everywhere)."""
     if not organisation_ids:
         return set()
-    where_area = ServiceProvision.area_code.is_(None)
-    if area_code:
-        where_area = or_(where_area, ServiceProvision.area_code == area_code)
     return set(db.session.scalars(select(ServiceProvision.organisation_id).where(
-        ServiceProvision.service_code == service_code, where_area,
-        ServiceProvision.organisation_id.in_(organisation_ids))))
+        _provides(service_code, area_code), ServiceProvision.organisation_id.in_(organisation_ids))))
+
+
+def _provides(service_code: str, area_code: str | None) -> ColumnElement[bool]:
+    """Provision rows of the service in the area or everywhere (a case without an area: everywhere only)."""
+    everywhere = ServiceProvision.area_code.is_(None)
+    return and_(ServiceProvision.service_code == service_code,
+                or_(everywhere, ServiceProvision.area_code == area_code) if area_code else everywhere)
 
 
 def active_areas() -> list[Area]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flask import current_app, url_for
-from sqlalchemy import Integer, and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, Integer, and_, exists, func, insert, literal, or_, select, update
 from sqlalchemy import case as sql_case
 
 from casework import calendar, settings
@@ -32,6 +32,7 @@ DEFAULT_MODES = {"new_step": "immediate", "assigned_to_me": "immediate", "escala
 # Kinds addressed to a whole organisation: its shared mailbox (if any) gets them by e-mail too.
 ORGANISATION_KINDS = {"new_step", "escalated", "case_shared", "due_soon", "overdue"}
 CASEWORK_ROLES = (Role.PRACTITIONER, Role.MANAGER, Role.LEAD)
+BELL_CAP = 100  # unread notifications counted for the bell; more shows as "99+"
 REMINDER_BATCH = 500  # work items looked at per worker tick; the rest wait for the next one
 
 
@@ -105,10 +106,13 @@ def set_preferences(user: User, choices: dict[str, str]) -> list[str]:
 
 def members(org_id: int, role: str | None = None) -> list[User]:
     """Active users of the organisation who do casework (holding `role`, when given)."""
+    return list(db.session.scalars(select(User).where(*_members(org_id, role)).order_by(User.id)))
+
+
+def _members(org_id: int, role: str | None) -> tuple[ColumnElement[bool], ...]:
     roles = [Role(role)] if role in {r.value for r in Role} else list(CASEWORK_ROLES)
-    return list(db.session.scalars(select(User).where(
-        User.organisation_id == org_id, User.active.is_(True),
-        exists().where(UserRole.user_id == User.id, UserRole.role.in_(roles))).order_by(User.id)))
+    return (User.organisation_id == org_id, User.active.is_(True),
+            exists().where(UserRole.user_id == User.id, UserRole.role.in_(roles)))
 
 
 def notify(users: Iterable[User], kind: str, *, case: Case | None = None,
@@ -136,9 +140,7 @@ def notify_organisation(org: Organisation, role: str | None, kind: str, *, case:
     if (item is not None and item.id is None) or (case is not None and case.id is None):
         db.session.flush()
     text, now, mail = text_for(kind, case, item, org), utcnow(), mail_enabled()
-    roles = [Role(role)] if role in {r.value for r in Role} else list(CASEWORK_ROLES)
-    people = (User.organisation_id == org.id, User.active.is_(True),
-              exists().where(UserRole.user_id == User.id, UserRole.role.in_(roles)))
+    people = _members(org.id, role)
     mode = func.coalesce(select(NotificationPreference.mode).where(
         NotificationPreference.user_id == User.id, NotificationPreference.kind == kind).scalar_subquery(),
         DEFAULT_MODES[kind])
@@ -249,15 +251,22 @@ def build_digests(at: datetime | None = None) -> int:
 
 
 def unread_count(user: User) -> int:
-    """The number on the bell."""
-    return db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+    """The number on the bell, counted no further than BELL_CAP (the bell says "99+"): every page shows it."""
+    unread = select(Notification.id).where(Notification.user_id == user.id, Notification.read_at.is_(None)) \
+        .limit(BELL_CAP).subquery()
+    return db.session.scalar(select(func.count()).select_from(unread)) or 0
 
 
 def recent(user: User, limit: int = 100) -> list[Notification]:
     """A user's notifications, newest first."""
     return list(db.session.scalars(select(Notification).where(Notification.user_id == user.id)
                                    .order_by(Notification.id.desc()).limit(limit)))
+
+
+def own(user: User, notification_id: int) -> Notification | None:
+    """One of the user's own notifications (anyone else's is None, as if it did not exist)."""
+    row = db.session.get(Notification, notification_id)
+    return row if row is not None and row.user_id == user.id else None
 
 
 def mark_read(user: User, notification_id: int | None = None) -> int:

@@ -243,3 +243,12 @@ def test_a_manager_gives_a_step_to_a_colleague_who_is_told(team, client, login):
     assert back.status_code == 200 and back.json["claimed_by"] == "pc@police.example.org"
     assert client.post(f"/api/v1/tasks/{item.id}/assign", json={"user": "nobody@example.org"},
                        headers=headers).status_code == 422
+
+
+def test_the_bell_counts_no_further_than_99_plus(team, client, login):
+    police, _, users = team
+    db.session.add_all([Notification(user_id=users["pc"].id, kind="new_step", text=f"n{i}") for i in range(120)])
+    db.session.commit()
+    login(users["pc"].email)
+    home = client.get("/admin/").get_data(as_text=True)
+    assert 'data-testid="bell-count">99+<' in home and "Notifications: more than 99 unread" in home
