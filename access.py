@@ -8,9 +8,9 @@ from flask import Flask, abort, g, has_request_context
 from flask_login import AnonymousUserMixin, LoginManager
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
-from models import (ApiToken, AuditEvent, Case, CaseFact, CaseMember, CaseOrganisation, CaseParticipant,
+from models import (ApiToken, AuditEvent, Case, CaseAccess, CaseFact, CaseMember, CaseParticipant,
                     CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation, Person, ProcessDefinition,
                     Service, ServiceProvision, Setting, User, WorkflowInstance, WorkItem, db)
 from models import Area as CaseArea  # access.Area below names console screens
@@ -140,20 +140,21 @@ def clause(user: Any, model: type) -> ColumnElement[bool]:
     if model is Person:
         if not roles & CASEWORK:
             return false()
-        seen = select(CaseParticipant.person_id).join(Case, Case.id == CaseParticipant.case_id) \
-            .where(_case_clause(user))
-        return or_(Person.registered_by_org_id == user.organisation_id, Person.id.in_(seen))
+        # Correlated (not IN): a search probes the few people it matched instead of listing everyone seen.
+        seen = exists().where(CaseParticipant.person_id == Person.id,
+                              _on_visible_case(user, CaseParticipant.case_id))
+        return or_(Person.registered_by_org_id == user.organisation_id, seen)
     if model in (WorkItem, WorkflowInstance):
         if not roles & CASEWORK:
             return false()
-        return model.case_id.in_(select(Case.id).where(_case_clause(user)))
+        return _on_visible_case(user, model.case_id)
     if model is ProcessDefinition:
         return true() if roles & (CASEWORK | {Role.ADMIN}) else false()
     if model is CaseTypeProcess:
         return true() if roles & {Role.LEAD, Role.ADMIN} else false()
     if model is CaseFact:
         if roles & CASEWORK:
-            return CaseFact.case_id.in_(select(Case.id).where(_case_clause(user)))
+            return _on_visible_case(user, CaseFact.case_id)
         return false()
     if model is AuditEvent:
         return true() if Role.AUDITOR in roles else false()
@@ -166,13 +167,19 @@ def clause(user: Any, model: type) -> ColumnElement[bool]:
     return false()
 
 
-def _case_clause(user: User) -> ColumnElement[bool]:
-    org = user.organisation_id
-    participates = or_(Case.lead_organisation_id == org,
-                       exists().where(CaseOrganisation.case_id == Case.id,
-                                      CaseOrganisation.organisation_id == org))
-    named = exists().where(CaseMember.case_id == Case.id, CaseMember.user_id == user.id)
-    return and_(participates, or_(Case.restricted.is_(False), named))
+def _case_clause(user: User, case: Any = Case) -> ColumnElement[bool]:
+    # One table answers "does the organisation take part?" (lead or partner), so the planner can use an index
+    # from either side; an OR of lead and partner could only be checked row by row.
+    takes_part = exists().where(CaseAccess.case_id == case.id, CaseAccess.organisation_id == user.organisation_id)
+    named = exists().where(CaseMember.case_id == case.id, CaseMember.user_id == user.id)
+    return and_(takes_part, or_(case.restricted.is_(False), named))
+
+
+def _on_visible_case(user: User, case_id: Any) -> ColumnElement[bool]:
+    """Rows hanging off a case (work items, instances, facts) are visible with it."""
+    # An alias, so that a query which itself joins cases does not swallow the subquery's FROM.
+    case = aliased(Case, name="visible_case")
+    return exists().where(case.id == case_id, _case_clause(user, case))
 
 
 def visible(user: Any, model: type) -> Select:

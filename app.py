@@ -1,6 +1,7 @@
 """Casebook application factory."""
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import models
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the Casebook app: defaults, then environment, then `test_config`."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(config.defaults(app.instance_path))
     app.config.update(config.from_environment())

@@ -13,6 +13,9 @@ ENVIRONMENT: dict[str, tuple[str, Any, Any, str]] = {
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str, None,
                      "Database URL. Default: SQLite file `instance/casebook.db` (WAL, foreign keys on). "
                      "PostgreSQL: `postgresql+psycopg://user:pass@host/db`."),
+    "INSTANCE_PATH": ("INSTANCE_PATH", str, None,
+                      "Absolute path of the instance folder (the default SQLite file and `secret_key`). Default: "
+                      "`instance/` beside `app.py`. Nothing else is kept there, so app servers need not share it."),
     "SECRET_KEY": ("SECRET_KEY", str, None,
                    "Signs sessions and CSRF tokens. Default: a random key created once in "
                    "`instance/secret_key`. The value `dev` is refused unless debugging or testing."),

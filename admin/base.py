@@ -6,14 +6,17 @@ from typing import Any, Callable
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla import filters as sqla_filters
 from flask_admin.contrib.sqla.filters import FilterConverter
 from flask_admin.model import filters
 from flask_login import current_user
-from sqlalchemy import inspect
+from sqlalchemy import func, inspect, literal_column, select
+from sqlalchemy.orm import Query
 
 import access
 from casework.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from models import audit, db
+from models.enums import label
 
 
 def _deny(name: str | None = None, **kwargs: Any):
@@ -40,12 +43,115 @@ def perform(action: Callable[[], tuple[str, str]], refused_prefix: str = "") -> 
     return True
 
 
+class _ByValue:
+    """Enum filters take the stored value ("open"), which is what their options offer; an unknown one is
+    refused as invalid (Flask-Admin looks values up by member name and fails with a KeyError, a 500)."""
+
+    def clean(self, value: Any) -> Any:
+        if self.enum_class is None:
+            return super().clean(value)
+        try:
+            return self.enum_class(value)
+        except ValueError:
+            raise ValueError(f"not one of the choices: {value!r}") from None
+
+
+class EnumEquals(_ByValue, sqla_filters.EnumEqualFilter):
+    pass
+
+
+class EnumNotEquals(_ByValue, sqla_filters.EnumFilterNotEqual):
+    pass
+
+
+class _ListByValue:
+    """The same for "in list" filters (comma-separated values)."""
+
+    def clean(self, value: Any) -> Any:
+        values = sqla_filters.FilterInList.clean(self, value)
+        if self.enum_class is None:
+            return values
+        try:
+            return [self.enum_class(v) for v in values]
+        except ValueError:
+            raise ValueError(f"not among the choices: {value!r}") from None
+
+
+class EnumInList(_ListByValue, sqla_filters.EnumFilterInList):
+    pass
+
+
+class EnumNotInList(_ListByValue, sqla_filters.EnumFilterNotInList):
+    pass
+
+
 class CasebookFilterConverter(FilterConverter):
-    """Date-time filters also for our UTCDateTime columns."""
+    """Date-time filters also for our UTCDateTime columns; enum filters by stored value, with labels."""
+
+    enum = (EnumEquals, EnumNotEquals, sqla_filters.EnumFilterEmpty, EnumInList, EnumNotInList)
+
+    @filters.convert("enum")
+    def conv_enum(self, column, name: str, options: Any = None, **kwargs: Any):
+        if not options:
+            options = [(v, label(v)) for v in column.type.enums]
+        return [f(column, name, options, **kwargs) for f in self.enum]
 
     @filters.convert("utcdatetime")
     def conv_utc_datetime(self, column, name: str, **kwargs: Any):
         return self.conv_datetime(column, name, **kwargs)
+
+
+COUNT_CAP = 1000   # lists count at most this far ("1,000+") and page no further
+MIN_TERM = 3       # a trigram index serves substring search from three characters
+MAX_SEARCH = 100
+
+
+class Capped(int):
+    """A count that stopped at its cap: pagers do arithmetic with it; pages print it as "1,000+"."""
+
+    cap: int
+
+    def __new__(cls, cap: int) -> Capped:
+        value = super().__new__(cls, cap + 1)
+        value.cap = cap
+        return value
+
+    def __str__(self) -> str:
+        return f"{self.cap:,}+"
+
+
+class CappedCount:
+    """Stands in for Flask-Admin's count query: filters and joins pass through; the count stops at `cap`."""
+
+    def __init__(self, query: Any, cap: int):
+        self._query, self._cap = query, cap
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._query, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = attr(*args, **kwargs)
+            return CappedCount(result, self._cap) if isinstance(result, Query) else result
+        return call
+
+    def capped_at(self, cap: int) -> CappedCount:
+        """The same count with another cap (menus show "99+")."""
+        return CappedCount(self._query, cap)
+
+    def scalar(self) -> int:
+        """COUNT over at most cap + 1 matching rows: the cost follows the page, not the table."""
+        inner = self._query.with_entities(literal_column("1")).limit(self._cap + 1).subquery()
+        found = self._query.session.query(func.count()).select_from(inner).scalar()
+        return Capped(self._cap) if found > self._cap else found
+
+
+def count_upto(stmt: Any, cap: int = COUNT_CAP) -> int:
+    """COUNT of a select's rows, stopping at `cap` (a Capped beyond it)."""
+    inner = stmt.with_only_columns(literal_column("1")).limit(cap + 1).subquery()
+    found = db.session.scalar(select(func.count()).select_from(inner))
+    return Capped(cap) if found > cap else found
 
 
 class SecureView(BaseView):
@@ -90,7 +196,34 @@ class ScopedModelView(ModelView):
         return super().get_query().filter(access.clause(current_user, self.model))
 
     def get_count_query(self):
-        return super().get_count_query().filter(access.clause(current_user, self.model))
+        return CappedCount(super().get_count_query().filter(access.clause(current_user, self.model)), COUNT_CAP)
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        """Pages stop at the count cap and searches need terms an index can serve, so no list scans a table."""
+        size = page_size or self.page_size
+        if page and size and page * size >= COUNT_CAP:
+            flash(f"Only the first {COUNT_CAP:,} matches can be paged through; search or filter to find the rest. "
+                  "Showing the last of those pages.", "warning")
+            page = (COUNT_CAP - 1) // size
+        return super().get_list(page, sort_column, sort_desc, self.checked_search(search), filters, execute,
+                                page_size)
+
+    def checked_search(self, search: str | None) -> str | None:
+        """The search terms worth running: each at least MIN_TERM characters, all within MAX_SEARCH."""
+        if not search:
+            return search
+        if len(search) > MAX_SEARCH:
+            flash(f"Search text is limited to {MAX_SEARCH} characters; the list is not searched.", "error")
+            return None
+        terms = search.split()
+        kept = [t for t in terms if len(t) >= MIN_TERM or self.exact_term(t)]
+        if len(kept) < len(terms):
+            flash(f"Search words need at least {MIN_TERM} characters; shorter ones were left out.", "warning")
+        return " ".join(kept) or None
+
+    def exact_term(self, term: str) -> bool:
+        """Is this short term still answered by an index (a view's own search, such as a date)?"""
+        return False
 
     def get_one(self, id: Any) -> Any:
         pk = inspect(self.model).primary_key[0]

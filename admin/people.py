@@ -1,7 +1,9 @@
 """People: list, register (with the duplicate warning), page, edit with a version check."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from datetime import date, datetime
+
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from markupsafe import Markup
@@ -13,10 +15,20 @@ from admin.base import ScopedModelView
 from admin.forms import PersonForm
 from casework import people
 from casework.errors import InvalidInput, NotPermitted, PossibleDuplicates, StaleEdit
-from models import Case, CaseParticipant, audit, db
+from models import Case, CaseParticipant, Person, audit, db
 
 FIELDS = ("given_name", "family_name", "date_of_birth", "dob_estimated", "sex", "preferred_language",
           "interpreter_required", "email", "phone", "address", "safe_contact", "external_reference")
+
+
+def _as_date(term: str) -> date | None:
+    """A date as people type it (31/12/1990) or as ISO (1990-12-31); None for anything else."""
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(term, pattern).date()
+        except ValueError:
+            continue
+    return None
 
 
 def _name_link(view, context, model, name) -> Markup:
@@ -45,9 +57,52 @@ class PersonView(ScopedModelView):
     column_default_sort = ("family_name", False)
     column_formatters = {"family_name": _name_link}
 
+    column_sortable_list = ("family_name", "date_of_birth", "created_at")
+
     @property
     def can_edit(self) -> bool:  # edits go through the versioned form below
         return False
+
+    def exact_term(self, term: str) -> bool:
+        return _as_date(term) is not None
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        """Search first: with no search or filter the list shows the people the user's organisation registered
+        (everyone the user may see is found by name or date of birth; listing two million people helps no one)."""
+        g.people_unsearched = not (search or "").strip() and not filters   # per request: views are shared
+        return super().get_list(page, sort_column, sort_desc, search, filters, execute, page_size)
+
+    def get_query(self):
+        query = super().get_query()
+        return query.filter(Person.registered_by_org_id == current_user.organisation_id) \
+            if g.get("people_unsearched") else query
+
+    def get_count_query(self):
+        query = super().get_count_query()
+        return query.filter(Person.registered_by_org_id == current_user.organisation_id) \
+            if g.get("people_unsearched") else query
+
+    @expose("/")
+    def index_view(self):
+        """The list, with a hint while it shows only the organisation's own registrations."""
+        if not request.args.get("search") and not any(k.startswith("flt") for k in request.args):
+            flash("Showing the people your organisation registered. Search by name, reference or date of birth "
+                  "(31/12/1990) to find anyone on a case you can see.", "info")
+        return super().index_view()
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        """Dates of birth (31/12/1990 or 1990-12-31) match exactly; other words match names and references."""
+        words = []
+        for term in search.split():
+            born = _as_date(term)
+            if born is None:
+                words.append(term)
+                continue
+            query = query.filter(Person.date_of_birth == born)
+            count_query = count_query.filter(Person.date_of_birth == born)
+        if words:
+            return super()._apply_search(query, count_query, joins, count_joins, " ".join(words))
+        return query, count_query, joins, count_joins
 
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):

@@ -1,6 +1,8 @@
 """Reports and exports in the console: pick an export and filters; it runs in the background with progress."""
 from __future__ import annotations
 
+import io
+
 import json
 
 from flask import abort, current_app, redirect, request, send_file, url_for
@@ -66,13 +68,13 @@ class ReportsView(SecureView):
     def download(self, job_id: int):
         """The finished workbook (only for the user who asked for it)."""
         job = self._job(job_id)
-        path = jobs.file_for(job)
-        if path is None:
+        content = jobs.content_of(job)
+        if content is None:
             abort(404)
         audit.record("download", user=current_user, object_type="export_job", object_id=job.id,
                      detail={"export": job.export_name, "rows": job.rows})
         db.session.commit()
-        return send_file(path, as_attachment=True, download_name=job.filename,
+        return send_file(io.BytesIO(content), as_attachment=True, download_name=job.filename,
                          mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 

@@ -8,7 +8,6 @@ from flask_admin import expose
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import and_, or_, select
-from sqlalchemy import case as sql_case
 
 import access
 from admin.base import ScopedModelView, perform
@@ -17,6 +16,11 @@ from casework.errors import Conflict, InvalidData, NotFound, NotPermitted
 from models import Case, ItemStatus, WorkItem, db, utcnow
 from models.enums import Role
 from workflows import tasks
+
+
+MENU_CAP = 99  # the menu says "99+" beyond this (counting further would cost what the page does not show)
+# Overdue and soonest due first, undated last: the order of ix_work_item_ready, so lists stop at a page.
+READY_ORDER = (WorkItem.due_at.asc().nulls_last(), WorkItem.id)
 
 
 def _title(view, context, item: WorkItem, name: str) -> Markup:
@@ -89,8 +93,7 @@ class WorkView(ScopedModelView):
     def _ordered(self, query):
         if request.args.get("sort") is None:
             # Overdue and soonest due first; items without a due date last.
-            query = query.order_by(sql_case((WorkItem.due_at.is_(None), 1), else_=0), WorkItem.due_at,
-                                   WorkItem.id)
+            query = query.order_by(*READY_ORDER)
         return query
 
     def get_query(self):
@@ -110,7 +113,7 @@ class WorkView(ScopedModelView):
         """The number shown in the menu."""
         if not current_user.is_authenticated or not self.is_accessible():
             return None
-        return db.session.scalar(self.get_count_query().statement)
+        return self.get_count_query().capped_at(MENU_CAP).scalar()
 
 
 class TeamWorkView(WorkView):

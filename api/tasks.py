@@ -1,11 +1,13 @@
 """Work items over the API: list, claim, complete."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import jsonify, request
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 import access
 from api.base import body, bp, error
@@ -41,17 +43,54 @@ def task_json(item: WorkItem) -> dict[str, Any]:
     }
 
 
+PAGE, MAX_PAGE = 100, 500
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _cursor(item: WorkItem) -> str:
+    """Where the next page starts: the last item's due time (microseconds since 1970, URL-safe) and id."""
+    due = "-" if item.due_at is None else str((item.due_at - EPOCH) // timedelta(microseconds=1))
+    return f"{due}~{item.id}"
+
+
+def _after(raw: str) -> Any:
+    """The keyset condition for `after=<cursor>`; ValueError for anything this API did not hand out."""
+    due_text, _, id_text = raw.partition("~")
+    last_id = int(id_text)
+    if not 0 <= last_id < 2**63 or len(due_text) > 20:
+        raise ValueError("cursor out of range")
+    if due_text == "-":
+        return and_(WorkItem.due_at.is_(None), WorkItem.id > last_id)
+    try:
+        due = EPOCH + timedelta(microseconds=int(due_text))
+    except OverflowError:
+        raise ValueError("cursor out of range") from None
+    return or_(WorkItem.due_at > due, and_(WorkItem.due_at == due, WorkItem.id > last_id),
+               WorkItem.due_at.is_(None))
+
+
 @bp.get("/tasks")
 def list_tasks():
-    """Items the caller may see, optionally for one case and by status (ready by default)."""
+    """Items the caller may see, optionally for one case and by status (ready by default), soonest due first, a
+    page at a time (`limit`, default 100, at most 500; the `Link` header carries the next page's `after`)."""
     if not access.can(current_user, access.Action.LIST, WorkItem):
         return error(403, "your role has no work items")
     status = request.args.get("status", "ready")
     if status not in ("ready", "completed", "cancelled", "all"):
         return error(400, "status must be ready, completed, cancelled or all")
-    stmt = access.visible(current_user, WorkItem).order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id)
+    limit = request.args.get("limit", str(PAGE))
+    if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
+        return error(400, f"limit must be a whole number from 1 to {MAX_PAGE}")
+    stmt = access.visible(current_user, WorkItem).order_by(WorkItem.due_at.asc().nulls_last(), WorkItem.id)
     if status != "all":
         stmt = stmt.where(WorkItem.status == ItemStatus(status))
+    if request.args.get("after"):
+        try:
+            stmt = stmt.where(_after(request.args["after"]))
+        except ValueError:
+            return error(400, "after must be the cursor from the previous page's Link header")
     case_id = request.args.get("case")
     if case_id is not None:
         if not case_id.isdigit() or db.session.scalar(
@@ -60,10 +99,16 @@ def list_tasks():
         stmt = stmt.where(WorkItem.case_id == int(case_id))
         audit.record("view", user=current_user, object_type="case_tasks", object_id=case_id, case_id=int(case_id))
     else:
-        stmt = stmt.where(WorkItem.organisation_id == current_user.organisation_id).limit(500)
-    rows = [task_json(i) for i in db.session.scalars(stmt)]
+        stmt = stmt.where(WorkItem.organisation_id == current_user.organisation_id)
+    items = db.session.scalars(stmt.limit(int(limit) + 1)).all()
+    more, items = len(items) > int(limit), items[: int(limit)]
+    rows = [task_json(i) for i in items]
     db.session.commit()
-    return jsonify(rows)
+    response = jsonify(rows)
+    if more:
+        args = {**request.args.to_dict(), "after": _cursor(items[-1])}
+        response.headers["Link"] = f'<{request.base_url}?{urlencode(args)}>; rel="next"'
+    return response
 
 
 @bp.get("/tasks/<int:item_id>")

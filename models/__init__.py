@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from models.audit import AuditEvent, AuditHead
 from models.base import Base, db, utcnow
-from models.case import Case, CaseMember, CaseNote, CaseOrganisation, CaseParticipant, ReferenceCounter
+from models.case import Case, CaseAccess, CaseMember, CaseNote, CaseOrganisation, CaseParticipant, ReferenceCounter
 from models.facts import CaseFact, CaseTypeProcess
 from models.jobs import ExportJob
 from models.organisation import Organisation, User, UserRole
@@ -21,7 +21,7 @@ from models.workflow import (ApiToken, InstanceStatus, ItemStatus, ProcessDefini
                              ProcessTestRun, WorkflowInstance, WorkItem)
 
 __all__ = ["Area", "Notification", "NotificationPreference", "OutboxMessage", "Service", "ServiceProvision", "Setting", "ExportJob", "ProcessDraft", "ProcessTestRun", "CaseFact", "CaseTypeProcess", "ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
-           "AuditEvent", "AuditHead", "Base", "Case", "CaseMember", "CaseNote", "CaseOrganisation",
+           "AuditEvent", "AuditHead", "Base", "Case", "CaseAccess", "CaseMember", "CaseNote", "CaseOrganisation",
            "CaseParticipant", "CaseType", "InformationSharingAgreement", "Organisation", "Person",
            "ReferenceCounter", "User", "UserRole", "db", "init_app", "utcnow"]
 

@@ -23,11 +23,11 @@ class AuditEvent(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # No foreign keys: the log must outlive and never block changes to what it describes.
     user_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    user_email: Mapped[str | None] = mapped_column(String(254))
+    user_email: Mapped[str | None] = mapped_column(String(254), index=True)
     organisation_id: Mapped[int | None] = mapped_column(Integer, index=True)
     action: Mapped[str] = mapped_column(String(32), index=True)
     object_type: Mapped[str | None] = mapped_column(String(32))
-    object_id: Mapped[str | None] = mapped_column(String(64))
+    object_id: Mapped[str | None] = mapped_column(String(64), index=True)
     case_id: Mapped[int | None] = mapped_column(Integer, index=True)
     detail: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))

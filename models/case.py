@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DDL, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import TITLE_MAX, UTCDateTime, db, utcnow
@@ -17,7 +17,10 @@ class Case(db.Model):
     """A victim's or vulnerable person's case, led by one organisation."""
 
     __tablename__ = "case"
-    __table_args__ = (UniqueConstraint("lead_organisation_id", "external_reference", name="uq_case_external_reference"),)
+    __table_args__ = (UniqueConstraint("lead_organisation_id", "external_reference", name="uq_case_external_reference"),
+                      # Lists show the newest first, or open ones first: the sorts walk these and stop at a page.
+                      Index("ix_case_opened_at", "opened_at", "id"),
+                      Index("ix_case_status_opened_at", "status", "opened_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
     # Another system's id for the case (legacy imports); unique per lead organisation.
@@ -84,6 +87,66 @@ class CaseOrganisation(db.Model):
 
     case: Mapped[Case] = relationship(back_populates="organisations")
     organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+
+class CaseAccess(db.Model):
+    """Every organisation that takes part in a case, its lead included: one row per (organisation, case).
+
+    Database triggers keep it (tables `case` and `case_organisation`), so no code path can forget it. Access
+    checks ask this one table, which lets the planner either walk a list's sort index and probe it per row
+    (an organisation that sees many cases) or start from the organisation's rows (one that sees few).
+    """
+
+    __tablename__ = "case_access"
+    __table_args__ = (Index("ix_case_access_case", "case_id", "organisation_id"),)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), primary_key=True)
+
+
+# The triggers behind CaseAccess, for both databases (migration 0010 creates the same ones).
+CASE_ACCESS_SQLITE = [
+    """CREATE TRIGGER case_access_lead_insert AFTER INSERT ON "case" BEGIN
+        INSERT OR IGNORE INTO case_access (organisation_id, case_id) VALUES (NEW.lead_organisation_id, NEW.id); END""",
+    """CREATE TRIGGER case_access_lead_update AFTER UPDATE OF lead_organisation_id ON "case" BEGIN
+        DELETE FROM case_access WHERE case_id = NEW.id AND organisation_id = OLD.lead_organisation_id
+            AND NOT EXISTS (SELECT 1 FROM case_organisation o WHERE o.case_id = NEW.id
+                            AND o.organisation_id = OLD.lead_organisation_id);
+        INSERT OR IGNORE INTO case_access (organisation_id, case_id) VALUES (NEW.lead_organisation_id, NEW.id); END""",
+    """CREATE TRIGGER case_access_partner_insert AFTER INSERT ON case_organisation BEGIN
+        INSERT OR IGNORE INTO case_access (organisation_id, case_id) VALUES (NEW.organisation_id, NEW.case_id); END""",
+    """CREATE TRIGGER case_access_partner_delete AFTER DELETE ON case_organisation BEGIN
+        DELETE FROM case_access WHERE case_id = OLD.case_id AND organisation_id = OLD.organisation_id
+            AND NOT EXISTS (SELECT 1 FROM "case" c WHERE c.id = OLD.case_id
+                            AND c.lead_organisation_id = OLD.organisation_id); END""",
+]
+CASE_ACCESS_POSTGRESQL = [
+    """CREATE OR REPLACE FUNCTION case_access_sync() RETURNS trigger AS $$ BEGIN
+        IF TG_TABLE_NAME = 'case' THEN
+            IF TG_OP = 'UPDATE' AND OLD.lead_organisation_id <> NEW.lead_organisation_id THEN
+                DELETE FROM case_access WHERE case_id = NEW.id AND organisation_id = OLD.lead_organisation_id
+                    AND NOT EXISTS (SELECT 1 FROM case_organisation o WHERE o.case_id = NEW.id
+                                    AND o.organisation_id = OLD.lead_organisation_id);
+            END IF;
+            INSERT INTO case_access (organisation_id, case_id) VALUES (NEW.lead_organisation_id, NEW.id)
+                ON CONFLICT DO NOTHING;
+        ELSIF TG_OP = 'INSERT' THEN
+            INSERT INTO case_access (organisation_id, case_id) VALUES (NEW.organisation_id, NEW.case_id)
+                ON CONFLICT DO NOTHING;
+        ELSE
+            DELETE FROM case_access WHERE case_id = OLD.case_id AND organisation_id = OLD.organisation_id
+                AND NOT EXISTS (SELECT 1 FROM "case" c WHERE c.id = OLD.case_id
+                                AND c.lead_organisation_id = OLD.organisation_id);
+        END IF;
+        RETURN NULL; END; $$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER case_access_lead AFTER INSERT OR UPDATE OF lead_organisation_id ON "case"
+        FOR EACH ROW EXECUTE FUNCTION case_access_sync()""",
+    """CREATE TRIGGER case_access_partner AFTER INSERT OR DELETE ON case_organisation
+        FOR EACH ROW EXECUTE FUNCTION case_access_sync()""",
+]
+for _sql in CASE_ACCESS_SQLITE:
+    event.listen(CaseAccess.__table__, "after_create", DDL(_sql).execute_if(dialect="sqlite"))
+for _sql in CASE_ACCESS_POSTGRESQL:
+    event.listen(CaseAccess.__table__, "after_create", DDL(_sql).execute_if(dialect="postgresql"))
 
 
 class CaseMember(db.Model):

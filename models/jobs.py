@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import UTCDateTime, db, utcnow
@@ -11,7 +11,8 @@ from models.organisation import User
 
 
 class ExportJob(db.Model):
-    """One export a user asked for in the console; the file lands in the instance folder."""
+    """One export a user asked for in the console; the finished file is kept in the row (so any app server
+    can hand it out, whichever worker made it)."""
 
     __tablename__ = "export_job"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -23,7 +24,10 @@ class ExportJob(db.Model):
     done: Mapped[int] = mapped_column(Integer, default=0)
     rows: Mapped[int | None] = mapped_column(Integer)
     filename: Mapped[str | None] = mapped_column(String(255))
-    path: Mapped[str | None] = mapped_column(String(1024))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # Which worker runs it and since when (a job whose worker died is taken over after a while).
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import UTCDateTime, db, utcnow
@@ -62,7 +62,10 @@ class WorkflowInstance(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
-    state: Mapped[str] = mapped_column(Text)
+    # The engine's state (60-100 KB of JSON): loaded only when the process runs, never by lists or pages.
+    state: Mapped[str] = mapped_column(Text, deferred=True, deferred_raiseload=False)
+    # bpmn id -> completed / ready / waiting / error, saved with the state so the case page needs no engine.
+    steps: Mapped[str | None] = mapped_column(Text)
     status: Mapped[InstanceStatus] = mapped_column(column_type(InstanceStatus, "instance_status"),
                                                    default=InstanceStatus.RUNNING, index=True)
     error_message: Mapped[str | None] = mapped_column(Text)
@@ -87,6 +90,9 @@ class WorkItem(db.Model):
         UniqueConstraint("instance_id", "spiff_task_id", name="uq_work_item_task"),
         Index("ix_work_item_org_status", "organisation_id", "status"),
         Index("ix_work_item_reminders", "status", "reminder_stage", "due_at"),
+        # Work lists: an organisation's ready items, soonest due first (the order My work and the API use).
+        Index("ix_work_item_ready", "organisation_id", "due_at", "id",
+              postgresql_where=text("status = 'ready'"), sqlite_where=text("status = 'ready'")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("workflow_instance.id"), index=True)

@@ -5,12 +5,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from models import db
+from models.search import include_object
 
 
 def test_migrations_match_models(ctx):
     """Is there nothing left for autogenerate to find after `init-db`?"""
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object})
         diff = compare_metadata(context, db.metadata)
     assert diff == []
 

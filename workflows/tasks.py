@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, undefer
 
 import access
 from casework import notifications
@@ -113,6 +113,7 @@ def advance(instance: WorkflowInstance, wf, user: User | None = None, retry_fail
         instance.status, instance.completed_at = InstanceStatus.COMPLETED, utcnow()
     try:
         instance.state = engine.dumps(wf, verify=engine.has_scripts(wf))
+        instance.steps = json.dumps(engine.steps_of(wf), separators=(",", ":"))
     except Exception as exc:  # unserializable data: keep the last good state, show the error
         instance.status = InstanceStatus.ERROR
         instance.error_message = f"the process data could not be saved: {exc}"
@@ -241,7 +242,7 @@ def complete(user: User, item: WorkItem, raw: dict[str, Any]) -> tuple[WorkItem,
         raise InvalidData({"data": "must be an object of field values"})
     # The row lock serialises completions of one instance; the version column also guards SQLite.
     instance = db.session.execute(select(WorkflowInstance).where(WorkflowInstance.id == item.instance_id)
-                                  .options(joinedload(WorkflowInstance.case))
+                                  .options(joinedload(WorkflowInstance.case), undefer(WorkflowInstance.state))
                                   .with_for_update(of=WorkflowInstance)
                                   .execution_options(populate_existing=True)).scalar_one()
     if db.session.get_bind().dialect.name != "sqlite":

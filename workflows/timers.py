@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from models import InstanceStatus, WorkflowInstance, audit, db, utcnow
 from workflows import engine, tasks
@@ -23,7 +24,7 @@ def fire_due_timers(at: datetime | None = None, limit: int | None = None) -> int
                                               WorkflowInstance.next_timer_at < at,
                                               WorkflowInstance.id.not_in([k for k, v in attempts.items() if v >= 10]
                                                                          or [0])) \
-            .order_by(WorkflowInstance.next_timer_at).limit(1)
+            .order_by(WorkflowInstance.next_timer_at).limit(1).options(undefer(WorkflowInstance.state))
         stmt = stmt.with_for_update(skip_locked=True, of=WorkflowInstance) if skip_locked else stmt
         instance = db.session.scalars(stmt).first()
         if instance is None:

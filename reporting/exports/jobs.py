@@ -1,13 +1,19 @@
-"""Console exports as background jobs: queue, run in the worker (or a thread), report progress, download."""
+"""Console exports as background jobs: queue, run in the worker (or a thread), report progress, download.
+
+The finished workbook is stored in the job's row, so whichever app server the user reaches can hand it out,
+and any number of workers share the queue (each claims a job with FOR UPDATE SKIP LOCKED on PostgreSQL).
+"""
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
+import socket
 import threading
-from pathlib import Path
+from datetime import timedelta
 
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import select, update
 
 from models import ExportJob, User, db, utcnow
@@ -15,6 +21,7 @@ from reporting import exports
 
 log = logging.getLogger(__name__)
 KEEP_FILES = 20  # per user: older finished files are removed
+STALE_AFTER = timedelta(hours=2)  # a job "running" this long lost its worker (killed, server gone): run it again
 # Progress of jobs running in this process. On SQLite the export's transaction holds the write lock, so
 # progress cannot be written to the job row while it runs; the job page reads it from here instead.
 PROGRESS: dict[int, tuple[int, int | None]] = {}
@@ -35,22 +42,40 @@ def queue(user: User, name: str, raw_filters: dict[str, str]) -> ExportJob:
     return job
 
 
-def _directory() -> Path:
-    path = Path(current_app.instance_path) / "exports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def worker_name() -> str:
+    """Who claims a job: host and process, for the job page and for finding jobs a dead worker held."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim(job_id: int | None = None) -> int | None:
+    """Mark one queued job (this one, or the oldest) as running for this process; commits. None if taken."""
+    stmt = select(ExportJob.id).where(ExportJob.status == "queued").order_by(ExportJob.id).limit(1)
+    if job_id is not None:
+        stmt = stmt.where(ExportJob.id == job_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    found = db.session.scalar(stmt)
+    if found is None:
+        db.session.rollback()
+        return None
+    # The conditional update is the claim on SQLite (one writer at a time) and a second guard elsewhere.
+    claimed = db.session.execute(update(ExportJob).where(ExportJob.id == found, ExportJob.status == "queued")
+                                 .values(status="running", claimed_by=worker_name(), started_at=utcnow()))
+    db.session.commit()
+    return found if claimed.rowcount == 1 else None
 
 
 def run(job_id: int) -> None:
-    """Run one queued job (claimed with a conditional update so two workers never run it twice); commits."""
-    claimed = db.session.execute(update(ExportJob).where(ExportJob.id == job_id, ExportJob.status == "queued")
-                                 .values(status="running"))
-    db.session.commit()
-    if claimed.rowcount != 1:
+    """Run one queued job (claimed first, so two workers never run it twice); commits."""
+    if claim(job_id) is None:
         return
+    _build(job_id)
+
+
+def _build(job_id: int) -> None:
     job = db.session.get(ExportJob, job_id)
     user = db.session.get(User, job.user_id)
-    target = _directory() / f"job-{job.id}.xlsx"
+    target = io.BytesIO()  # the workbook goes to the job's row: nothing is left on this server's disk
 
     def progress(event: str, n: int) -> None:
         done, total = PROGRESS.get(job_id, (0, None))
@@ -64,9 +89,10 @@ def run(job_id: int) -> None:
 
     try:
         filters = exports.parse_filters(json.loads(job.filters))
-        result = exports.run(job.export_name, user, filters, str(target), progress)
+        result = exports.run(job.export_name, user, filters, target, progress)
         job = db.session.get(ExportJob, job_id)
-        job.status, job.rows, job.filename, job.path = "done", result.rows, result.filename, str(target)
+        job.content = target.getvalue()
+        job.status, job.rows, job.filename = "done", result.rows, result.filename
         job.done, job.finished_at = result.rows, utcnow()
         db.session.commit()
     except Exception as exc:  # reported on the job page; the worker carries on
@@ -75,30 +101,34 @@ def run(job_id: int) -> None:
         job = db.session.get(ExportJob, job_id)
         job.status, job.error, job.finished_at = "failed", str(exc)[:2000], utcnow()
         db.session.commit()
-        target.unlink(missing_ok=True)
     finally:
         PROGRESS.pop(job_id, None)
     _tidy(job.user_id)
 
 
 def _tidy(user_id: int) -> None:
-    old = db.session.scalars(select(ExportJob).where(ExportJob.user_id == user_id, ExportJob.status == "done")
+    old = db.session.scalars(select(ExportJob.id).where(ExportJob.user_id == user_id, ExportJob.status == "done")
                              .order_by(ExportJob.id.desc()).offset(KEEP_FILES)).all()
-    for job in old:
-        if job.path:
-            Path(job.path).unlink(missing_ok=True)
-        job.status, job.path = "expired", None
+    if old:
+        db.session.execute(update(ExportJob).where(ExportJob.id.in_(old)).values(status="expired", content=None))
     db.session.commit()
 
 
 def run_pending(limit: int = 5) -> int:
-    """Run queued jobs (the worker calls this every tick); returns how many were run."""
-    ids = db.session.scalars(select(ExportJob.id).where(ExportJob.status == "queued")
-                             .order_by(ExportJob.id).limit(limit)).all()
-    db.session.rollback()
-    for job_id in ids:
-        run(job_id)
-    return len(ids)
+    """Run queued jobs, oldest first, each claimed so that workers on several servers share them; returns how
+    many ran. Jobs left running by a worker that died are queued again first."""
+    db.session.execute(update(ExportJob).where(ExportJob.status == "running",
+                                               ExportJob.started_at < utcnow() - STALE_AFTER)
+                       .values(status="queued", claimed_by=None))
+    db.session.commit()
+    ran = 0
+    while ran < limit:
+        job_id = claim()
+        if job_id is None:
+            break
+        _build(job_id)
+        ran += 1
+    return ran
 
 
 def start_now(app: Flask, job_id: int) -> None:
@@ -122,6 +152,8 @@ def progress_of(job: ExportJob) -> tuple[int, int | None]:
     return max(done, job.done or 0), total or job.total
 
 
-def file_for(job: ExportJob) -> str | None:
-    """The finished file's path, if it is still there."""
-    return job.path if job.status == "done" and job.path and os.path.exists(job.path) else None
+def content_of(job: ExportJob) -> bytes | None:
+    """The finished workbook, if it is still kept."""
+    if job.status != "done":
+        return None
+    return db.session.scalar(select(ExportJob.content).where(ExportJob.id == job.id))

@@ -15,7 +15,7 @@ from workflows.engine.parse import Step, executable_process, lane_org_type, read
 from workflows.engine.results import (BPMN_NS, CAMUNDA_NS, MAX_STEPS, MAX_XML_BYTES, NS, DiagramError,
                                       EngineError, Parsed, Problem, TaskInfo, json_safe)
 from workflows.engine.run import (complete, is_completed, next_timer_at, process_key, ready_user_tasks, retry,
-                                  run, start, step_states, task_state, to_datetime)
+                                  run, start, step_states, steps_of, task_state, to_datetime)
 from workflows.engine.scripting import ServiceCall, services
 from workflows.engine.serialize import dumps, has_scripts, loads
 
@@ -23,4 +23,4 @@ __all__ = ["BPMN_NS", "CAMUNDA_NS", "MAX_STEPS", "MAX_XML_BYTES", "NS", "Diagram
            "Parsed", "Problem", "ServiceCall", "Step", "TaskInfo", "clock", "complete", "dumps", "executable_process",
            "has_scripts", "is_completed", "json_safe", "lane_org_type", "lint", "loads", "migrate", "migration_plan",
            "next_timer_at", "now", "process_key", "read_form", "read_xml", "ready_user_tasks", "retry", "run", "services",
-           "start", "step_states", "task_state", "to_datetime", "user_steps"]
+           "start", "step_states", "steps_of", "task_state", "to_datetime", "user_steps"]

@@ -285,6 +285,11 @@ def step_states(state: str) -> dict[str, str]:
         wf = loads(state)
     except Exception:  # a damaged state must not break the case page
         return {}
+    return steps_of(wf)
+
+
+def steps_of(wf: BpmnWorkflow) -> dict[str, str]:
+    """The same from a loaded workflow (saved beside the state, so pages need not load it)."""
     order = {"completed": 0, "waiting": 1, "ready": 2, "error": 3}
     out: dict[str, str] = {}
     for task in wf.get_tasks():
