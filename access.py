@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, abort, g, has_request_context
 from flask_login import AnonymousUserMixin, LoginManager
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, literal, or_, select, true
 from sqlalchemy.orm import aliased, joinedload
 
 from models import (ApiToken, AuditEvent, Case, CaseAccess, CaseFact, CaseMember, CaseParticipant,
@@ -140,10 +140,11 @@ def clause(user: Any, model: type) -> ColumnElement[bool]:
     if model is Person:
         if not roles & CASEWORK:
             return false()
-        # Correlated (not IN): a search probes the few people it matched instead of listing everyone seen.
-        seen = exists().where(CaseParticipant.person_id == Person.id,
-                              _on_visible_case(user, CaseParticipant.case_id))
-        return or_(Person.registered_by_org_id == user.organisation_id, seen)
+        # A scalar subquery (LIMIT 1) rather than EXISTS: PostgreSQL may turn an EXISTS under OR into a hash of
+        # every person the organisation sees (hundreds of thousands), where a search needs a few probes.
+        seen = select(literal(1)).where(CaseParticipant.person_id == Person.id,
+                                        _on_visible_case(user, CaseParticipant.case_id)).limit(1).scalar_subquery()
+        return or_(Person.registered_by_org_id == user.organisation_id, seen.is_not(None))
     if model in (WorkItem, WorkflowInstance):
         if not roles & CASEWORK:
             return false()
@@ -173,6 +174,23 @@ def _case_clause(user: User, case: Any = Case) -> ColumnElement[bool]:
     takes_part = exists().where(CaseAccess.case_id == case.id, CaseAccess.organisation_id == user.organisation_id)
     named = exists().where(CaseMember.case_id == case.id, CaseMember.user_id == user.id)
     return and_(takes_part, or_(case.restricted.is_(False), named))
+
+
+def case_parts(user: Any) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The cases the user sees, in two parts whose union is clause(user, Case): those every casework user of
+    the organisation sees (not restricted), and the restricted ones this user is named on. Figures over the
+    first part can be computed once per organisation and shared; the second part is small and personal."""
+    if not _roles(user) & CASEWORK:
+        return false(), false()
+    takes_part = exists().where(CaseAccess.case_id == Case.id, CaseAccess.organisation_id == user.organisation_id)
+    named = exists().where(CaseMember.case_id == Case.id, CaseMember.user_id == user.id)
+    return shared_cases(user.organisation_id), and_(takes_part, Case.restricted.is_(True), named)
+
+
+def shared_cases(organisation_id: int) -> ColumnElement[bool]:
+    """The cases every casework user of the organisation sees: those it takes part in that are not restricted."""
+    return and_(exists().where(CaseAccess.case_id == Case.id, CaseAccess.organisation_id == organisation_id),
+                Case.restricted.is_(False))
 
 
 def _on_visible_case(user: User, case_id: Any) -> ColumnElement[bool]:

@@ -43,6 +43,9 @@ ENVIRONMENT: dict[str, tuple[str, Any, Any, str]] = {
                           "as a separate worker."),
     "TIMER_INTERVAL_SECONDS": ("TIMER_INTERVAL_SECONDS", int, 30,
                                "How often the in-process timer worker checks for due timers. Default 30."),
+    "DASHBOARD_MAX_AGE_SECONDS": ("DASHBOARD_MAX_AGE_SECONDS", int, 300,
+                                  "How old the dashboard's shared figures may be before a view recomputes them; "
+                                  "the worker refreshes viewed ones before then. Default 300."),
     "WORKING_CALENDAR_FILE": ("WORKING_CALENDAR_FILE", str, "",
                               "A JSON working-day calendar (time zone, end of day, weekend, bank holidays) "
                               "replacing the shipped England and Wales one (`casework/data/calendar.json`)."),

@@ -198,13 +198,17 @@ class ScopedModelView(ModelView):
     def get_count_query(self):
         return CappedCount(super().get_count_query().filter(access.clause(current_user, self.model)), COUNT_CAP)
 
+    def count_cap(self) -> int:
+        """How far this list counts (and pages)."""
+        return COUNT_CAP
+
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         """Pages stop at the count cap and searches need terms an index can serve, so no list scans a table."""
-        size = page_size or self.page_size
-        if page and size and page * size >= COUNT_CAP:
-            flash(f"Only the first {COUNT_CAP:,} matches can be paged through; search or filter to find the rest. "
+        size, cap = page_size or self.page_size, self.count_cap()
+        if page and size and page * size >= cap:
+            flash(f"Only the first {cap:,} matches can be paged through; search or filter to find the rest. "
                   "Showing the last of those pages.", "warning")
-            page = (COUNT_CAP - 1) // size
+            page = (cap - 1) // size
         return super().get_list(page, sort_column, sort_desc, self.checked_search(search), filters, execute,
                                 page_size)
 

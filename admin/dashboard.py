@@ -7,9 +7,10 @@ from flask_login import current_user
 
 import access
 from admin.base import SecureView
+from casework import calendar
 from casework.errors import InvalidInput
 from models import audit, db
-from reporting import dashboard
+from reporting import dashboard, snapshots
 
 
 class DashboardView(SecureView):
@@ -24,7 +25,7 @@ class DashboardView(SecureView):
         data = None
         try:
             filters = dashboard.parse_filters(raw)
-            data = dashboard.build(current_user, filters)
+            data = snapshots.view(current_user, filters)
             detail = filters.as_dict()
             raw.update(detail)  # dates typed as DD/MM/YYYY come back as YYYY-MM-DD, which date inputs need
         except InvalidInput as exc:
@@ -33,7 +34,8 @@ class DashboardView(SecureView):
         audit.record("view", user=current_user, object_type="dashboard", detail=detail or {"filters": "none"})
         db.session.commit()
         organisations, case_types = dashboard.choices()
-        return self.render("dashboard/index.html", data=data, raw=raw, errors=errors,
+        as_of = data.as_of.astimezone(calendar.load().zone).strftime("%d/%m/%Y %H:%M") if data and data.as_of else ""
+        return self.render("dashboard/index.html", data=data, raw=raw, errors=errors, as_of=as_of,
                            organisations=organisations, case_types=case_types), 400 if errors else 200
 
 

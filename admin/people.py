@@ -21,6 +21,9 @@ FIELDS = ("given_name", "family_name", "date_of_birth", "dob_estimated", "sex", 
           "interpreter_required", "email", "phone", "address", "safe_contact", "external_reference")
 
 
+SEARCH_CAP = 100
+
+
 def _as_date(term: str) -> date | None:
     """A date as people type it (31/12/1990) or as ISO (1990-12-31); None for anything else."""
     for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
@@ -78,9 +81,14 @@ class PersonView(ScopedModelView):
             if g.get("people_unsearched") else query
 
     def get_count_query(self):
-        query = super().get_count_query()
+        query = super().get_count_query().capped_at(self.count_cap())
         return query.filter(Person.registered_by_org_id == current_user.organisation_id) \
             if g.get("people_unsearched") else query
+
+    def count_cap(self) -> int:
+        # A search that matches over a hundred people needs another word (first name, date of birth), not paging;
+        # each match costs a visibility check, so counting stops early.
+        return SEARCH_CAP
 
     @expose("/")
     def index_view(self):

@@ -10,6 +10,7 @@ from flask import Flask
 
 from casework import mail, notifications
 from models import db
+from reporting import snapshots
 from reporting.exports import jobs
 from workflows import timers
 
@@ -18,10 +19,12 @@ _started: set[int] = set()
 
 
 def tick(at: datetime | None = None) -> int:
-    """One round of background work: fire due timers, run queued exports, tell people; returns timers fired."""
+    """One round of background work: fire due timers, run queued exports, tell people, refresh dashboard
+    figures; returns timers fired."""
     fired = timers.fire_due_timers(at)
     jobs.run_pending()
     send_notifications(at)
+    snapshots.refresh()
     return fired
 
 

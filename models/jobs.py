@@ -39,3 +39,19 @@ class ExportJob(db.Model):
         if self.status == "done":
             return 100
         return int(100 * self.done / self.total) if self.total else 0
+
+
+
+class DashboardSnapshot(db.Model):
+    """An organisation's dashboard figures for one set of filters, over the cases all its managers see.
+
+    Computing them reads every visible case, work item and fact, so views read this row instead and the
+    worker keeps it fresh; each user's restricted cases are added live (they are few)."""
+
+    __tablename__ = "dashboard_snapshot"
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"),
+                                                 primary_key=True)
+    filters_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    content: Mapped[str] = mapped_column(Text)

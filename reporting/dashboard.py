@@ -87,6 +87,7 @@ class Table:
 class Dashboard:
     headline: dict[str, int]
     tables: list[Table]
+    as_of: datetime | None = None   # when the shared figures were computed (None: just now)
 
 
 def _parse_date(raw: str, name: str) -> date | None:
@@ -148,8 +149,8 @@ def _involves(org_id: int) -> ColumnElement[bool]:
                               CaseOrganisation.organisation_id == org_id))
 
 
-def _case_scope(user: Any, f: Filters, dated: bool = True) -> list[ColumnElement[bool]]:
-    conds = [access.clause(user, Case)]
+def _case_scope(cases: ColumnElement[bool], f: Filters, dated: bool = True) -> list[ColumnElement[bool]]:
+    conds = [cases]
     if f.case_type is not None:
         conds.append(Case.case_type_code == f.case_type.code)
     if dated:
@@ -161,8 +162,9 @@ def _case_scope(user: Any, f: Filters, dated: bool = True) -> list[ColumnElement
     return conds
 
 
-def _fact_scope(user: Any, f: Filters, kind: str) -> list[ColumnElement[bool]]:
-    conds = [access.clause(user, CaseFact), CaseFact.kind == kind, *_case_scope(user, f, dated=False)]
+def _fact_scope(cases: ColumnElement[bool], f: Filters, kind: str) -> list[ColumnElement[bool]]:
+    # Callers join Case: the visibility of a fact is its case's.
+    conds = [CaseFact.kind == kind, *_case_scope(cases, f, dated=False)]
     when = func.coalesce(CaseFact.completed_at, CaseFact.recorded_at)
     start, end = f.bounds()
     if start is not None:
@@ -178,9 +180,9 @@ def _fact_scope(user: Any, f: Filters, kind: str) -> list[ColumnElement[bool]]:
 
 # ------------------------------------------------------------------ panels
 
-def open_cases(user: Any, f: Filters) -> tuple[Table, Table]:
+def open_cases(cases: ColumnElement[bool], f: Filters) -> tuple[Table, Table]:
     """Open cases by case type and by lead organisation."""
-    conds = [*_case_scope(user, f), Case.status == CaseStatus.OPEN]
+    conds = [*_case_scope(cases, f), Case.status == CaseStatus.OPEN]
     if f.organisation is not None:
         conds.append(_involves(f.organisation.id))
     by_type = db.session.execute(
@@ -198,9 +200,9 @@ def open_cases(user: Any, f: Filters) -> tuple[Table, Table]:
                   [(name, (n,)) for name, n in by_lead]))
 
 
-def work_by_agency(user: Any, f: Filters, now: datetime) -> Table:
+def work_by_agency(cases: ColumnElement[bool], f: Filters, now: datetime) -> Table:
     """Ready work items per assigned agency: overdue (due before now), due later, no due date."""
-    conds = [access.clause(user, WorkItem), WorkItem.status == ItemStatus.READY, *_case_scope(user, f)]
+    conds = [WorkItem.status == ItemStatus.READY, *_case_scope(cases, f)]
     if f.organisation is not None:
         conds.append(WorkItem.organisation_id == f.organisation.id)
     overdue = and_(WorkItem.due_at.is_not(None), WorkItem.due_at < now)
@@ -229,7 +231,7 @@ def _code_key(code: str) -> tuple[str, int, str]:
     return (match[1], int(match[2]), match[3]) if match else (code, 0, "")
 
 
-def entitlements(user: Any, f: Filters, now: datetime) -> tuple[Table, Table]:
+def entitlements(cases: ColumnElement[bool], f: Filters, now: datetime) -> tuple[Table, Table]:
     """Victims' Code entitlements: met on time, met late, missed, still due — overall and per right."""
     late = and_(CaseFact.completed_at.is_not(None), CaseFact.due_at.is_not(None),
                 CaseFact.completed_at > CaseFact.due_at)
@@ -237,7 +239,7 @@ def entitlements(user: Any, f: Filters, now: datetime) -> tuple[Table, Table]:
     rows = db.session.execute(
         select(CaseFact.code, CaseFact.status, func.count(CaseFact.id), func.sum(_flag(late)),
                func.sum(_flag(overdue)))
-        .join(Case, Case.id == CaseFact.case_id).where(*_fact_scope(user, f, "entitlement"))
+        .join(Case, Case.id == CaseFact.case_id).where(*_fact_scope(cases, f, "entitlement"))
         .group_by(CaseFact.code, CaseFact.status)).all()
     per_code: dict[str, list[int]] = {}
     for code, status, n, n_late, n_overdue in rows:
@@ -265,34 +267,34 @@ def entitlements(user: Any, f: Filters, now: datetime) -> tuple[Table, Table]:
     return summary, by_right
 
 
-def _by_status(user: Any, f: Filters, kind: str, order: tuple[str, ...]) -> list[tuple[str, tuple[int]]]:
+def _by_status(cases: ColumnElement[bool], f: Filters, kind: str, order: tuple[str, ...]) -> list[tuple[str, tuple[int]]]:
     rows = dict(db.session.execute(
         select(CaseFact.status, func.count(CaseFact.id)).join(Case, Case.id == CaseFact.case_id)
-        .where(*_fact_scope(user, f, kind)).group_by(CaseFact.status)).all())
+        .where(*_fact_scope(cases, f, kind)).group_by(CaseFact.status)).all())
     ordered = [s for s in order if s in rows] + sorted(s for s in rows if s not in order)
     return [(label(s), (rows[s],)) for s in ordered]
 
 
-def referrals(user: Any, f: Filters) -> Table:
+def referrals(cases: ColumnElement[bool], f: Filters) -> Table:
     """Referrals by outcome (`open` while no outcome is recorded)."""
     return Table("referrals", "Referrals and their outcomes", "Outcome", ("Referrals",),
-                 _by_status(user, f, "referral", REFERRAL_OUTCOMES))
+                 _by_status(cases, f, "referral", REFERRAL_OUTCOMES))
 
 
-def rj_outcomes(user: Any, f: Filters) -> Table:
+def rj_outcomes(cases: ColumnElement[bool], f: Filters) -> Table:
     """Restorative-justice cases by outcome."""
     return Table("rj-outcomes", "Restorative justice outcomes", "Outcome", ("Cases",),
-                 _by_status(user, f, "rj_outcome", RJ_OUTCOMES))
+                 _by_status(cases, f, "rj_outcome", RJ_OUTCOMES))
 
 
-def panel_actions(user: Any, f: Filters, now: datetime) -> Table:
+def panel_actions(cases: ColumnElement[bool], f: Filters, now: datetime) -> Table:
     """Panel actions by owner agency: open (and how many of those are overdue), done, not done."""
     overdue = and_(CaseFact.status == "open", CaseFact.due_at.is_not(None), CaseFact.due_at < now)
     rows = db.session.execute(
         select(Organisation.name, CaseFact.status, func.count(CaseFact.id), func.sum(_flag(overdue)))
         .select_from(CaseFact).join(Case, Case.id == CaseFact.case_id)
         .outerjoin(Organisation, Organisation.id == CaseFact.owner_organisation_id)
-        .where(*_fact_scope(user, f, "panel_action"))
+        .where(*_fact_scope(cases, f, "panel_action"))
         .group_by(Organisation.id, Organisation.name, CaseFact.status)).all()
     per_owner: dict[str, list[int]] = {}
     for name, status, n, late in rows:
@@ -310,18 +312,30 @@ def panel_actions(user: Any, f: Filters, now: datetime) -> Table:
 CHART_COLUMNS = {"work-by-agency": 3, "entitlements-by-right": 5, "panel-actions": 3}
 
 
-def build(user: Any, f: Filters, now: datetime | None = None) -> Dashboard:
-    """Every panel for the user under the filters, with its chart."""
-    now = now or utcnow()
-    if not access.can_open(user, access.Area.DASHBOARD):
-        # Belt and braces: the view already refuses, and every query is scoped anyway.
-        return Dashboard({}, [])
-    by_type, by_lead = open_cases(user, f)
-    work = work_by_agency(user, f, now)
-    summary, by_right = entitlements(user, f, now)
-    tables = [by_type, by_lead, work, summary, by_right, referrals(user, f), rj_outcomes(user, f),
-              panel_actions(user, f, now)]
-    for table in tables:
+def tables(cases: ColumnElement[bool], f: Filters, now: datetime) -> list[Table]:
+    """Every panel's figures over the cases matching `cases` (a condition on Case), without charts."""
+    by_type, by_lead = open_cases(cases, f)
+    summary, by_right = entitlements(cases, f, now)
+    return [by_type, by_lead, work_by_agency(cases, f, now), summary, by_right, referrals(cases, f),
+            rj_outcomes(cases, f), panel_actions(cases, f, now)]
+
+
+def merge(shared: list[Table], personal: list[Table]) -> list[Table]:
+    """Add a user's restricted-case figures to the organisation's: row by row, new rows at the end."""
+    out = []
+    for a, b in zip(shared, personal):
+        rows = {label_: list(values) for label_, values in a.rows}
+        for label_, values in b.rows:
+            rows[label_] = [x + y for x, y in zip(rows[label_], values)] if label_ in rows else list(values)
+        out.append(Table(a.id, a.title, a.row_heading, a.columns, [(k, tuple(v)) for k, v in rows.items()],
+                         a.note))
+    return out
+
+
+def finish(panels: list[Table]) -> Dashboard:
+    """Charts and headline figures for the panels."""
+    by_type, _by_lead, work, summary = panels[0], panels[1], panels[2], panels[3]
+    for table in panels:
         # Some columns restate others (totals, "of which overdue"); charts show the distinct parts only.
         width = CHART_COLUMNS.get(table.id, len(table.columns))
         series = [Series(table.columns[i], tuple(r[1][i] for r in table.rows)) for i in range(width)]
@@ -329,8 +343,18 @@ def build(user: Any, f: Filters, now: datetime | None = None) -> Dashboard:
     headline = {"Open cases": sum(by_type.totals), "Overdue work items": work.totals[0] if work.rows else 0,
                 "Entitlements met on time": summary.rows[0][1][0] if summary.rows else 0,
                 "Entitlements missed": summary.rows[2][1][0] if summary.rows else 0}
-    return Dashboard(headline, tables)
+    return Dashboard(headline, panels)
 
 
-__all__ = ["Dashboard", "Filters", "Table", "build", "choices", "entitlements", "open_cases", "panel_actions",
+def build(user: Any, f: Filters, now: datetime | None = None) -> Dashboard:
+    """Every panel for the user under the filters, with its chart, computed now (no snapshot)."""
+    now = now or utcnow()
+    if not access.can_open(user, access.Area.DASHBOARD):
+        # Belt and braces: the view already refuses, and every query is scoped anyway.
+        return Dashboard({}, [])
+    shared, personal = access.case_parts(user)
+    return finish(merge(tables(shared, f, now), tables(personal, f, now)))
+
+
+__all__ = ["Dashboard", "Filters", "Table", "build", "finish", "merge", "tables", "choices", "entitlements", "open_cases", "panel_actions",
            "parse_filters", "referrals", "rj_outcomes", "work_by_agency"]

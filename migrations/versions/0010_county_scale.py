@@ -27,6 +27,16 @@ def upgrade():
     sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_case_access_organisation_id_organisation')),
     sa.PrimaryKeyConstraint('organisation_id', 'case_id', name=op.f('pk_case_access'))
     )
+    op.create_table('dashboard_snapshot',
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('filters_key', sa.String(length=255), nullable=False),
+    sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('viewed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('content', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_dashboard_snapshot_organisation_id_organisation'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('organisation_id', 'filters_key', name=op.f('pk_dashboard_snapshot'))
+    )
+    op.create_index(op.f('ix_dashboard_snapshot_viewed_at'), 'dashboard_snapshot', ['viewed_at'], unique=False)
     op.create_index('ix_case_access_case', 'case_access', ['case_id', 'organisation_id'], unique=False)
     op.execute('INSERT INTO case_access (organisation_id, case_id) '
                'SELECT lead_organisation_id, id FROM "case" UNION '
@@ -78,5 +88,7 @@ def downgrade():
     op.drop_index('ix_case_opened_at', table_name='case')
     op.drop_index(op.f('ix_audit_event_object_id'), table_name='audit_event')
     op.drop_index(op.f('ix_audit_event_user_email'), table_name='audit_event')
+    op.drop_index(op.f('ix_dashboard_snapshot_viewed_at'), table_name='dashboard_snapshot')
+    op.drop_table('dashboard_snapshot')
     op.drop_index('ix_case_access_case', table_name='case_access')
     op.drop_table('case_access')
