@@ -23,6 +23,9 @@ login_manager.login_message = "Please log in to use Casebook."
 login_manager.login_message_category = "info"
 
 CASEWORK = frozenset({Role.PRACTITIONER, Role.MANAGER, Role.LEAD})
+CLAUSE_CACHE_SIZE = 20_000   # about ten clauses for each of 2,000 users
+_CLAUSES: dict[tuple, ColumnElement[bool]] = {}
+VISIBLE_CASE = aliased(Case, name="visible_case")
 # Reference rows anyone signed in may read (forms and routing need them); only admins change them.
 PUBLIC_REFERENCE = (Organisation, CaseType, CaseArea, Service, ServiceProvision, Setting)
 
@@ -108,13 +111,11 @@ def user_for_token(token: str) -> User | None:
     """The active user an API token belongs to, or None."""
     if not token.startswith(ApiToken.PREFIX) or len(token) > 200:
         return None
-    # One query for the token, its user, organisation and roles: this runs on every API request.
-    row = db.session.scalars(select(ApiToken).where(ApiToken.token_hash == ApiToken.digest(token),
-                                                    ApiToken.revoked.is_(False))
-                             .options(joinedload(ApiToken.user).joinedload(User.role_rows))).unique().first()
-    if row is None or not row.user.active:
-        return None
-    return row.user
+    # One query for the user and roles behind the token (the token row itself is not loaded): every API request.
+    return db.session.scalars(select(User).join(ApiToken, ApiToken.user_id == User.id)
+                              .where(ApiToken.token_hash == ApiToken.digest(token), ApiToken.revoked.is_(False),
+                                     User.active.is_(True))
+                              .options(joinedload(User.role_rows))).unique().first()
 
 
 def _roles(user: Any) -> set[Role]:
@@ -130,6 +131,21 @@ def can_open(user: Any, area: Area) -> bool:
 
 def clause(user: Any, model: type) -> ColumnElement[bool]:
     """A WHERE clause restricting `model` rows to those the user may see (false() when none)."""
+    roles = _roles(user)
+    if not roles:
+        return false()
+    # Built once per user, organisation, roles and model, then reused (expressions are immutable): building
+    # one costs more than running it, and every page and API call asks for several.
+    key = (user.id, user.organisation_id, frozenset(roles), model)
+    found = _CLAUSES.get(key)
+    if found is None:
+        if len(_CLAUSES) >= CLAUSE_CACHE_SIZE:
+            _CLAUSES.clear()
+        found = _CLAUSES[key] = _clause(user, model)
+    return found
+
+
+def _clause(user: Any, model: type) -> ColumnElement[bool]:
     roles = _roles(user)
     if not roles:
         return false()
@@ -196,8 +212,7 @@ def shared_cases(organisation_id: int) -> ColumnElement[bool]:
 def _on_visible_case(user: User, case_id: Any) -> ColumnElement[bool]:
     """Rows hanging off a case (work items, instances, facts) are visible with it."""
     # An alias, so that a query which itself joins cases does not swallow the subquery's FROM.
-    case = aliased(Case, name="visible_case")
-    return exists().where(case.id == case_id, _case_clause(user, case))
+    return exists().where(VISIBLE_CASE.id == case_id, _case_clause(user, VISIBLE_CASE))
 
 
 def visible(user: Any, model: type) -> Select:

@@ -1,7 +1,8 @@
 """The Flask-Admin console: every screen, in menu order, added in one place."""
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
+from flask_login import current_user
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
@@ -13,13 +14,20 @@ from admin.people import PersonView
 from admin.processes import ProcessesView
 from admin.reference import (AgreementView, AreaView, AuditView, CaseTypeProcessView, CaseTypeView, OrganisationView,
                              ServiceProvisionView, ServiceView, SettingView, UserView)
-from admin.work import MyWorkView, TeamWorkView, counts_for_menu
+from admin.work import MyWorkView, TeamWorkView, counts_for_menu, forget_menu_counts
 from models import (Area, AuditEvent, Case, CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation,
                     Person, Service, ServiceProvision, Setting, User, WorkItem, db)
 
 
 def init_app(app: Flask) -> None:
     """Build a fresh Admin for this app (views are bound to one Admin instance)."""
+
+    @app.before_request
+    def _changes_recount() -> None:
+        # A change by the user (a claim, a completion, a new case) may change their work counts.
+        if request.method not in ("GET", "HEAD") and current_user.is_authenticated:
+            forget_menu_counts(current_user.id)
+
     console = Admin(name="Casebook", url="/admin", theme=Bootstrap4Theme(swatch="default", fluid=True),
                     index_view=HomeView(name="Home", url="/admin", menu_icon_type="fa",
                                         menu_icon_value="fa-home"))

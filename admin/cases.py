@@ -136,8 +136,9 @@ class CaseView(ScopedModelView):
         """The case page: facts, people, partners, notes; audited as a view."""
         case = self.get_one(request.args.get("id"))
         cases.record_view(current_user, case)
-        db.session.commit()
-        return self._render_case(case)
+        page = self._render_case(case)
+        db.session.commit()   # once, after rendering: the view's audit row is the only write
+        return page
 
     def _render_case(self, case: Case, status: int = 200, **forms):
         can_edit = access.can(current_user, access.Action.EDIT, case)

@@ -1,9 +1,10 @@
 """My work and Team work: ready items, overdue first, claim/unclaim; the task form for each step."""
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from markupsafe import Markup
@@ -19,6 +20,19 @@ from workflows import tasks
 
 
 MENU_CAP = 99  # the menu says "99+" beyond this (counting further would cost what the page does not show)
+MENU_TTL = 20  # seconds a menu count is reused (per user, per web process)
+
+
+def _menu_counts() -> dict[tuple[int, str], tuple[float, int]]:
+    """This app's menu counts: (user id, view) -> (valid until, count)."""
+    return current_app.extensions.setdefault("casebook_menu_counts", {})
+
+
+def forget_menu_counts(user_id: int) -> None:
+    """The user changed something: their next page counts afresh."""
+    counts = _menu_counts()
+    for key in [k for k in counts if k[0] == user_id]:
+        counts.pop(key, None)
 # Overdue and soonest due first, undated last: the order of ix_work_item_ready, so lists stop at a page.
 READY_ORDER = (WorkItem.due_at.asc().nulls_last(), WorkItem.id)
 
@@ -110,10 +124,17 @@ class WorkView(ScopedModelView):
         return count, rows
 
     def menu_count(self) -> int | None:
-        """The number shown in the menu."""
+        """The number shown in the menu: counted at most every MENU_TTL seconds per user and process (and
+        afresh after the user changes anything), so browsing pages does not recount on every page."""
         if not current_user.is_authenticated or not self.is_accessible():
             return None
-        return self.get_count_query().capped_at(MENU_CAP).scalar()
+        key = (current_user.id, self.endpoint)
+        now = time.monotonic()
+        cached = _menu_counts().get(key)
+        if cached is None or cached[0] <= now:
+            cached = (now + MENU_TTL, self.get_count_query().capped_at(MENU_CAP).scalar())
+            _menu_counts()[key] = cached
+        return cached[1]
 
 
 class TeamWorkView(WorkView):

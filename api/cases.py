@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 import access
 from api.base import body, bp, error
+from api.tasks import task_json
 from casework import agreements, cases, people
 from casework.errors import InvalidInput, NotFound
 from models import Case, Organisation, WorkflowInstance, audit, db
@@ -135,7 +136,9 @@ def start_process(case_id: int):
         raise InvalidInput({"key": "is required"})
     instance = tasks.start(current_user, case, key, data.get("data"))
     out = {"instance_id": instance.id, "key": instance.definition.key, "version": instance.definition.version,
-           "status": instance.status.value, "error": instance.error_message}
+           "status": instance.status.value, "error": instance.error_message,
+           # The steps it made ready, as completing returns "next": the client need not list tasks.
+           "tasks": [task_json(i) for i in tasks.ready_items(instance)]}
     db.session.commit()
     return jsonify(out), 201
 

@@ -157,9 +157,9 @@ def assign_task(item_id: int):
 @bp.post("/tasks/<int:item_id>/complete")
 def complete_task(item_id: int):
     """Complete with {"data": {...}}: 200 with the next items, 409 / 422 / 403 / 404 otherwise."""
-    item = tasks.get_item(current_user, item_id)
     payload = body()
-    item, created = tasks.complete(current_user, item, payload.get("data", {}))
+    item, instance = tasks.lock_for_completion(current_user, item_id)
+    item, created = tasks.complete(current_user, item, payload.get("data", {}), locked=instance)
     out = {"task": task_json(item), "next": [task_json(i) for i in created]}
     db.session.commit()
     return jsonify(out)

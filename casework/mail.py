@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from casework.notifications import backoff, mail_enabled
 from models import OutboxMessage, audit, db, utcnow
+from models.base import skip_locked
 
 BATCH = 100
 MAX_ATTEMPTS = 10  # about two days of retries with the backoff before a message is given up
@@ -62,8 +63,11 @@ def send_due(at: datetime | None = None) -> dict[str, int]:
         return counts
     try:
         for message_id in ids:
-            row = db.session.get(OutboxMessage, message_id)
-            if row is None or row.status != "pending":
+            # Locked while it is sent (PostgreSQL): another worker skips it rather than sending it twice.
+            row = db.session.scalar(skip_locked(select(OutboxMessage).where(OutboxMessage.id == message_id,
+                                                                             OutboxMessage.status == "pending")))
+            if row is None:
+                db.session.rollback()
                 continue
             counts[_send_one(smtp, row, at)] += 1
             db.session.commit()

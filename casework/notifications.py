@@ -13,7 +13,7 @@ from sqlalchemy import case as sql_case
 from casework import calendar, settings
 from models import (Case, ItemStatus, Notification, NotificationPreference, Organisation, OutboxMessage, User,
                     UserRole, WorkItem, db, utcnow)
-from models.base import UTCDateTime
+from models.base import UTCDateTime, skip_locked
 from models.enums import Role
 from models.notifications import KINDS, MODES
 
@@ -205,9 +205,9 @@ def remind(at: datetime | None = None) -> int:
     count = 0
     for stage, kind, window in ((2, "overdue", WorkItem.due_at < at),
                                 (1, "due_soon", and_(WorkItem.due_at >= at, WorkItem.due_at <= soon))):
-        items = db.session.scalars(select(WorkItem).where(
+        items = db.session.scalars(skip_locked(select(WorkItem).where(
             WorkItem.status == ItemStatus.READY, WorkItem.reminder_stage < stage, WorkItem.due_at.is_not(None),
-            window).order_by(WorkItem.due_at).limit(REMINDER_BATCH)).all()
+            window).order_by(WorkItem.due_at).limit(REMINDER_BATCH), WorkItem)).all()
         for item in items:
             item.reminder_stage = stage
             if item.claimed_by is not None:
@@ -229,9 +229,9 @@ def build_digests(at: datetime | None = None) -> int:
     if local < today:
         return 0
     cut = today.astimezone(at.tzinfo)
-    due_users = db.session.scalars(select(User).where(
+    due_users = db.session.scalars(skip_locked(select(User).where(
         exists().where(Notification.user_id == User.id, Notification.digest_pending.is_(True)),
-        or_(User.last_digest_at.is_(None), User.last_digest_at < cut))).all()
+        or_(User.last_digest_at.is_(None), User.last_digest_at < cut)), User)).all()
     for user in due_users:
         rows = db.session.scalars(select(Notification).where(Notification.user_id == user.id,
                                                              Notification.digest_pending.is_(True))

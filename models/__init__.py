@@ -1,9 +1,10 @@
 """SQLAlchemy models; re-exports `db` and every model, and wires the database into the app."""
 from __future__ import annotations
 
+import contextvars
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
 from flask_migrate import Migrate
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -33,6 +34,7 @@ def init_app(app: Flask) -> None:
     """Bind Flask-SQLAlchemy and Flask-Migrate; tune SQLite connections."""
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
+    read_mostly(app)
     with app.app_context():
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":
@@ -56,6 +58,35 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
-        # Every transaction may append to the audit chain, so take the write lock up front;
-        # upgrading a read lock later fails at once with SQLITE_BUSY instead of waiting.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front (upgrading a read lock later fails at once with SQLITE_BUSY
+        # instead of waiting). Page views read in a shared snapshot instead, so readers never queue.
+        deferred = READ_MOSTLY.get()
+        conn.info["sqlite_deferred"] = False
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+        conn.info["sqlite_deferred"] = deferred
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_write(conn, cursor, statement: str, parameters, context, executemany) -> None:
+        # A page view's first write (its audit row, a cache) ends the read snapshot and starts a write
+        # transaction: it waits for the lock like any writer, and the write reads what it needs under it.
+        if conn.info.get("sqlite_deferred") and not statement.lstrip()[:6].upper().startswith(
+                ("SELECT", "PRAGMA", "COMMIT", "ROLLBA", "RELEAS")):
+            cursor.execute("COMMIT")
+            cursor.execute("BEGIN IMMEDIATE")
+            conn.info["sqlite_deferred"] = False
+
+
+# Set for GET and HEAD requests (app.py): their transactions begin without the SQLite write lock.
+READ_MOSTLY: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_read_mostly", default=False)
+
+
+def read_mostly(app: Flask) -> None:
+    """Page views (GET, HEAD) read without SQLite's write lock; anything they write takes it then."""
+
+    @app.before_request
+    def _mark() -> None:
+        READ_MOSTLY.set(request.method in ("GET", "HEAD"))
+
+    @app.teardown_request
+    def _unmark(_exc: BaseException | None) -> None:
+        READ_MOSTLY.set(False)

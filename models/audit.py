@@ -40,10 +40,19 @@ class AuditEvent(db.Model):
 
     def compute_hash(self) -> str:
         """Hash of this row's content chained to the previous row's hash."""
-        body = json.dumps([self.prev_hash, self.at.isoformat(), self.user_id, self.user_email,
-                           self.organisation_id, self.action, self.object_type, self.object_id,
-                           self.case_id, self.detail], separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(body.encode()).hexdigest()
+        return chain_hash({c: getattr(self, c) for c in HASHED})
+
+
+HASHED = ("prev_hash", "at", "user_id", "user_email", "organisation_id", "action", "object_type", "object_id",
+          "case_id", "detail")
+
+
+def chain_hash(row: dict[str, Any]) -> str:
+    """SHA-256 of a row's content (HASHED, in that order) chained to the previous row's hash."""
+    values = [row.get(c) for c in HASHED]
+    values[1] = values[1].isoformat()
+    body = json.dumps(values, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 class AuditHead(db.Model):
@@ -113,15 +122,20 @@ def _append_pending(session: Session) -> None:
     pending: list[_Pending] = session.info.pop("audit_pending", [])
     if not pending:
         return
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    session.flush()   # the changes the events describe go first, as before any commit
+    events, head = AuditEvent.__table__, AuditHead.__table__
+    # A write first (row lock on PostgreSQL, the write lock on SQLite), then the head is read under it.
+    last_hash = session.execute(head.update().where(head.c.id == 1).values(count=head.c.count + len(pending))
+                                .returning(head.c.last_hash)).scalar_one()
+    rows = []
     for item in pending:
-        ev = AuditEvent(at=item.at, prev_hash=head.last_hash, **item.fields)
-        ev.hash = ev.compute_hash()
-        session.add(ev)
-        # Flush one by one so ids follow chain order.
-        session.flush()
-        head.last_hash = ev.hash
-        head.count += 1
+        row = {"at": item.at, "prev_hash": last_hash, **item.fields}
+        last_hash = row["hash"] = chain_hash(row)
+        rows.append(row)
+    # One Core statement for them all (rows go in list order, so ids follow the chain): this runs on every
+    # request that changes or views anything.
+    session.execute(events.insert(), rows)
+    session.execute(head.update().where(head.c.id == 1).values(last_hash=last_hash))
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, TypeDecorator
@@ -52,3 +53,11 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def skip_locked(stmt: Any, of: Any = None) -> Any:
+    """FOR UPDATE SKIP LOCKED on PostgreSQL, so several workers share rows without taking the same one;
+    unchanged on SQLite, whose writers take turns anyway."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return stmt
+    return stmt.with_for_update(skip_locked=True, of=of) if of is not None else stmt.with_for_update(skip_locked=True)

@@ -230,7 +230,26 @@ def claim(user: User, item: WorkItem, release: bool = False) -> WorkItem:
     return item
 
 
-def complete(user: User, item: WorkItem, raw: dict[str, Any]) -> tuple[WorkItem, list[WorkItem]]:
+def lock_for_completion(user: User, item_id: int) -> tuple[WorkItem, WorkflowInstance]:
+    """A visible item with its instance (state loaded) and case, both rows locked, in one statement.
+
+    :raise NotFound: the user cannot see such an item
+    """
+    row = db.session.execute(
+        select(WorkItem, WorkflowInstance).join(WorkflowInstance, WorkflowInstance.id == WorkItem.instance_id)
+        .where(WorkItem.id == item_id, access.clause(user, WorkItem))
+        .options(joinedload(WorkflowInstance.case), undefer(WorkflowInstance.state))
+        # Both rows: a completion that committed while we waited is then seen in the item we read.
+        .with_for_update(of=(WorkItem, WorkflowInstance))
+        .execution_options(populate_existing=True)).first()
+    if row is None:
+        raise NotFound("no such task")
+    access.remember_visible(user, row[0])
+    return row[0], row[1]
+
+
+def complete(user: User, item: WorkItem, raw: dict[str, Any],
+             locked: WorkflowInstance | None = None) -> tuple[WorkItem, list[WorkItem]]:
     """Complete a ready item in one transaction; returns it and the items that became ready.
 
     :raise NotPermitted: the item is for another organisation or role (403)
@@ -241,11 +260,12 @@ def complete(user: User, item: WorkItem, raw: dict[str, Any]) -> tuple[WorkItem,
     if not isinstance(raw, dict):
         raise InvalidData({"data": "must be an object of field values"})
     # The row lock serialises completions of one instance; the version column also guards SQLite.
-    instance = db.session.execute(select(WorkflowInstance).where(WorkflowInstance.id == item.instance_id)
-                                  .options(joinedload(WorkflowInstance.case), undefer(WorkflowInstance.state))
-                                  .with_for_update(of=WorkflowInstance)
-                                  .execution_options(populate_existing=True)).scalar_one()
-    if db.session.get_bind().dialect.name != "sqlite":
+    instance = locked or db.session.execute(select(WorkflowInstance).where(WorkflowInstance.id == item.instance_id)
+                                            .options(joinedload(WorkflowInstance.case),
+                                                     undefer(WorkflowInstance.state))
+                                            .with_for_update(of=WorkflowInstance)
+                                            .execution_options(populate_existing=True)).scalar_one()
+    if locked is None and db.session.get_bind().dialect.name != "sqlite":
         # Re-read after taking the lock. (SQLite's BEGIN IMMEDIATE already held the write lock when the
         # item was read in this transaction, so nothing can have changed it.)
         db.session.refresh(item)
@@ -276,6 +296,13 @@ def history(case: Case) -> list[WorkItem]:
     return list(db.session.scalars(select(WorkItem).where(WorkItem.case_id == case.id,
                                                           WorkItem.status == ItemStatus.COMPLETED)
                                    .order_by(WorkItem.completed_at, WorkItem.id)))
+
+
+def ready_items(instance: WorkflowInstance) -> list[WorkItem]:
+    """The instance's ready steps (after starting it: what it made ready)."""
+    return list(db.session.scalars(select(WorkItem).where(WorkItem.instance_id == instance.id,
+                                                          WorkItem.status == ItemStatus.READY)
+                                   .order_by(WorkItem.id)))
 
 
 def instances(case: Case) -> list[WorkflowInstance]:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
 from models import InstanceStatus, WorkflowInstance, audit, db, utcnow
+from models.base import skip_locked
 from workflows import engine, tasks
 
 
@@ -18,15 +19,13 @@ def fire_due_timers(at: datetime | None = None, limit: int | None = None) -> int
     """
     at = at or utcnow()
     done, attempts = 0, {}
-    skip_locked = db.session.get_bind().dialect.name == "postgresql"
     while limit is None or done < limit:
         stmt = select(WorkflowInstance).where(WorkflowInstance.status == InstanceStatus.RUNNING,
                                               WorkflowInstance.next_timer_at < at,
                                               WorkflowInstance.id.not_in([k for k, v in attempts.items() if v >= 10]
                                                                          or [0])) \
             .order_by(WorkflowInstance.next_timer_at).limit(1).options(undefer(WorkflowInstance.state))
-        stmt = stmt.with_for_update(skip_locked=True, of=WorkflowInstance) if skip_locked else stmt
-        instance = db.session.scalars(stmt).first()
+        instance = db.session.scalars(skip_locked(stmt, of=WorkflowInstance)).first()
         if instance is None:
             db.session.rollback()
             break

@@ -17,6 +17,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from models import ExportJob, User, db, utcnow
+from models.base import skip_locked
 from reporting import exports
 
 log = logging.getLogger(__name__)
@@ -52,9 +53,7 @@ def claim(job_id: int | None = None) -> int | None:
     stmt = select(ExportJob.id).where(ExportJob.status == "queued").order_by(ExportJob.id).limit(1)
     if job_id is not None:
         stmt = stmt.where(ExportJob.id == job_id)
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    found = db.session.scalar(stmt)
+    found = db.session.scalar(skip_locked(stmt))
     if found is None:
         db.session.rollback()
         return None
