@@ -205,6 +205,7 @@ class ScopedModelView(ModelView):
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         """Pages stop at the count cap and searches need terms an index can serve, so no list scans a table."""
         size, cap = page_size or self.page_size, self.count_cap()
+        page = max(page or 0, 0)   # ?page=-4 is the first page (PostgreSQL refuses a negative OFFSET)
         if page and size and page * size >= cap:
             flash(f"Only the first {cap:,} matches can be paged through; search or filter to find the rest. "
                   "Showing the last of those pages.", "warning")

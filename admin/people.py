@@ -7,7 +7,7 @@ from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from wtforms import FieldList
 
 import access
@@ -99,18 +99,24 @@ class PersonView(ScopedModelView):
         return super().index_view()
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        """Dates of birth (31/12/1990 or 1990-12-31) match exactly; other words match names and references."""
-        words = []
+        """Dates of birth (31/12/1990 or 1990-12-31) match exactly; other words match names and references.
+
+        The list and its count work on the first SEARCH_CAP + 1 visible matches: the indexes find candidates
+        and each is checked for visibility only until there are enough, however common the name."""
+        conds = []
         for term in search.split():
             born = _as_date(term)
-            if born is None:
-                words.append(term)
+            if born is not None:
+                conds.append(Person.date_of_birth == born)
                 continue
-            query = query.filter(Person.date_of_birth == born)
-            count_query = count_query.filter(Person.date_of_birth == born)
-        if words:
-            return super()._apply_search(query, count_query, joins, count_joins, " ".join(words))
-        return query, count_query, joins, count_joins
+            like = f"%{term}%"
+            conds.append(or_(Person.family_name.ilike(like), Person.given_name.ilike(like),
+                             Person.external_reference.ilike(like)))
+        # Found once and handed to both the list and its count as ids (at most SEARCH_CAP + 1 of them).
+        ids = db.session.scalars(select(Person.id).where(access.clause(current_user, Person), *conds)
+                                 .limit(SEARCH_CAP + 1)).all()
+        found = Person.id.in_(ids)
+        return query.filter(found), count_query.filter(found), joins, count_joins
 
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):

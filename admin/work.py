@@ -8,7 +8,8 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import defer, selectinload
 
 import access
 from admin.base import ScopedModelView, perform
@@ -35,6 +36,7 @@ def forget_menu_counts(user_id: int) -> None:
         counts.pop(key, None)
 # Overdue and soonest due first, undated last: the order of ix_work_item_ready, so lists stop at a page.
 READY_ORDER = (WorkItem.due_at.asc().nulls_last(), WorkItem.id)
+LIST_DEFERRED = (WorkItem.form, WorkItem.documentation, WorkItem.data, WorkItem.candidate_groups)
 
 
 def _title(view, context, item: WorkItem, name: str) -> Markup:
@@ -94,6 +96,7 @@ class WorkView(ScopedModelView):
     column_searchable_list = ("title",)
 
     read_only = True
+    column_auto_select_related = False   # see get_query
 
     def csrf_token(self) -> str:
         from flask_wtf.csrf import generate_csrf
@@ -111,7 +114,11 @@ class WorkView(ScopedModelView):
         return query
 
     def get_query(self):
-        return self._ordered(super().get_query().filter(WorkItem.status == ItemStatus.READY, self.scope()))
+        # The list never shows a step's form or answers: leaving them out keeps the rows it sorts narrow.
+        # Related rows load after the page is chosen (selectin), so the sort works on work items alone.
+        return self._ordered(super().get_query().filter(WorkItem.status == ItemStatus.READY, self.scope())
+                             .options(*(defer(c) for c in LIST_DEFERRED), selectinload(WorkItem.case),
+                                      selectinload(WorkItem.organisation), selectinload(WorkItem.claimed_by)))
 
     def get_count_query(self):
         return super().get_count_query().filter(WorkItem.status == ItemStatus.READY, self.scope())
@@ -141,9 +148,15 @@ class TeamWorkView(WorkView):
     """Everything ready for my organisation, plus unassigned items on cases we lead."""
 
     def scope(self):
-        lead_cases = select(Case.id).where(Case.lead_organisation_id == current_user.organisation_id)
-        return or_(WorkItem.organisation_id == current_user.organisation_id,
-                   and_(WorkItem.organisation_id.is_(None), WorkItem.case_id.in_(lead_cases)))
+        org = current_user.organisation_id
+        # Correlated: only the few unassigned items are checked against their case (an IN over the cases the
+        # organisation leads would list hundreds of thousands of them).
+        unassigned = and_(WorkItem.organisation_id.is_(None), WorkItem.status == ItemStatus.READY,
+                          exists().where(Case.id == WorkItem.case_id, Case.lead_organisation_id == org))
+        if not db.session.scalar(select(exists().where(unassigned))):
+            # Usually none: then the list is one organisation's, which its index returns already in order.
+            return WorkItem.organisation_id == org
+        return or_(WorkItem.organisation_id == org, unassigned)
 
 
 class MyWorkView(WorkView):

@@ -63,6 +63,12 @@ AREA_CODES = ["nottingham_city", "ashfield", "bassetlaw", "broxtowe", "gedling",
               "rushcliffe"]
 AREA_WEIGHTS = [30, 11, 10, 10, 10, 11, 10, 8]
 RISKS = [("not_assessed", 30), ("standard", 40), ("medium", 20), ("high", 10)]
+# Titles say what happened, as practitioners write them (names belong to the people on the case).
+TITLES = ("Burglary, dwelling", "Burglary, business premises", "Theft from vehicle", "Criminal damage to vehicle",
+          "Assault, common", "Assault occasioning ABH", "Harassment by neighbour", "Stalking", "Robbery, street",
+          "Fraud, doorstep", "Hate incident, verbal abuse", "Domestic abuse, repeat", "Noise nuisance, night",
+          "Youths gathering, intimidation", "Self-neglect and hoarding", "Fire risk at home", "Cuckooing concern",
+          "Online fraud, romance", "Arson, wheelie bin", "Threats to kill")
 YEARS = 10
 CHUNK = 20_000
 AUDIT_ACTIONS = [("view", "case"), ("view", "case"), ("view", "case"), ("complete", "work_item"),
@@ -179,7 +185,6 @@ def generate(session: Any, cases: int, seed: int, audit_per_case: int) -> dict[s
         opener = rng.choice(staff)
         restricted = rng.random() < 0.02
         area = rng.choices(AREA_CODES, AREA_WEIGHTS)[0]
-        first_person: tuple[str, str] | None = None
         # People: the victim (a tenth already known from an earlier case) and often another party.
         for role in ["victim" if case_type != "vulnerable_person" else "vulnerable_person",
                      *(["offender"] if rng.random() < 0.6 else []), *(["witness"] if rng.random() < 0.2 else [])]:
@@ -188,13 +193,11 @@ def generate(session: Any, cases: int, seed: int, audit_per_case: int) -> dict[s
             else:
                 person_id = next_id(Person)
                 given, family = rng.choice(GIVEN), rng.choice(FAMILY)
-                first_person = first_person or (given, family)
                 dob = date(1930, 1, 1) + timedelta(days=rng.randrange(80 * 365))
                 add("person", (person_id, f"GEN-{person_id}", given, family, dob, False, rng.choice(["F", "M"]),
                                "English", False, None, None, None, None, lead_id, opener, opened, opened, 1))
                 people_so_far.append(person_id)
             add("case_participant", (next_id(CaseParticipant), case_id, person_id, role, opened))
-        title_name = f"{first_person[0]} {first_person[1]}" if first_person else "known person"
         partners = rng.sample([c for c in world.orgs if c != lead_code], k=rng.choices([0, 1, 2, 3], [15, 35, 35, 15])[0])
         if case_type == "victim_support" and "victim_services" not in partners and lead_code != "victim_services":
             partners[:1] = ["victim_services"]
@@ -203,7 +206,7 @@ def generate(session: Any, cases: int, seed: int, audit_per_case: int) -> dict[s
         if restricted:
             add("case_member", (case_id, staff[0]))
         ref = f"CB-{year}-{seq_by_year[year]:06d}G"
-        add("case", (case_id, ref, case_type, area, f"{case_type.replace('_', ' ').capitalize()}: {title_name}",
+        add("case", (case_id, ref, case_type, area, rng.choice(TITLES),
                      None, "open" if is_open else "closed", pick(rng, RISKS), lead_id, restricted, opened, closed,
                      opener, closed or opened, 1, None))
         # Processes: each mapped process runs; finished ones on closed cases.
@@ -215,7 +218,9 @@ def generate(session: Any, cases: int, seed: int, audit_per_case: int) -> dict[s
             add("workflow_instance", (instance_id, case_id, world.definitions[key],
                                       world.states.get(key, "{}") if running else "{}",
                                       world.step_states.get(key, "{}") if running else "{}",
-                                      "running" if running else "completed", None, None, opener, opened,
+                                      "running" if running else "completed", None,
+                                      # Running processes wait on deadlines (none due yet): the timer sweep's case.
+                                      now + timedelta(days=rng.randint(1, 30)) if running else None, opener, opened,
                                       None if running else closed or now, 1))
             steps = world.steps.get(key) or []
             for i in range(rng.randint(2, 6) if steps else 0):

@@ -2,10 +2,10 @@
 login form, p50/p95 per page for a large organisation (the police) and a small one (a district council).
 
     .venv/bin/python bench/dataset.py --database-url URL --cases 100000     # once per size
-    .venv/bin/python bench/pages.py --database-url URL [--requests 40] [--explain]
+    .venv/bin/python bench/pages.py --database-url URL [--requests 40]
 
-Prints a Markdown table and saves JSON in bench/results/. With --explain it also writes the PostgreSQL
-plans of the listed pages' main queries (bench/results/explain-*.txt). Nothing here asserts timings.
+Prints a Markdown table and saves JSON in bench/results/. Nothing here asserts timings; the query plans
+are checked by tests/test_query_plans.py.
 """
 from __future__ import annotations
 
@@ -128,7 +128,42 @@ def fixtures(url: str) -> dict:
                 if key == ("risk_level", "equals") and "risk" not in out["filters"]:
                     out["filters"]["risk"] = f"flt1_{index}"
         out["cases"] = db.session.scalar(select(func.count()).select_from(Case))
+        out["timers"] = timer_sweep()
+        out["snapshot"] = snapshot_cost()
         db.engine.dispose()
+    return out
+
+
+def timer_sweep(repeats: int = 30) -> dict:
+    """`timers run` with many processes waiting and none due: the sweep's own time, in this process."""
+    from sqlalchemy import func, select
+
+    from models import InstanceStatus, WorkflowInstance, db
+    from workflows import timers
+    waiting = db.session.scalar(select(func.count()).select_from(WorkflowInstance).where(
+        WorkflowInstance.status == InstanceStatus.RUNNING, WorkflowInstance.next_timer_at.is_not(None)))
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        timers.fire_due_timers()
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"waiting": waiting, "p50": round(statistics.median(times), 2), "p95": round(pct(times, 95), 2)}
+
+
+def snapshot_cost() -> dict:
+    """What the worker spends computing an organisation's dashboard figures (views read the result)."""
+    from sqlalchemy import select
+
+    import access
+    from models import Organisation, db, utcnow
+    from reporting import dashboard
+    out = {}
+    for size, (code, _domain) in ORGS.items():
+        org_id = db.session.scalar(select(Organisation.id).where(Organisation.code == code))
+        t0 = time.perf_counter()
+        dashboard.tables(access.shared_cases(org_id), dashboard.Filters(), utcnow())
+        out[size] = round((time.perf_counter() - t0) * 1000)
+    db.session.rollback()
     return out
 
 
@@ -202,12 +237,17 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     (RESULTS / f"pages-{label.lower()}-{fx['cases']}-{stamp}.json").write_text(
-        json.dumps({"database": label, "cases": fx["cases"], "results": results}, indent=2))
+        json.dumps({"database": label, "cases": fx["cases"], "results": results, "timers": fx["timers"],
+                    "snapshot": fx["snapshot"]}, indent=2))
     print(f"\n{label}, {fx['cases']:,} cases, one worker (ms)\n")
     print("| page | large org p50 | large org p95 | small org p50 | small org p95 |")
     print("|---|---|---|---|---|")
     for page, by in results.items():
         print(f"| {page} | {by['large']['p50']} | {by['large']['p95']} | {by['small']['p50']} | {by['small']['p95']} |")
+    t = fx["timers"]
+    print(f"\nTimer sweep with {t['waiting']:,} processes waiting and none due: p50 {t['p50']} ms, p95 {t['p95']} ms")
+    print(f"Dashboard figures computed by the worker: large org {fx['snapshot']['large']} ms, "
+          f"small org {fx['snapshot']['small']} ms")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@ class Case(db.Model):
     __table_args__ = (UniqueConstraint("lead_organisation_id", "external_reference", name="uq_case_external_reference"),
                       # Lists show the newest first, or open ones first: the sorts walk these and stop at a page.
                       Index("ix_case_opened_at", "opened_at", "id"),
-                      Index("ix_case_status_opened_at", "status", "opened_at"))
+                      Index("ix_case_status_opened_at", "status", "opened_at"),
+                      # "Open, high risk": the filters meet in one index instead of reading every open case.
+                      Index("ix_case_risk_level_status", "risk_level", "status"))
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
     # Another system's id for the case (legacy imports); unique per lead organisation.

@@ -47,6 +47,7 @@ def upgrade():
     op.create_index(op.f('ix_audit_event_object_id'), 'audit_event', ['object_id'], unique=False)
     op.create_index('ix_case_opened_at', 'case', ['opened_at', 'id'], unique=False)
     op.create_index('ix_case_status_opened_at', 'case', ['status', 'opened_at'], unique=False)
+    op.create_index('ix_case_risk_level_status', 'case', ['risk_level', 'status'], unique=False)
     op.create_index('ix_work_item_ready', 'work_item', ['organisation_id', 'due_at', 'id'], unique=False,
                     postgresql_where=sa.text("status = 'ready'"), sqlite_where=sa.text("status = 'ready'"))
     with op.batch_alter_table('workflow_instance', schema=None) as batch_op:
@@ -84,6 +85,7 @@ def downgrade():
     with op.batch_alter_table('workflow_instance', schema=None) as batch_op:
         batch_op.drop_column('steps')
     op.drop_index('ix_work_item_ready', table_name='work_item')
+    op.drop_index('ix_case_risk_level_status', table_name='case')
     op.drop_index('ix_case_status_opened_at', table_name='case')
     op.drop_index('ix_case_opened_at', table_name='case')
     op.drop_index(op.f('ix_audit_event_object_id'), table_name='audit_event')
