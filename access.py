@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, abort, g, has_request_context
 from flask_login import AnonymousUserMixin, LoginManager
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import ColumnElement, Select, and_, exists, false, literal, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, literal, or_, select, true
 from sqlalchemy.orm import aliased, joinedload
 
 from models import (ApiToken, AuditEvent, Case, CaseAccess, CaseFact, CaseMember, CaseParticipant,
@@ -94,7 +94,8 @@ def init_app(app: Flask) -> None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    # With its roles in the same query: every console request asks for them.
+    user = db.session.get(User, int(user_id), options=[joinedload(User.role_rows)]) if user_id.isdigit() else None
     return user if user is not None and user.active else None
 
 
@@ -112,10 +113,13 @@ def user_for_token(token: str) -> User | None:
     if not token.startswith(ApiToken.PREFIX) or len(token) > 200:
         return None
     # One query for the user and roles behind the token (the token row itself is not loaded): every API request.
-    return db.session.scalars(select(User).join(ApiToken, ApiToken.user_id == User.id)
-                              .where(ApiToken.token_hash == ApiToken.digest(token), ApiToken.revoked.is_(False),
-                                     User.active.is_(True))
-                              .options(joinedload(User.role_rows))).unique().first()
+    return db.session.scalars(_TOKEN_USER, {"digest": ApiToken.digest(token)}).unique().first()
+
+
+# Built once: constructing the statement would cost more than running it, on every API request.
+_TOKEN_USER = (select(User).join(ApiToken, ApiToken.user_id == User.id)
+               .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked.is_(False), User.active.is_(True))
+               .options(joinedload(User.role_rows)))
 
 
 def _roles(user: Any) -> set[Role]:

@@ -68,6 +68,7 @@ class CaseView(ScopedModelView):
     area = access.Area.CASES
     audit_type = "case"
     can_view_details = True
+    column_display_actions = False   # the reference is the link to the case page
     column_list = ("reference", "case_type", "title", "status", "risk_level", "lead_organisation", "opened_at")
     column_labels = {"case_type": "Type", "lead_organisation": "Lead", "opened_at": "Opened"}
     column_searchable_list = ("reference", "title")

@@ -52,6 +52,7 @@ class PersonView(ScopedModelView):
     area = access.Area.PEOPLE
     audit_type = "person"
     can_view_details = True
+    column_display_actions = False   # the name is the link to the person's page
     column_list = ("family_name", "given_name", "date_of_birth", "external_reference", "registered_by_org",
                    "created_at")
     column_labels = {"registered_by_org": "Registered by", "created_at": "Registered"}

@@ -117,7 +117,7 @@ def http_phase(client: Client, flows: int, warmup: int) -> dict:
         return body
 
     def ready_items(instance_ids: set[int]) -> list[dict]:
-        status, items = client.call("GET", f"/tasks?case={case_id}")
+        status, items = client.call("GET", f"/tasks?case={case_id}&limit=500")
         return [i for i in items if i["instance_id"] in instance_ids]
 
     def complete(item_id: int, n: int) -> tuple[float, list]:
