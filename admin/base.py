@@ -214,17 +214,24 @@ class ScopedModelView(ModelView):
                                 page_size)
 
     def checked_search(self, search: str | None) -> str | None:
-        """The search terms worth running: each at least MIN_TERM characters, all within MAX_SEARCH."""
-        if not search:
-            return search
+        """The search terms worth running, saying which were left out."""
+        usable, message = self.search_terms(search)
+        if message:
+            flash(*message)
+        return usable
+
+    def search_terms(self, search: str | None) -> tuple[str | None, tuple[str, str] | None]:
+        """(the words worth running: each at least MIN_TERM characters, all within MAX_SEARCH; a message)."""
+        if not search or not search.strip():
+            return None, None
         if len(search) > MAX_SEARCH:
-            flash(f"Search text is limited to {MAX_SEARCH} characters; the list is not searched.", "error")
-            return None
+            return None, (f"Search text is limited to {MAX_SEARCH} characters; the list is not searched.", "error")
         terms = search.split()
         kept = [t for t in terms if len(t) >= MIN_TERM or self.exact_term(t)]
+        message = None
         if len(kept) < len(terms):
-            flash(f"Search words need at least {MIN_TERM} characters; shorter ones were left out.", "warning")
-        return " ".join(kept) or None
+            message = (f"Search words need at least {MIN_TERM} characters; shorter ones were left out.", "warning")
+        return " ".join(kept) or None, message
 
     def exact_term(self, term: str) -> bool:
         """Is this short term still answered by an index (a view's own search, such as a date)?"""

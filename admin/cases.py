@@ -83,6 +83,9 @@ class CaseView(ScopedModelView):
     def can_edit(self) -> bool:  # edits go through the versioned form on the case page
         return False
 
+    def search_placeholder(self) -> str:
+        return "reference, title or a person's name"
+
     def _apply_search(self, query, count_query, joins, count_joins, search):
         """Each word must match the reference, the title or the name of a person on the case.
 

@@ -70,10 +70,13 @@ class PersonView(ScopedModelView):
     def exact_term(self, term: str) -> bool:
         return _as_date(term) is not None
 
+    def search_placeholder(self) -> str:
+        return "name, reference or date of birth"
+
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         """Search first: with no search or filter the list shows the people the user's organisation registered
         (everyone the user may see is found by name or date of birth; listing two million people helps no one)."""
-        g.people_unsearched = not (search or "").strip() and not filters   # per request: views are shared
+        g.people_unsearched = not self.search_terms(search)[0] and not filters   # per request: views are shared
         return super().get_list(page, sort_column, sort_desc, search, filters, execute, page_size)
 
     def get_query(self):
@@ -94,7 +97,7 @@ class PersonView(ScopedModelView):
     @expose("/")
     def index_view(self):
         """The list, with a hint while it shows only the organisation's own registrations."""
-        if not request.args.get("search") and not any(k.startswith("flt") for k in request.args):
+        if not self.search_terms(request.args.get("search"))[0] and not any(k.startswith("flt") for k in request.args):
             flash("Showing the people your organisation registered. Search by name, reference or date of birth "
                   "(31/12/1990) to find anyone on a case you can see.", "info")
         return super().index_view()

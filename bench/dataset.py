@@ -1,7 +1,7 @@
 """A county-sized dataset: the demo partnership plus N generated cases with people, partners, processes,
 work items, facts and audit rows, spread as a real partnership's would be.
 
-    .venv/bin/python bench/dataset.py --database-url postgresql+psycopg://postgres@127.0.0.1/casebook_scale --cases 100000
+    .venv/bin/python bench/dataset.py --database-url postgresql+psycopg://postgres@127.0.0.1/scale --cases 100000
     .venv/bin/python bench/dataset.py --database-url sqlite:////tmp/scale.db --cases 10000
 
 The database is emptied first. PostgreSQL is filled with COPY (secondary indexes dropped while loading
@@ -198,7 +198,8 @@ def generate(session: Any, cases: int, seed: int, audit_per_case: int) -> dict[s
                                "English", False, None, None, None, None, lead_id, opener, opened, opened, 1))
                 people_so_far.append(person_id)
             add("case_participant", (next_id(CaseParticipant), case_id, person_id, role, opened))
-        partners = rng.sample([c for c in world.orgs if c != lead_code], k=rng.choices([0, 1, 2, 3], [15, 35, 35, 15])[0])
+        partners = rng.sample([c for c in world.orgs if c != lead_code],
+                              k=rng.choices([0, 1, 2, 3], [15, 35, 35, 15])[0])
         if case_type == "victim_support" and "victim_services" not in partners and lead_code != "victim_services":
             partners[:1] = ["victim_services"]
         for code in partners:
@@ -266,7 +267,8 @@ COLUMNS = {
     "case_participant": ("id", "case_id", "person_id", "role", "added_at"),
     "case_organisation": ("id", "case_id", "organisation_id", "added_at", "added_by_id"),
     "case_member": ("case_id", "user_id"),
-    "workflow_instance": ("id", "case_id", "definition_id", "state", "steps", "status", "error_message", "next_timer_at",
+    "workflow_instance": ("id", "case_id", "definition_id", "state", "steps", "status", "error_message",
+                          "next_timer_at",
                           "started_by_id", "started_at", "completed_at", "row_version"),
     "work_item": ("id", "instance_id", "case_id", "spiff_task_id", "process_key", "bpmn_id", "title",
                   "documentation", "lane", "candidate_groups", "organisation_id", "required_role",

@@ -267,7 +267,8 @@ def entitlements(cases: ColumnElement[bool], f: Filters, now: datetime) -> tuple
     return summary, by_right
 
 
-def _by_status(cases: ColumnElement[bool], f: Filters, kind: str, order: tuple[str, ...]) -> list[tuple[str, tuple[int]]]:
+def _by_status(cases: ColumnElement[bool], f: Filters, kind: str,
+               order: tuple[str, ...]) -> list[tuple[str, tuple[int]]]:
     rows = dict(db.session.execute(
         select(CaseFact.status, func.count(CaseFact.id)).join(Case, Case.id == CaseFact.case_id)
         .where(*_fact_scope(cases, f, kind)).group_by(CaseFact.status)).all())
@@ -356,5 +357,6 @@ def build(user: Any, f: Filters, now: datetime | None = None) -> Dashboard:
     return finish(merge(tables(shared, f, now), tables(personal, f, now)))
 
 
-__all__ = ["Dashboard", "Filters", "Table", "build", "finish", "merge", "tables", "choices", "entitlements", "open_cases", "panel_actions",
+__all__ = ["Dashboard", "Filters", "Table", "build", "finish", "merge", "tables",
+           "choices", "entitlements", "open_cases", "panel_actions",
            "parse_filters", "referrals", "rj_outcomes", "work_by_agency"]
