@@ -1,6 +1,7 @@
 """Casebook application factory."""
 from __future__ import annotations
 
+import gc
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -46,6 +47,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def root():
         return redirect(url_for("admin.index"))
 
+    if not app.testing:
+        # Everything built so far (modules, models, the console) lives as long as the process: keeping it out
+        # of the garbage collector's full sweeps removes a 40 ms pause every few dozen requests.
+        gc.freeze()
     return app
 
 
