@@ -59,10 +59,28 @@ def upgrade():
         batch_op.add_column(sa.Column('claimed_by', sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column('started_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.drop_column('path')
-    if dialect == 'postgresql':
-        op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
+    if dialect == 'postgresql' and _trigram_available():
         for name, table, column in TRIGRAM_INDEXES:
             op.execute(f'CREATE INDEX {name} ON "{table}" USING gin ({column} gin_trgm_ops)')
+
+
+def _trigram_available() -> bool:
+    """pg_trgm, created here if it may be (a trusted extension: the database's owner may); without it
+    searches still work, reading more rows, and a warning says how to add the indexes later."""
+    bind = op.get_bind()
+    if bind.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).scalar():
+        return True
+    savepoint = bind.begin_nested()
+    try:
+        bind.execute(sa.text('CREATE EXTENSION IF NOT EXISTS pg_trgm'))
+        savepoint.commit()
+        return True
+    except sa.exc.DBAPIError as exc:
+        savepoint.rollback()
+        print(f"WARNING: pg_trgm could not be created ({exc.orig}); name searches will read more rows until "
+              "an administrator runs CREATE EXTENSION pg_trgm and creates the indexes listed in "
+              "models/search.py (CREATE INDEX <name> ON <table> USING gin (<column> gin_trgm_ops)).")
+        return False
 
 
 def downgrade():
