@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DDL, Integer, String, Text, event, select
+from sqlalchemy import DDL, Integer, String, Text, bindparam, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import UTCDateTime, db, utcnow
@@ -116,6 +116,14 @@ def record(action: str, *, user: Any = None, object_type: str | None = None, obj
     session.info.setdefault("audit_pending", []).append(_Pending(utcnow(), fields))
 
 
+# Built once: these run on every request that changes or views anything.
+_HEAD = AuditHead.__table__
+_TAKE_HEAD = (_HEAD.update().where(_HEAD.c.id == 1).values(count=_HEAD.c.count + bindparam("n"))
+              .returning(_HEAD.c.last_hash))
+_SET_HEAD = _HEAD.update().where(_HEAD.c.id == 1).values(last_hash=bindparam("last"))
+_INSERT_EVENTS = AuditEvent.__table__.insert()
+
+
 @event.listens_for(Session, "before_commit")
 def _append_pending(session: Session) -> None:
     """Lock the chain head last (so no lock-order deadlock), chain the queued events, insert them."""
@@ -123,10 +131,8 @@ def _append_pending(session: Session) -> None:
     if not pending:
         return
     session.flush()   # the changes the events describe go first, as before any commit
-    events, head = AuditEvent.__table__, AuditHead.__table__
     # A write first (row lock on PostgreSQL, the write lock on SQLite), then the head is read under it.
-    last_hash = session.execute(head.update().where(head.c.id == 1).values(count=head.c.count + len(pending))
-                                .returning(head.c.last_hash)).scalar_one()
+    last_hash = session.execute(_TAKE_HEAD, {"n": len(pending)}).scalar_one()
     rows = []
     for item in pending:
         row = {"at": item.at, "prev_hash": last_hash, **item.fields}
@@ -134,8 +140,8 @@ def _append_pending(session: Session) -> None:
         rows.append(row)
     # One Core statement for them all (rows go in list order, so ids follow the chain): this runs on every
     # request that changes or views anything.
-    session.execute(events.insert(), rows)
-    session.execute(head.update().where(head.c.id == 1).values(last_hash=last_hash))
+    session.execute(_INSERT_EVENTS, rows)
+    session.execute(_SET_HEAD, {"last": last_hash})
 
 
 @event.listens_for(Session, "after_soft_rollback")

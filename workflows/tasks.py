@@ -143,14 +143,23 @@ def _starter(case: Case) -> operations.Starter:
 
 def sync_items(instance: WorkflowInstance, wf) -> list[WorkItem]:
     """One work item per ready user task, keyed by task id so timers elsewhere never re-create it."""
-    open_items = {i.spiff_task_id: i for i in db.session.scalars(
-        select(WorkItem).where(WorkItem.instance_id == instance.id, WorkItem.status == ItemStatus.READY))}
+    # Ids first (no autoflush, no forms loaded); whole rows only for the few that change. Rows already in the
+    # session (the step just completed) say what they are now, whatever the database still says.
+    with db.session.no_autoflush:
+        found = db.session.execute(select(WorkItem.id, WorkItem.spiff_task_id).where(
+            WorkItem.instance_id == instance.id, WorkItem.status == ItemStatus.READY)).all()
+    open_items: dict[str, int] = {}
+    for item_id, task_id in found:
+        known = db.session.identity_map.get(db.session.identity_key(WorkItem, item_id))
+        if known is None or known.status is ItemStatus.READY:
+            open_items[task_id] = item_id
     ready = engine.ready_user_tasks(wf)
     created = []
     for task in ready:
-        item = open_items.pop(task.id, None)
-        if item is not None:
-            item.due_at = task.due_at or item.due_at
+        item_id = open_items.pop(task.id, None)
+        if item_id is not None:
+            if task.due_at is not None:
+                db.session.get(WorkItem, item_id).due_at = task.due_at
             continue
         item = WorkItem(instance_id=instance.id, case_id=instance.case_id, spiff_task_id=task.id,
                         process_key=engine.process_key(wf), bpmn_id=task.bpmn_id,
@@ -162,12 +171,13 @@ def sync_items(instance: WorkflowInstance, wf) -> list[WorkItem]:
         assignment.give(item, who, instance.case)
         _give_to_assignee(item, task.assignee, instance.case)
         created.append(item)
-    for task_id, item in open_items.items():
+    for task_id, item_id in open_items.items():
         state = engine.task_state(wf, task_id)
         if state == "completed":
+            item = db.session.get(WorkItem, item_id)
             item.status, item.completed_at = ItemStatus.COMPLETED, item.completed_at or utcnow()
         elif state in ("cancelled", "missing"):
-            item.status = ItemStatus.CANCELLED
+            db.session.get(WorkItem, item_id).status = ItemStatus.CANCELLED
     db.session.flush()
     return created
 
