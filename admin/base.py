@@ -43,17 +43,24 @@ def perform(action: Callable[[], tuple[str, str]], refused_prefix: str = "") -> 
     return True
 
 
-class _ByValue:
-    """Enum filters take the stored value ("open"), which is what their options offer; an unknown one is
+def _by_value(enum_class: Any, values: list[str], raw: Any) -> list[Any]:
+    """Enum members from stored values ("open"), which is what the filters' options offer; an unknown one is
     refused as invalid (Flask-Admin looks values up by member name and fails with a KeyError, a 500)."""
+    try:
+        return [enum_class(v) for v in values]
+    except ValueError:
+        raise ValueError(f"not among the choices: {raw!r}") from None
 
+
+class _ByValue:
     def clean(self, value: Any) -> Any:
-        if self.enum_class is None:
-            return super().clean(value)
-        try:
-            return self.enum_class(value)
-        except ValueError:
-            raise ValueError(f"not one of the choices: {value!r}") from None
+        return super().clean(value) if self.enum_class is None else _by_value(self.enum_class, [value], value)[0]
+
+
+class _ListByValue:
+    def clean(self, value: Any) -> Any:
+        values = sqla_filters.FilterInList.clean(self, value)
+        return values if self.enum_class is None else _by_value(self.enum_class, values, value)
 
 
 class EnumEquals(_ByValue, sqla_filters.EnumEqualFilter):
@@ -62,19 +69,6 @@ class EnumEquals(_ByValue, sqla_filters.EnumEqualFilter):
 
 class EnumNotEquals(_ByValue, sqla_filters.EnumFilterNotEqual):
     pass
-
-
-class _ListByValue:
-    """The same for "in list" filters (comma-separated values)."""
-
-    def clean(self, value: Any) -> Any:
-        values = sqla_filters.FilterInList.clean(self, value)
-        if self.enum_class is None:
-            return values
-        try:
-            return [self.enum_class(v) for v in values]
-        except ValueError:
-            raise ValueError(f"not among the choices: {value!r}") from None
 
 
 class EnumInList(_ListByValue, sqla_filters.EnumFilterInList):

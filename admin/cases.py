@@ -15,7 +15,7 @@ import access
 from admin.base import ScopedModelView, perform
 from admin.forms import (AddMemberForm, AddOrganisationForm, AddParticipantForm, CaseEditForm, CaseOpenForm,
                          NoteForm)
-from admin.people import apply_errors
+from admin.people import apply_errors, named_like, visible_people
 from casework import areas, cases
 from casework.errors import InvalidInput, NotFound, NotPermitted, StaleEdit
 from models import (Case, CaseParticipant, CaseType, InstanceStatus, ItemStatus, Organisation, Person, Service,
@@ -98,9 +98,7 @@ class CaseView(ScopedModelView):
                 query, count_query = query.filter(match), count_query.filter(match)
                 continue
             like = f"%{term}%"
-            people = db.session.scalars(select(Person.id).where(
-                access.clause(current_user, Person), or_(Person.family_name.ilike(like), Person.given_name.ilike(like)))
-                .limit(PEOPLE_CAP + 1)).all()
+            people = visible_people(named_like(term), cap=PEOPLE_CAP)
             if len(people) > PEOPLE_CAP:
                 flash(f"More than {PEOPLE_CAP} people are called “{term}”: their cases are not all shown. Add a "
                       "first name or the reference.", "warning")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
@@ -22,6 +23,19 @@ FIELDS = ("given_name", "family_name", "date_of_birth", "dob_estimated", "sex", 
 
 
 SEARCH_CAP = 100
+
+
+def named_like(term: str) -> Any:
+    """Given or family name contains the term (a trigram index serves it on PostgreSQL)."""
+    like = f"%{term}%"
+    return or_(Person.family_name.ilike(like), Person.given_name.ilike(like))
+
+
+def visible_people(*conditions: Any, cap: int = SEARCH_CAP) -> list[int]:
+    """Ids of the first cap + 1 people the user may see who meet the conditions: candidates come from the
+    indexes and each is checked for visibility only until there are enough, however common the name."""
+    return db.session.scalars(select(Person.id).where(access.clause(current_user, Person), *conditions)
+                              .limit(cap + 1)).all()
 
 
 def _as_date(term: str) -> date | None:
@@ -113,13 +127,9 @@ class PersonView(ScopedModelView):
             if born is not None:
                 conds.append(Person.date_of_birth == born)
                 continue
-            like = f"%{term}%"
-            conds.append(or_(Person.family_name.ilike(like), Person.given_name.ilike(like),
-                             Person.external_reference.ilike(like)))
+            conds.append(or_(named_like(term), Person.external_reference.ilike(f"%{term}%")))
         # Found once and handed to both the list and its count as ids (at most SEARCH_CAP + 1 of them).
-        ids = db.session.scalars(select(Person.id).where(access.clause(current_user, Person), *conds)
-                                 .limit(SEARCH_CAP + 1)).all()
-        found = Person.id.in_(ids)
+        found = Person.id.in_(visible_people(*conds))
         return query.filter(found), count_query.filter(found), joins, count_joins
 
     @expose("/new/", methods=("GET", "POST"))

@@ -15,7 +15,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,17 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DIAGRAMS = ROOT / "bench" / "diagrams"
 RESULTS = ROOT / "bench" / "results"
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from common import free_port, gunicorn, pct  # noqa: E402
 
 
 class Client:
@@ -87,19 +77,8 @@ def prepare(database_url: str, workdir: Path) -> str:
     return token
 
 
-def start_server(port: int, workdir: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}",
-                             "--no-control-socket", "--log-level", "warning", "app:create_app()"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(200):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("gunicorn did not start: " + proc.stderr.read().decode()[-2000:])
+def start_server(port: int) -> subprocess.Popen:
+    return gunicorn(port)
 
 
 def http_phase(client: Client, flows: int, warmup: int) -> dict:
@@ -207,7 +186,7 @@ def main() -> None:
     label = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     token = prepare(url, workdir)
     port = free_port()
-    server = start_server(port, workdir)
+    server = start_server(port)
     try:
         http = http_phase(Client(port, token), args.flows, warmup=20)
     finally:

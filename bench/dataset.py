@@ -134,8 +134,10 @@ class Partnership:
         self.processes: dict[str, list[str]] = {}
         for row in session.scalars(select(CaseTypeProcess).order_by(CaseTypeProcess.position)):
             self.processes.setdefault(row.case_type_code, []).append(row.process_key)
-        self.states = {i.definition.key: i.state for i in session.scalars(select(WorkflowInstance))}
-        self.step_states = {i.definition.key: i.steps or "{}" for i in session.scalars(select(WorkflowInstance))}
+        self.states, self.step_states = {}, {}
+        for instance in session.scalars(select(WorkflowInstance)):
+            self.states[instance.definition.key] = instance.state
+            self.step_states[instance.definition.key] = instance.steps or "{}"
         self.steps: dict[str, list[WorkItem]] = {}
         for item in session.scalars(select(WorkItem).order_by(WorkItem.id)):
             self.steps.setdefault(item.process_key, []).append(item)
@@ -253,7 +255,7 @@ def generate(session: Any, cases: int, seed: int, audit_per_case: int) -> dict[s
             _flush(loader, rows, counts)
             rows.clear()
             print(f"  {n + 1:,} cases", file=sys.stderr, flush=True)
-    _finish(session, dialect, seq_by_year)
+    _finish(session, dialect)
     return counts
 
 
@@ -290,8 +292,9 @@ def _flush(loader: Loader, rows: dict[str, list[tuple]], counts: dict[str, int])
             counts[table] = counts.get(table, 0) + loader.write(table, COLUMNS[table], rows[table])
 
 
-def _finish(session: Any, dialect: str, seq_by_year: dict[int, int]) -> None:
-    """Sequences, the audit head's count and the reference counters follow the generated rows."""
+def _finish(session: Any, dialect: str) -> None:
+    """Access rows (PostgreSQL loads without triggers), sequences and the audit head follow the generated rows.
+    Generated references end in "G", so they never meet the reference counters' own."""
     from sqlalchemy import text
     if dialect == "postgresql":
         # COPY ran with triggers off (replica role): the access rows they keep are added in one statement.
@@ -299,7 +302,7 @@ def _finish(session: Any, dialect: str, seq_by_year: dict[int, int]) -> None:
                              'FROM "case" UNION SELECT organisation_id, case_id FROM case_organisation '
                              'ON CONFLICT DO NOTHING'))
         for table in ORDER:
-            if table not in ("case_member",):
+            if table != "case_member":   # its ids come from the sequence
                 session.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
                                      f"(SELECT max(id) FROM \"{table}\"))"))
     session.execute(text("UPDATE audit_head SET count = (SELECT count(*) FROM audit_event), "

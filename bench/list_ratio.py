@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,25 +19,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from pages import Browser, free_port, start_server  # noqa: E402
+from common import free_port, gunicorn  # noqa: E402
+from pages import Browser, start_server  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 
 
 def start_bare(port: int, url: str) -> subprocess.Popen:
-    import socket
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}",
-                             "--no-control-socket", "--log-level", "warning", "bench.bare_admin:create_app()"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(400):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("bare app did not start: " + proc.stderr.read().decode()[-2000:])
+    return gunicorn(port, "bench.bare_admin:create_app()", DATABASE_URL=url)
 
 
 def rate(browser: Browser, path: str, requests: int) -> float:

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,19 +26,10 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(ROOT / "bench"))
+from common import free_port, gunicorn, pct  # noqa: E402
 PASSWORD = "casebook-demo"
 ORGS = {"large": ("notts_police", "police.demo"), "small": ("rushcliffe", "rushcliffe.demo")}
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Browser:
@@ -80,19 +70,8 @@ class Browser:
 
 
 def start_server(port: int, url: str, instance: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "TIMERS_IN_PROCESS": "0",
-           "SECRET_KEY": "bench-secret-key-not-for-production", "INSTANCE_PATH": str(instance)}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}",
-                             "--no-control-socket", "--log-level", "warning", "app:create_app()"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(400):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("gunicorn did not start: " + proc.stderr.read().decode()[-2000:])
+    return gunicorn(port, DATABASE_URL=url, TIMERS_IN_PROCESS="0", INSTANCE_PATH=str(instance),
+                    SECRET_KEY="bench-secret-key-not-for-production")
 
 
 def fixtures(url: str) -> dict:

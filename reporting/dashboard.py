@@ -22,7 +22,7 @@ from sqlalchemy import case as sql_case
 
 import access
 from casework.errors import InvalidInput
-from models import Case, CaseFact, CaseOrganisation, CaseType, ItemStatus, Organisation, WorkItem, db, utcnow
+from models import Case, CaseAccess, CaseFact, CaseType, ItemStatus, Organisation, WorkItem, db, utcnow
 from models.enums import CaseStatus, label
 from reporting.charts import Series, bar_chart
 from casework import calendar
@@ -144,9 +144,8 @@ def choices() -> tuple[list[Organisation], list[CaseType]]:
 # ------------------------------------------------------------------ scopes
 
 def _involves(org_id: int) -> ColumnElement[bool]:
-    return or_(Case.lead_organisation_id == org_id,
-               exists().where(CaseOrganisation.case_id == Case.id,
-                              CaseOrganisation.organisation_id == org_id))
+    """The organisation leads the case or takes part in it (its access row)."""
+    return exists().where(CaseAccess.case_id == Case.id, CaseAccess.organisation_id == org_id)
 
 
 def _case_scope(cases: ColumnElement[bool], f: Filters, dated: bool = True) -> list[ColumnElement[bool]]:

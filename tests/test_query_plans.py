@@ -53,7 +53,7 @@ def county(ctx):
     demo.seed()
     db.session.commit()
     dataset.generate(db.session, 3000, seed=7, audit_per_case=8)
-    dataset._finish(db.session, "postgresql", {})
+    dataset._finish(db.session, "postgresql")
     db.session.commit()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("ANALYZE"))
