@@ -1,11 +1,9 @@
 """Reports and exports in the console: pick an export and filters; it runs in the background with progress."""
 from __future__ import annotations
 
-import io
-
 import json
 
-from flask import abort, current_app, redirect, request, send_file, url_for
+from flask import Response, abort, current_app, redirect, request, stream_with_context, url_for
 from flask_admin import expose
 from flask_login import current_user
 from sqlalchemy import select
@@ -68,14 +66,17 @@ class ReportsView(SecureView):
     def download(self, job_id: int):
         """The finished workbook (only for the user who asked for it)."""
         job = self._job(job_id)
-        content = jobs.content_of(job)
-        if content is None:
+        if not jobs.is_kept(job):
             abort(404)
         audit.record("download", user=current_user, object_type="export_job", object_id=job.id,
                      detail={"export": job.export_name, "rows": job.rows})
         db.session.commit()
-        return send_file(io.BytesIO(content), as_attachment=True, download_name=job.filename,
-                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        # Streamed a chunk at a time, so a large workbook never sits whole in this server's memory.
+        response = Response(stream_with_context(jobs.chunks_of(job.id)),
+                            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        response.headers["Content-Length"] = str(job.size)
+        response.headers.set("Content-Disposition", "attachment", filename=job.filename)
+        return response
 
 
 def add_views(console) -> None:

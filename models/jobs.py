@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import UTCDateTime, db, utcnow
@@ -11,8 +11,8 @@ from models.organisation import User
 
 
 class ExportJob(db.Model):
-    """One export a user asked for in the console; the finished file is kept in the row (so any app server
-    can hand it out, whichever worker made it)."""
+    """One export a user asked for in the console; the finished file is kept in the database as chunks (so any
+    app server can hand it out, whichever worker made it, and neither holds a whole workbook in memory)."""
 
     __tablename__ = "export_job"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -24,7 +24,7 @@ class ExportJob(db.Model):
     done: Mapped[int] = mapped_column(Integer, default=0)
     rows: Mapped[int | None] = mapped_column(Integer)
     filename: Mapped[str | None] = mapped_column(String(255))
-    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    size: Mapped[int | None] = mapped_column(BigInteger)
     # Which worker runs it and since when (a job whose worker died is taken over after a while).
     claimed_by: Mapped[str | None] = mapped_column(String(255))
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -40,6 +40,14 @@ class ExportJob(db.Model):
             return 100
         return int(100 * self.done / self.total) if self.total else 0
 
+
+class ExportChunk(db.Model):
+    """One piece (at most CHUNK_SIZE bytes) of a finished export's workbook, in order."""
+
+    __tablename__ = "export_chunk"
+    job_id: Mapped[int] = mapped_column(ForeignKey("export_job.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class DashboardSnapshot(db.Model):

@@ -1,27 +1,33 @@
 """Console exports as background jobs: queue, run in the worker (or a thread), report progress, download.
 
-The finished workbook is stored in the job's row, so whichever app server the user reaches can hand it out,
-and any number of workers share the queue (each claims a job with FOR UPDATE SKIP LOCKED on PostgreSQL).
+The finished workbook is stored in the database in chunks, so whichever app server the user reaches can hand
+it out, and any number of workers share the queue (each claims a job with FOR UPDATE SKIP LOCKED on
+PostgreSQL). Neither side holds a whole workbook in memory: the worker spools it to a temporary file that is
+gone when the job ends, and the download streams it a chunk at a time.
 """
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
 import socket
+import tempfile
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
+from typing import IO
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
 
-from models import ExportJob, User, db, utcnow
+from models import ExportChunk, ExportJob, User, db, utcnow
 from models.base import skip_locked
 from reporting import exports
 
 log = logging.getLogger(__name__)
 KEEP_FILES = 20  # per user: older finished files are removed
+CHUNK_SIZE = 1024 * 1024  # bytes per stored piece: small enough to hold, large enough to be few rows
+SPOOL_IN_MEMORY = 8 * 1024 * 1024  # a smaller workbook never touches the disk
 STALE_AFTER = timedelta(hours=2)  # a job "running" this long lost its worker (killed, server gone): run it again
 # Progress of jobs running in this process. On SQLite the export's transaction holds the write lock, so
 # progress cannot be written to the job row while it runs; the job page reads it from here instead.
@@ -74,7 +80,8 @@ def run(job_id: int) -> None:
 def _build(job_id: int) -> None:
     job = db.session.get(ExportJob, job_id)
     user = db.session.get(User, job.user_id)
-    target = io.BytesIO()  # the workbook goes to the job's row: nothing is left on this server's disk
+    # A temporary file, deleted when the job ends: nothing is left on this server's disk.
+    target = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
 
     def progress(event: str, n: int) -> None:
         done, total = PROGRESS.get(job_id, (0, None))
@@ -89,9 +96,9 @@ def _build(job_id: int) -> None:
     try:
         filters = exports.parse_filters(json.loads(job.filters))
         result = exports.run(job.export_name, user, filters, target, progress)
+        size = _store(job_id, target)
         job = db.session.get(ExportJob, job_id)
-        job.content = target.getvalue()
-        job.status, job.rows, job.filename = "done", result.rows, result.filename
+        job.status, job.rows, job.filename, job.size = "done", result.rows, result.filename, size
         job.done, job.finished_at = result.rows, utcnow()
         db.session.commit()
     except Exception as exc:  # reported on the job page; the worker carries on
@@ -102,14 +109,27 @@ def _build(job_id: int) -> None:
         db.session.commit()
     finally:
         PROGRESS.pop(job_id, None)
+        target.close()
     _tidy(job.user_id)
+
+
+def _store(job_id: int, source: IO[bytes]) -> int:
+    """Copy the workbook into the job's chunks (in the caller's transaction); returns its size in bytes."""
+    source.seek(0)
+    db.session.execute(delete(ExportChunk).where(ExportChunk.job_id == job_id))  # a retried job starts afresh
+    size, seq = 0, 0
+    while data := source.read(CHUNK_SIZE):
+        db.session.execute(insert(ExportChunk).values(job_id=job_id, seq=seq, data=data))
+        size, seq = size + len(data), seq + 1
+    return size
 
 
 def _tidy(user_id: int) -> None:
     old = db.session.scalars(select(ExportJob.id).where(ExportJob.user_id == user_id, ExportJob.status == "done")
                              .order_by(ExportJob.id.desc()).offset(KEEP_FILES)).all()
     if old:
-        db.session.execute(update(ExportJob).where(ExportJob.id.in_(old)).values(status="expired", content=None))
+        db.session.execute(delete(ExportChunk).where(ExportChunk.job_id.in_(old)))
+        db.session.execute(update(ExportJob).where(ExportJob.id.in_(old)).values(status="expired"))
     db.session.commit()
 
 
@@ -151,8 +171,16 @@ def progress_of(job: ExportJob) -> tuple[int, int | None]:
     return max(done, job.done or 0), total or job.total
 
 
-def content_of(job: ExportJob) -> bytes | None:
-    """The finished workbook, if it is still kept."""
-    if job.status != "done":
-        return None
-    return db.session.scalar(select(ExportJob.content).where(ExportJob.id == job.id))
+def is_kept(job: ExportJob) -> bool:
+    """Whether the finished workbook can still be downloaded."""
+    return job.status == "done" and job.size is not None
+
+
+def chunks_of(job_id: int) -> Iterator[bytes]:
+    """The finished workbook a chunk at a time, each read on its own (memory stays at one chunk)."""
+    seq = 0
+    while (data := db.session.scalar(select(ExportChunk.data).where(ExportChunk.job_id == job_id,
+                                                                     ExportChunk.seq == seq))) is not None:
+        yield data
+        seq += 1
+

@@ -1,9 +1,9 @@
 """The console's Reports screen: exports queued as background jobs, progress, download for the asker only."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from models import AuditEvent, ExportJob, db
+from models import AuditEvent, ExportChunk, ExportJob, db
 from reporting.exports import jobs
 from tests.conftest import PASSWORD
 from tests.fixtures.exports import open_xlsx, table
@@ -37,6 +37,31 @@ def test_queue_run_and_download(client, world):
     assert "export" in actions and "download" in actions
     _login(client, "cw@vs.example.org")   # another user cannot see or fetch it
     assert client.get(f"/admin/reports/jobs/{job.id}/").status_code == 404
+    assert client.get(f"/admin/reports/jobs/{job.id}/download").status_code == 404
+
+
+def test_workbook_is_stored_and_streamed_in_chunks(client, world, monkeypatch):
+    # Small pieces and a small spool, so this little workbook takes the path a 1M-row one takes.
+    monkeypatch.setattr(jobs, "CHUNK_SIZE", 1024)
+    monkeypatch.setattr(jobs, "SPOOL_IN_MEMORY", 2048)
+    _login(client, "manager@vs.example.org")
+    client.post("/admin/reports/", data={"export": "cases"})
+    job = db.session.scalar(select(ExportJob))
+    jobs.run(job.id)
+    db.session.expire_all()
+    job = db.session.get(ExportJob, job.id)
+    pieces = db.session.scalar(select(func.count()).select_from(ExportChunk).where(ExportChunk.job_id == job.id))
+    assert job.status == "done" and pieces == -(-job.size // 1024) and pieces > 1
+    download = client.get(f"/admin/reports/jobs/{job.id}/download")
+    assert download.status_code == 200 and int(download.headers["Content-Length"]) == len(download.data) == job.size
+    _headers, rows = table(open_xlsx(download.data).worksheets[0])
+    assert len(rows) == job.rows
+    # Older finished files beyond the kept number lose their chunks and can no longer be fetched.
+    monkeypatch.setattr(jobs, "KEEP_FILES", 0)
+    jobs._tidy(job.user_id)
+    db.session.expire_all()
+    assert db.session.get(ExportJob, job.id).status == "expired"
+    assert db.session.scalar(select(func.count()).select_from(ExportChunk)) == 0
     assert client.get(f"/admin/reports/jobs/{job.id}/download").status_code == 404
 
 
