@@ -1,20 +1,24 @@
 """The one place that decides who sees and does what (DESIGN.md §3.4). Deny by default."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from flask import Flask, abort, g, has_request_context
+from flask import Flask, abort, current_app, g, has_request_context, session
 from flask_login import AnonymousUserMixin, LoginManager
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, literal, or_, select, true
+from sqlalchemy import (ColumnElement, Select, and_, bindparam, delete, exists, false, literal, or_, select, true,
+                        update)
 from sqlalchemy.orm import aliased, joinedload
 
 from models import (ApiToken, AuditEvent, Case, CaseAccess, CaseFact, CaseMember, CaseParticipant,
                     CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation, Person, ProcessDefinition,
                     Service, ServiceProvision, Setting, User, WorkflowInstance, WorkItem, db)
 from models import Area as CaseArea  # access.Area below names console screens
+from models import READ_MOSTLY, UserSession, utcnow
 from models.enums import Role
+from models.security import digest
 
 login_manager = LoginManager()
 csrf = CSRFProtect()  # here so that app.py and api/ share it without importing each other
@@ -59,6 +63,7 @@ class Area(StrEnum):
     REPORTS = "reports"
     IMPORT = "import"
     NOTIFICATIONS = "notifications"
+    ACCOUNT = "account"
 
 
 AREA_ROLES: dict[Area, frozenset[Role]] = {
@@ -76,6 +81,7 @@ AREA_ROLES: dict[Area, frozenset[Role]] = {
     Area.REPORTS: frozenset({Role.MANAGER, Role.LEAD, Role.PRACTITIONER, Role.AUDITOR}),
     Area.IMPORT: frozenset({Role.PRACTITIONER, Role.MANAGER}),
     Area.NOTIFICATIONS: frozenset(Role),
+    Area.ACCOUNT: frozenset(Role),
 }
 
 
@@ -92,11 +98,53 @@ def init_app(app: Flask) -> None:
         g.pop("_casebook_visible", None)
 
 
+SID_KEY = "sid"  # the cookie session's key for the random id of its server-side row
+# last_seen_at is written at most this often per session: a write per request would cost more than the page.
+SESSION_TOUCH_EVERY = timedelta(minutes=1)
+
+
+def session_expired(row: Any, now: datetime | None = None) -> bool:
+    """Whether a login session has been idle too long or has reached its absolute lifetime."""
+    now = now or utcnow()
+    cfg = current_app.config
+    return (now - row.last_seen_at > timedelta(minutes=cfg["SESSION_IDLE_MINUTES"])
+            or now - row.created_at > timedelta(minutes=cfg["SESSION_LIFETIME_MINUTES"]))
+
+
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    # With its roles in the same query: every console request asks for them.
-    user = db.session.get(User, int(user_id), options=[joinedload(User.role_rows)]) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    """The user of this request's cookie, if its server-side session row (casework/sessions.py) still exists and
+    has not expired: logout and the "end session" buttons delete the row, so a replayed cookie signs nobody in."""
+    raw = session.get(SID_KEY) if has_request_context() else None
+    if not raw or not isinstance(raw, str) or not user_id.isdigit():
+        return None
+    row = db.session.execute(_SESSION_USER, {"digest": digest(raw), "uid": int(user_id)}).unique().first()
+    if row is None:
+        return None
+    now = utcnow()
+    if session_expired(row, now):
+        _session_write(delete(UserSession).where(UserSession.id == row.id))
+        return None
+    if now - row.last_seen_at > SESSION_TOUCH_EVERY:
+        _session_write(update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now))
+    return row[0]
+
+
+# Built once: the user, their roles and the session row in one query on every console request.
+_SESSION_USER = (select(User, UserSession.id, UserSession.created_at, UserSession.last_seen_at)
+                 .join(UserSession, UserSession.user_id == User.id)
+                 .where(UserSession.token_hash == bindparam("digest"), User.id == bindparam("uid"),
+                        User.active.is_(True))
+                 .options(joinedload(User.role_rows)))
+
+
+def _session_write(stmt: Any) -> None:
+    if READ_MOSTLY.get():
+        # A page view may commit nothing: its own short transaction (the view holds no write lock yet).
+        with db.engine.begin() as conn:
+            conn.execute(stmt)
+    else:
+        db.session.execute(stmt)  # committed with the request's change (SQLite's lock is already ours)
 
 
 @login_manager.request_loader
@@ -108,17 +156,28 @@ def _load_bearer(request) -> User | None:
     return user_for_token(header[7:].strip())
 
 
+TOKEN_TOUCH_EVERY = timedelta(minutes=1)
+
+
 def user_for_token(token: str) -> User | None:
-    """The active user an API token belongs to, or None."""
+    """The active user an unexpired, unrevoked API token belongs to, or None."""
     if not token.startswith(ApiToken.PREFIX) or len(token) > 200:
         return None
     # One query for the user and roles behind the token (the token row itself is not loaded): every API request.
-    return db.session.scalars(_TOKEN_USER, {"digest": ApiToken.digest(token)}).unique().first()
+    row = db.session.execute(_TOKEN_USER, {"digest": ApiToken.digest(token), "now": utcnow()}).unique().first()
+    if row is None:
+        return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > TOKEN_TOUCH_EVERY:
+        # To the minute, in the request's transaction: a write per API call would cost more than the call.
+        db.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    return row[0]
 
 
 # Built once: constructing the statement would cost more than running it, on every API request.
-_TOKEN_USER = (select(User).join(ApiToken, ApiToken.user_id == User.id)
-               .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked.is_(False), User.active.is_(True))
+_TOKEN_USER = (select(User, ApiToken.id, ApiToken.last_used_at).join(ApiToken, ApiToken.user_id == User.id)
+               .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked.is_(False), User.active.is_(True),
+                      or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > bindparam("now")))
                .options(joinedload(User.role_rows)))
 
 
@@ -183,6 +242,8 @@ def _clause(user: Any, model: type) -> ColumnElement[bool]:
         return true()
     if model is User:
         return true() if Role.ADMIN in roles else User.id == user.id
+    if model is ApiToken:
+        return true() if Role.ADMIN in roles else ApiToken.user_id == user.id
     if model is InformationSharingAgreement:
         return true() if roles & {Role.ADMIN, Role.AUDITOR, Role.LEAD, Role.MANAGER} else false()
     return false()

@@ -34,7 +34,18 @@ ENVIRONMENT: dict[str, tuple[str, Any, Any, str]] = {
     "LOGIN_LOCKOUT_MINUTES": ("LOGIN_LOCKOUT_MINUTES", int, 15,
                               "How long a locked account stays locked. Default 15."),
     "SESSION_LIFETIME_MINUTES": ("SESSION_LIFETIME_MINUTES", int, 480,
-                                 "A login lasts this long. Default 480 (a working day)."),
+                                 "A login ends this long after it began, however busy (absolute lifetime). "
+                                 "Default 480 (a working day)."),
+    "SESSION_IDLE_MINUTES": ("SESSION_IDLE_MINUTES", int, 30,
+                             "A login ends after this long without a request. Default 30."),
+    "MFA_REQUIRED": ("MFA_REQUIRED", "bool", True,
+                     "`1` (default): every account signs in with a second factor (an authenticator app), "
+                     "enrolling at its first login. `0`: only accounts that enrolled, and admins (always). "
+                     "Demo accounts made by `seed-demo` are exempt, and the login page says so."),
+    "MFA_ISSUER": ("MFA_ISSUER", str, "Casebook",
+                   "The name authenticator apps show beside the account. Default `Casebook`."),
+    "API_TOKEN_DAYS": ("API_TOKEN_DAYS", int, 90,
+                       "API tokens expire this many days after they are issued. Default 90."),
     "SQLITE_BUSY_TIMEOUT_MS": ("SQLITE_BUSY_TIMEOUT_MS", int, 10_000,
                                "How long a SQLite writer waits for the lock. Default 10000."),
     "TIMERS_IN_PROCESS": ("TIMERS_IN_PROCESS", "bool", True,

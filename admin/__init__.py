@@ -6,16 +6,16 @@ from flask_login import current_user
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from admin import auth, dashboard, imports, notifications, reports
+from admin import account, auth, dashboard, imports, notifications, reports
 from admin.cases import CaseRegisterView, CaseView
 from admin.designer import DesignerView
 from admin.home import HomeView
 from admin.people import PersonView
 from admin.processes import ProcessesView
-from admin.reference import (AgreementView, AreaView, AuditView, CaseTypeProcessView, CaseTypeView, OrganisationView,
+from admin.reference import (AgreementView, ApiTokenView, AreaView, AuditView, CaseTypeProcessView, CaseTypeView, OrganisationView,
                              ServiceProvisionView, ServiceView, SettingView, UserView)
 from admin.work import MyWorkView, TeamWorkView, counts_for_menu, forget_menu_counts
-from models import (Area, AuditEvent, Case, CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation,
+from models import (ApiToken, Area, AuditEvent, Case, CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation,
                     Person, Service, ServiceProvision, Setting, User, WorkItem, db)
 
 
@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
     console.add_view(CaseRegisterView(Case, db, name="Case register", endpoint="case_register"))
     console.add_view(OrganisationView(Organisation, db, name="Organisations", endpoint="organisations"))
     console.add_view(UserView(User, db, name="Users", endpoint="users"))
+    console.add_view(ApiTokenView(ApiToken, db, name="API tokens", endpoint="api_tokens"))
     console.add_view(CaseTypeView(CaseType, db, name="Case types", endpoint="case_types",
                                   category="Reference data"))
     console.add_view(AreaView(Area, db, name="Areas", endpoint="areas", category="Reference data"))
@@ -58,6 +59,7 @@ def init_app(app: Flask) -> None:
     reports.add_views(console)
     imports.add_views(console)
     notifications.add_views(console, app)
+    account.add_views(console)
     counts_for_menu([my_work, team_work])
     console.init_app(app)
     auth.init_app(app)

@@ -1,18 +1,23 @@
-"""Log in and out (Flask-Login); every attempt is audited, repeated failures lock the account."""
+"""Log in (password, then a second factor) and out; every attempt is audited, repeated failures of either
+factor lock the account, and each login is a server-side session row."""
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from markupsafe import Markup
+from sqlalchemy import select
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
-from casework import directory
-from models import audit, db
+from casework import directory, mfa, sessions
+from models import User, audit, db
 
 bp = Blueprint("auth", __name__)
+PENDING = "mfa_pending"
 
 
 class LoginForm(FlaskForm):
@@ -31,34 +36,140 @@ def _safe_next(target: str | None) -> str:
     return url_for("admin.index")
 
 
+PENDING_SECONDS = 300  # between a right password and the second factor
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code", validators=[InputRequired(), Length(max=64)],
+                       render_kw={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false",
+                                  "autocapitalize": "off"})
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Show the login form; on success start a fresh session."""
+    """Show the login form; a right password leads to the second factor (or straight in, where none is due)."""
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
         user = directory.authenticate(form.email.data, form.password.data)
-        db.session.commit()
+        if user is not None and mfa.needed(user):
+            db.session.commit()
+            session.clear()  # nothing of an earlier identity survives into the new one
+            session[PENDING] = {"uid": user.id, "at": time.time(), "next": _safe_next(request.args.get("next"))}
+            return redirect(url_for("auth.second_factor" if user.mfa_enrolled_at else "auth.enrol"))
         if user is not None:
-            session.clear()  # no session fixation: a new session for the new identity
-            login_user(user)
-            session.permanent = True
-            return redirect(_safe_next(request.args.get("next")))
+            return _sign_in(user, "password", _safe_next(request.args.get("next")))
+        db.session.commit()
         flash("E-mail or password is incorrect, or the account is locked after too many attempts.",
               "error")
         status = 401
     elif request.method == "POST":
         status = 400
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form, demo=_demo_accounts()), status
+
+
+def _demo_accounts() -> bool:
+    return db.session.scalar(select(User.id).where(User.mfa_exempt.is_(True), User.active.is_(True))
+                             .limit(1)) is not None
+
+
+def _sign_in(user: User, method: str, target: str):
+    directory.complete_login(user, method)
+    sessions.start(user, method)
+    db.session.commit()
+    return redirect(target)
+
+
+def _pending_user() -> User | None:
+    """The account whose password was right a moment ago in this browser, if it is still waiting."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
+        return None
+    user = db.session.get(User, int(pending.get("uid", 0)))
+    return user if user is not None and user.active and not directory.is_locked(user) else None
+
+
+def _start_again():
+    session.pop(PENDING, None)
+    flash("Please log in again (the second step waits five minutes at most).", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def second_factor():
+    """The second step: a code from the authenticator app, or a recovery code."""
+    user = _pending_user()
+    if user is None or user.mfa_enrolled_at is None:
+        return _start_again()
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        code = form.code.data.strip()
+        method = None
+        if mfa.check_code(user, code):
+            method = "password+totp"
+        elif "-" in code and mfa.use_recovery_code(user, code):
+            method = "password+recovery"
+            flash(f"You used a recovery code; {mfa.recovery_codes_left(user)} are left. Your account page makes "
+                  "new ones.", "warning")
+        if method:
+            return _sign_in(user, method, session[PENDING]["next"])
+        directory.count_failure(user, "wrong second factor")
+        db.session.commit()
+        if directory.is_locked(user):
+            session.pop(PENDING, None)
+            flash("Too many wrong codes: the account is locked for a while.", "error")
+            return redirect(url_for("auth.login"))
+        flash("That code is not right, or it was already used. Enter the code your app shows now.", "error")
+        status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/code.html", form=form), status
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+def enrol():
+    """First login where a second factor is due: add Casebook to an authenticator app, confirm with a code."""
+    user = _pending_user()
+    if user is None or user.mfa_enrolled_at is not None:
+        return _start_again()
+    mfa.begin_enrolment(user)
+    db.session.commit()  # the same secret (and QR code) on a reload
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        codes = mfa.confirm_enrolment(user, form.code.data)
+        if codes is not None:
+            target = session[PENDING]["next"]
+            directory.complete_login(user, "password+totp")
+            sessions.start(user, "password+totp")
+            db.session.commit()
+            # Shown here once, never stored: the page is the only copy.
+            return render_template("auth/recovery_codes.html", codes=codes, target=target)
+        directory.count_failure(user, "wrong second factor at enrolment")
+        db.session.commit()
+        if directory.is_locked(user):
+            session.pop(PENDING, None)
+            flash("Too many wrong codes: the account is locked for a while.", "error")
+            return redirect(url_for("auth.login"))
+        flash("That code is not right. Check the app shows Casebook and enter the code it shows now.", "error")
+        status = 401
+    elif request.method == "POST":
+        status = 400
+    uri = mfa.provisioning_uri(user)
+    return render_template("auth/enrol.html", form=form, qr=Markup(mfa.qr_svg(uri)),
+                           secret=" ".join(user.totp_secret[i:i + 4] for i in range(0, len(user.totp_secret), 4)),
+                           email=user.email), status
 
 
 @bp.post("/logout")
 def logout():
-    """End the session."""
+    """End the session here and on the server (a copy of the cookie no longer works)."""
     if current_user.is_authenticated:
         audit.record("logout", user=current_user, object_type="user", object_id=current_user.id)
+        sessions.end_current()
         db.session.commit()
     logout_user()
     session.clear()

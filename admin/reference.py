@@ -2,20 +2,21 @@
 information-sharing agreements; and audit."""
 from __future__ import annotations
 
-from flask import request
+from flask import flash, request
 from flask_admin import expose
+from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from wtforms import PasswordField, SelectMultipleField
 from wtforms.validators import Length, Optional, ValidationError
 
 import access
 from admin.base import ScopedModelView
 from admin.forms import opts
-from casework import directory, validate
+from casework import directory, mfa, sessions, tokens, validate
 from casework.errors import InvalidInput
-from models import AuditEvent, ServiceProvision, User, audit, db
+from models import ApiToken, AuditEvent, ServiceProvision, User, audit, db
 from models.enums import Role, choices, label
 
 
@@ -64,9 +65,12 @@ class OrganisationView(ScopedModelView):
 class UserView(ScopedModelView):
     area = access.Area.USERS
     audit_type = "user"
-    column_list = ("email", "name", "organisation", "role_rows", "active", "last_login_at", "locked_until")
-    column_labels = {"role_rows": "Roles", "last_login_at": "Last login", "locked_until": "Locked until"}
-    column_formatters = {"role_rows": lambda v, c, m, n: ", ".join(sorted(r.role.value for r in m.role_rows))}
+    column_list = ("email", "name", "organisation", "role_rows", "active", "mfa_enrolled_at", "last_login_at",
+                   "locked_until")
+    column_labels = {"role_rows": "Roles", "last_login_at": "Last login", "locked_until": "Locked until",
+                     "mfa_enrolled_at": "Second factor"}
+    column_formatters = {"role_rows": lambda v, c, m, n: ", ".join(sorted(r.role.value for r in m.role_rows)),
+                         "mfa_enrolled_at": lambda v, c, m, n: _factor(m)}
     column_searchable_list = ("email", "name")
     column_filters = ("active", "organisation.name")
     column_default_sort = ("email", False)
@@ -96,10 +100,68 @@ class UserView(ScopedModelView):
         if clash:
             raise ValidationError(f"email: a user with e-mail {model.email!r} already exists")
         model.set_roles([Role(r) for r in form.role_codes.data])
+        deactivated = not is_created and inspect(model).attrs.active.history.deleted == [True] and not model.active
         if form.new_password.data:
             model.password_hash = directory.hash_password(form.new_password.data)
             model.failed_logins, model.locked_until = 0, None
         super().on_model_change(form, model, is_created)
+        # A leaver, or a password reset (perhaps because it leaked): whatever signed in as them stops now.
+        reason = "account deactivated" if deactivated else "password reset" if form.new_password.data else None
+        if reason and not is_created:
+            sessions.end_all(model, current_user, reason)
+            tokens.revoke_all(model, current_user, reason)
+
+    @action("end_sessions", "End all sessions", "End every session of the selected users? They will have to log in "
+            "again.")
+    def end_sessions(self, ids: list[str]) -> None:
+        """An admin signs the selected users out everywhere (a lost laptop, a suspected compromise)."""
+        users = self._selected(ids)
+        ended = sum(sessions.end_all(u, current_user, "ended by an admin") for u in users)
+        db.session.commit()
+        flash(f"Ended {ended} session(s) of {len(users)} user(s).", "success")
+
+    @action("reset_mfa", "Reset second factor", "Reset the second factor of the selected users? They will set up an "
+            "authenticator app again at their next login, and are signed out now.")
+    def reset_mfa(self, ids: list[str]) -> None:
+        """A lost or replaced phone: the user enrols again at the next login."""
+        users = self._selected(ids)
+        for user in users:
+            mfa.reset(user, current_user)
+        db.session.commit()
+        flash(f"Reset the second factor of {len(users)} user(s); they set it up again at their next login.",
+              "success")
+
+    def _selected(self, ids: list[str]) -> list[User]:
+        wanted = [int(i) for i in ids if str(i).isdigit()]
+        return list(self.get_query().filter(User.id.in_(wanted)))
+
+
+class ApiTokenView(ScopedModelView):
+    """Admins see every API token (owner, name, expiry, last use) and revoke any; owners use their account page."""
+
+    area = access.Area.USERS
+    audit_type = "api_token"
+    read_only = True
+    column_list = ("user.email", "label", "created_at", "expires_at", "last_used_at", "revoked")
+    column_labels = {"user.email": "Owner", "label": "Name", "created_at": "Issued", "expires_at": "Expires",
+                     "last_used_at": "Last used"}
+    column_filters = ("revoked", "user.email")
+    column_default_sort = ("id", True)
+
+    @action("revoke", "Revoke", "Revoke the selected tokens? Programs using them are refused from now on.")
+    def revoke(self, ids: list[str]) -> None:
+        wanted = [int(i) for i in ids if str(i).isdigit()]
+        rows = list(self.get_query().filter(ApiToken.id.in_(wanted), ApiToken.revoked.is_(False)))
+        for row in rows:
+            tokens.revoke(row.user, row.id, current_user)
+        db.session.commit()
+        flash(f"Revoked {len(rows)} token(s).", "success")
+
+
+def _factor(user: User) -> str:
+    if user.mfa_enrolled_at:
+        return f"set up {user.mfa_enrolled_at:%d/%m/%Y}"
+    return "exempt (demo)" if user.mfa_exempt else "not set up"
 
 
 class CodeNameView(ScopedModelView):

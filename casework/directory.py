@@ -1,6 +1,7 @@
 """Organisations and users: creation, passwords and login with lockout."""
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import timedelta
 
@@ -80,30 +81,47 @@ def create_user(email: str, name: str, org_code: str, roles: list[str], password
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """Check credentials, count failures and lock after too many; audits success and failure."""
+    """Check the password (the first factor), counting failures and locking after too many; audits failures.
+
+    Success is not yet a login: `complete_login` records it once any second factor has been given too.
+    """
     email_norm = (email or "").strip().lower()
     user = db.session.scalar(select(User).where(func.lower(User.email) == email_norm))
-    now = utcnow()
     if user is None or not user.active:
         check_password_hash(_DUMMY_HASH, password or "")
-        audit.record("login_failed", user_email=email_norm[:254],
-                     detail={"reason": "unknown or inactive account"})
+        # What was typed is not kept (people type passwords into the e-mail box); a digest still lets an
+        # auditor see the same unknown name tried again and again.
+        audit.record("login_failed", detail={"reason": "unknown or inactive account",
+                                             "typed_sha256": hashlib.sha256(email_norm.encode()).hexdigest()[:16]})
         return None
-    if user.locked_until and user.locked_until > now:
+    if is_locked(user):
         audit.record("login_failed", user_email=user.email, organisation_id=user.organisation_id,
                      object_type="user", object_id=user.id, detail={"reason": "account locked"})
         return None
     if not user.password_hash or not check_password_hash(user.password_hash, password or ""):
-        user.failed_logins += 1
-        detail = {"reason": "wrong password", "failures": user.failed_logins}
-        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
-            user.failed_logins = 0
-            detail["locked_until"] = user.locked_until.isoformat()
-        audit.record("login_failed", user_email=user.email, organisation_id=user.organisation_id,
-                     object_type="user", object_id=user.id, detail=detail)
+        count_failure(user, "wrong password")
         return None
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
-    audit.record("login", user=user, object_type="user", object_id=user.id)
     return user
 
+
+def is_locked(user: User) -> bool:
+    """Whether too many failed attempts have locked the account for now."""
+    return bool(user.locked_until and user.locked_until > utcnow())
+
+
+def count_failure(user: User, reason: str) -> None:
+    """One more failed attempt (password or second factor); locks the account after too many; audited."""
+    user.failed_logins += 1
+    detail: dict[str, object] = {"reason": reason, "failures": user.failed_logins}
+    if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
+        user.locked_until = utcnow() + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+        user.failed_logins = 0
+        detail["locked_until"] = user.locked_until.isoformat()
+    audit.record("login_failed", user_email=user.email, organisation_id=user.organisation_id,
+                 object_type="user", object_id=user.id, detail=detail)
+
+
+def complete_login(user: User, method: str) -> None:
+    """Record a login once every factor it needs has been given: failures reset, audited with the method."""
+    user.failed_logins, user.locked_until, user.last_login_at = 0, None, utcnow()
+    audit.record("login", user=user, object_type="user", object_id=user.id, detail={"method": method})

@@ -136,7 +136,8 @@ def seed() -> str:
     accounts.append(("appeals@opcc.demo", "Sam Reeve", "opcc", ["practitioner", "manager"]))
     for email, name, org, roles in accounts:
         if not db.session.scalar(select(User.id).where(User.email == email)):
-            directory.create_user(email, name, org, roles, DEMO_PASSWORD)
+            user, _ = directory.create_user(email, name, org, roles, DEMO_PASSWORD)
+            user.mfa_exempt = True  # a demo anyone may try: password alone (the login page says so)
             made["users"] += 1
     by_email = {u.email: u for u in db.session.scalars(select(User))}
     fresh = not db.session.scalar(select(Person.id).where(Person.external_reference == "DEMO-P001"))

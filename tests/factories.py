@@ -24,6 +24,9 @@ def make_user(org: Organisation, *roles: str, email: str | None = None) -> User:
     email = email or f"user{next(_seq)}@{org.code.replace('_', '-')}.example.org"
     user, _ = directory.create_user(email, f"User {email.split('@')[0]}", org.code,
                                     list(roles) or ["practitioner"], PASSWORD)
+    # Like the demo accounts, so tests of other features sign in with a password alone; the tests of the
+    # second factor (tests/admin/test_mfa.py) clear this.
+    user.mfa_exempt = True
     db.session.commit()
     return user
 

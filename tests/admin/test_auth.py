@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from models import AuditEvent, User, db
+from models import AuditEvent, User, UserSession, db
 from tests.conftest import PASSWORD
 from tests.factories import make_org, make_user
 
@@ -26,6 +26,7 @@ def test_login_and_logout(client, user):
     assert client.post("/logout").status_code == 302
     assert client.get("/admin/").status_code == 302
     assert ("login", "pc@example.org") in _actions() and ("logout", "pc@example.org") in _actions()
+    assert db.session.scalar(select(UserSession)) is None   # the server-side session is gone
 
 
 @pytest.mark.parametrize("email", ["pc@example.org", "nobody@example.org"])
@@ -33,7 +34,17 @@ def test_failed_login_is_audited_and_generic(client, user, email):
     response = client.post("/login", data={"email": email, "password": "wrong-password"})
     assert response.status_code == 401
     assert "E-mail or password is incorrect" in response.get_data(as_text=True)
-    assert ("login_failed", email) in _actions()
+    # An account's failures name it; what was typed for no account is not kept (it may be a password).
+    assert ("login_failed", email if email == "pc@example.org" else None) in _actions()
+
+
+def test_what_was_typed_for_no_account_is_kept_only_as_a_digest(client, user):
+    client.post("/login", data={"email": "my-secret-password-typed-here", "password": "x"})
+    client.post("/login", data={"email": "My-Secret-Password-Typed-Here ", "password": "y"})
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login_failed")).all()
+    assert len(events) == 2 and all("secret" not in (e.detail or "") and e.user_email is None for e in events)
+    digests = {e.detail_dict["typed_sha256"] for e in events}
+    assert len(digests) == 1 and len(digests.pop()) == 16   # the same name tried twice is still recognisable
 
 
 def test_lockout_after_repeated_failures(client, app, user):

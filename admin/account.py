@@ -1,0 +1,101 @@
+"""Your account: the second factor and recovery codes, where you are signed in (end any session), and your
+API tokens (issue, see when each was last used, revoke)."""
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user, logout_user
+
+import access
+from admin.base import SecureView
+from casework import mfa, sessions, tokens
+from casework.errors import InvalidInput, NotFound
+from models import audit, db
+
+
+class AccountView(SecureView):
+    """Every signed-in user's own security settings (nobody reaches anyone else's here)."""
+
+    area = access.Area.ACCOUNT
+
+    def is_visible(self) -> bool:  # reached from the name in the menu bar
+        return False
+
+    @expose("/")
+    def index(self):
+        return self._page()
+
+    def _page(self, new_token: str | None = None, status: int = 200):
+        return self.render("account/index.html", user=current_user, sessions=sessions.active(current_user),
+                           current=sessions.current_row_id(), tokens=tokens.of_user(current_user),
+                           codes_left=mfa.recovery_codes_left(current_user), new_token=new_token,
+                           mfa_needed=mfa.needed(current_user)), status
+
+    @expose("/sessions/<int:session_id>/end", methods=("POST",))
+    def end_session(self, session_id: int):
+        """End one of my sessions (a browser left signed in elsewhere)."""
+        if session_id == sessions.current_row_id():
+            return self._log_out_here()
+        if not sessions.end_one(current_user, session_id, current_user):
+            flash("That session had already ended.", "info")
+        else:
+            flash("That session has ended: the browser will be asked to log in again.", "success")
+        db.session.commit()
+        return redirect(url_for(".index"))
+
+    @expose("/sessions/end-others", methods=("POST",))
+    def end_others(self):
+        ended = sessions.end_all(current_user, current_user, "ended by the user", keep_current=True)
+        db.session.commit()
+        flash(f"Ended {ended} other session(s).", "success")
+        return redirect(url_for(".index"))
+
+    def _log_out_here(self):
+        sessions.end_current()
+        db.session.commit()
+        logout_user()
+        return redirect(url_for("auth.login"))
+
+    @expose("/recovery-codes", methods=("POST",))
+    def recovery_codes(self):
+        """New recovery codes (the old ones stop working); a current code from the app proves it is you."""
+        if current_user.mfa_enrolled_at is None:
+            flash("Set up an authenticator app first (at your next login).", "error")
+            return redirect(url_for(".index"))
+        if not mfa.check_code(current_user, request.form.get("code", "")):
+            db.session.commit()  # the used time step is kept even so
+            flash("That code is not right, or it was already used: no new recovery codes were made.", "error")
+            return self._page(status=400)
+        codes = mfa.new_recovery_codes(current_user)
+        audit.record("new_recovery_codes", user=current_user, object_type="user", object_id=current_user.id)
+        db.session.commit()
+        return self.render("account/recovery_codes.html", codes=codes)
+
+    @expose("/tokens", methods=("POST",))
+    def issue_token(self):
+        """A new API token, shown once on the page that answers."""
+        try:
+            token = tokens.issue(current_user, request.form.get("label", ""), actor=current_user)
+        except InvalidInput as exc:
+            db.session.rollback()
+            flash(f"No token was made: {exc}.", "error")
+            return self._page(status=400)
+        db.session.commit()
+        return self._page(new_token=token)
+
+    @expose("/tokens/<int:token_id>/revoke", methods=("POST",))
+    def revoke_token(self, token_id: int):
+        try:
+            tokens.revoke(current_user, token_id, current_user)
+        except NotFound:
+            db.session.rollback()
+            flash("No such token (it may already be revoked).", "error")
+            return redirect(url_for(".index"))
+        db.session.commit()
+        flash("The token is revoked: programs using it are refused from now on.", "success")
+        return redirect(url_for(".index"))
+
+
+def add_views(console) -> None:
+    """Add the account page to the console."""
+    console.add_view(AccountView(name="Your account", endpoint="account"))
