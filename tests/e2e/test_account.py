@@ -1,0 +1,61 @@
+"""Signing in with a second factor and managing one's sessions and tokens, in a real browser."""
+from __future__ import annotations
+
+import time
+
+import pyotp
+
+from casework import directory
+from models import db
+from tests.e2e.conftest import shot
+
+
+def test_new_user_sets_up_an_authenticator_and_manages_sessions(page, live_app, browser):
+    """A new worker (not a demo account) signs in: QR code, first code, recovery codes; then sees where they
+    are signed in, ends another browser's session, and issues and revokes an API token."""
+    _url, app = live_app
+    with app.app_context():
+        directory.create_user("new.worker@vs.example.org", "New Worker", "victim_services", ["practitioner"],
+                              "a-long-enough-password")
+        db.session.commit()
+    page.goto("/login")
+    page.get_by_label("E-mail").fill("new.worker@vs.example.org")
+    page.get_by_label("Password").fill("a-long-enough-password")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Set up your second factor").wait_for()
+    assert page.locator("#enrol-qr svg").is_visible()
+    shot(page, "mfa-enrol")
+    secret = page.locator("#enrol-secret").inner_text().replace(" ", "")
+    page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Confirm and sign in").click()
+    page.get_by_role("heading", name="Keep these recovery codes").wait_for()
+    assert page.locator("#recovery-codes li").count() == 10
+    shot(page, "mfa-recovery-codes")
+    page.get_by_role("link", name="continue to Casebook").click()
+    page.wait_for_url("**/admin/")
+
+    # A second browser signs in with the next code (each code works once).
+    other = browser.new_context(base_url=_url).new_page()
+    other.goto("/login")
+    other.get_by_label("E-mail").fill("new.worker@vs.example.org")
+    other.get_by_label("Password").fill("a-long-enough-password")
+    other.get_by_role("button", name="Log in").click()
+    other.get_by_label("Code").fill(pyotp.TOTP(secret).at(time.time() + 30))
+    other.get_by_role("button", name="Continue").click()
+    other.wait_for_url("**/admin/")
+
+    page.get_by_test_id("whoami").click()
+    page.get_by_role("heading", name="Your account").wait_for()
+    assert page.locator("#sessions tbody tr").count() == 2
+    shot(page, "account-page")
+    page.get_by_role("button", name="End all other sessions").click()
+    page.get_by_text("Ended 1 other session(s).").wait_for()
+    other.goto("/admin/account/")
+    assert "/login" in other.url
+
+    page.get_by_label("Name").fill("referral intake")
+    page.get_by_role("button", name="Issue a new token").click()
+    assert page.locator("#new-token code").inner_text().startswith("cbk_")
+    page.get_by_role("button", name="Revoke referral intake").click()
+    page.get_by_text("The token is revoked").wait_for()
+    assert "You have no API tokens." in page.content()
