@@ -75,6 +75,16 @@ ENVIRONMENT: dict[str, tuple[str, Any, Any, str]] = {
                             "The From address of notification e-mails. Default `casebook@localhost`."),
     "CONSOLE_URL": ("CONSOLE_URL", str, "http://127.0.0.1:5000",
                     "The console's address, for links in e-mails. Default `http://127.0.0.1:5000`."),
+    "AUDIT_HMAC_KEY": ("AUDIT_HMAC_KEY", str, "",
+                       "A long random key for the audit chain's HMAC and its checkpoints, kept outside the database "
+                       "(a vault, the service's environment), so that whoever can write the database cannot forge "
+                       "audit rows. Empty (default): plain SHA-256, which shows accidents but not a forger."),
+    "AUDIT_ANCHOR_FILE": ("AUDIT_ANCHOR_FILE", str, "",
+                          "Where the worker appends signed checkpoints of the audit chain (and `audit verify` "
+                          "checks them); put it on storage the database's administrators cannot rewrite. Needs "
+                          "`AUDIT_HMAC_KEY`. Empty (default): no checkpoints."),
+    "AUDIT_ANCHOR_MINUTES": ("AUDIT_ANCHOR_MINUTES", int, 60,
+                             "How often the worker writes a checkpoint. Default 60."),
     "PASSWORD_HASH_METHOD": ("PASSWORD_HASH_METHOD", str, "scrypt",
                              "Werkzeug password hash method (a memory-hard KDF). Default `scrypt` "
                              "(N=32768, r=8, p=1)."),

@@ -1,4 +1,4 @@
-"""Database and demo commands: `init-db`, `seed-demo`, `audit verify`."""
+"""Database and demo commands: `init-db`, `seed-demo`, `audit verify`, `audit anchor`."""
 from __future__ import annotations
 
 import click
@@ -6,7 +6,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
-from casework import reference
+from casework import anchors, reference
 from casework.errors import CasebookError
 from cli import demo
 from cli.common import fail
@@ -44,12 +44,34 @@ audit_group = AppGroup("audit", help="The audit log.")
 
 @audit_group.command("verify")
 def audit_verify() -> None:
-    """Recompute the hash chain; exit 1 naming the first altered, removed or inserted event."""
-    result = audit_log.verify()
+    """Recompute the hash chain (keyed with AUDIT_HMAC_KEY when set) and check it against the signed
+    checkpoints in AUDIT_ANCHOR_FILE; exit 1 naming the first altered, removed or inserted event."""
+    anchor_file = current_app.config.get("AUDIT_ANCHOR_FILE") or None
+    try:
+        checkpoints = anchors.read(anchor_file) if anchor_file else None
+    except anchors.AnchorError as exc:
+        raise click.ClickException(str(exc)) from None
+    result = audit_log.verify(key=audit_log.audit_key(), anchors=checkpoints)
     if not result.ok:
         raise click.ClickException(result.message)
     total = db.session.scalar(select(func.count()).select_from(AuditEvent))
-    click.echo(f"{result.message} (of {total})")
+    against = f"; {len(checkpoints)} checkpoint(s) match" if checkpoints else ""
+    click.echo(f"{result.message} (of {total}){against}")
+
+
+@audit_group.command("anchor")
+@click.option("--file", "anchor_file", default=None, help="Checkpoint file (default: AUDIT_ANCHOR_FILE).")
+def audit_anchor(anchor_file: str | None) -> None:
+    """Append a signed checkpoint of the chain's head now (the worker does it every AUDIT_ANCHOR_MINUTES)."""
+    anchor_file = anchor_file or current_app.config.get("AUDIT_ANCHOR_FILE")
+    if not anchor_file:
+        raise click.ClickException("no checkpoint file: pass --file or set AUDIT_ANCHOR_FILE")
+    try:
+        entry = anchors.write(anchor_file)
+    except (anchors.AnchorError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"checkpoint written: event {entry['id']}, {entry['count']} events" if entry
+               else "the audit log is empty: nothing to checkpoint")
 
 
 COMMANDS = (init_db, seed_demo, audit_group)

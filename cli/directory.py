@@ -53,9 +53,10 @@ def users_create(email: str, name: str | None, org_code: str | None, roles: tupl
 @users.command("token")
 @click.argument("email")
 def users_token(email: str) -> None:
-    """Print a new API token for the user (and nothing else on standard output)."""
+    """Print a new API token for the user (and nothing else on standard output); it expires after
+    API_TOKEN_DAYS."""
     user = user_by_email(email)
-    token = tokens.issue(user)
+    token = tokens.issue(user, "issued on the command line")
     db.session.commit()
     click.echo(token)
     click.echo(f"token issued for {user.email}; it is shown only once", err=True)

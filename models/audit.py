@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import DDL, Integer, String, Text, bindparam, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -38,21 +40,29 @@ class AuditEvent(db.Model):
         """The detail JSON decoded."""
         return json.loads(self.detail) if self.detail else {}
 
-    def compute_hash(self) -> str:
-        """Hash of this row's content chained to the previous row's hash."""
-        return chain_hash({c: getattr(self, c) for c in HASHED})
+    def compute_hash(self, key: bytes | None = None) -> str:
+        """Hash of this row's content chained to the previous row's hash (keyed when a key is given)."""
+        return chain_hash({c: getattr(self, c) for c in HASHED}, key)
 
 
 HASHED = ("prev_hash", "at", "user_id", "user_email", "organisation_id", "action", "object_type", "object_id",
           "case_id", "detail")
 
 
-def chain_hash(row: dict[str, Any]) -> str:
-    """SHA-256 of a row's content (HASHED, in that order) chained to the previous row's hash."""
+def chain_hash(row: dict[str, Any], key: bytes | None = None) -> str:
+    """A row's content (HASHED, in that order) chained to the previous row's hash: HMAC-SHA-256 with the audit
+    key (AUDIT_HMAC_KEY, kept outside the database, so whoever can write the database still cannot forge a
+    row), or plain SHA-256 where no key is set (and for rows written before one was)."""
     values = [row.get(c) for c in HASHED]
     values[1] = values[1].isoformat()
-    body = json.dumps(values, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(body.encode()).hexdigest()
+    body = json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode()
+    return hmac.new(key, body, hashlib.sha256).hexdigest() if key else hashlib.sha256(body).hexdigest()
+
+
+def audit_key() -> bytes | None:
+    """The configured audit key, if any."""
+    raw = current_app.config.get("AUDIT_HMAC_KEY") if has_app_context() else None
+    return raw.encode() if raw else None
 
 
 class AuditHead(db.Model):
@@ -133,10 +143,10 @@ def _append_pending(session: Session) -> None:
     session.flush()   # the changes the events describe go first, as before any commit
     # A write first (row lock on PostgreSQL, the write lock on SQLite), then the head is read under it.
     last_hash = session.execute(_TAKE_HEAD, {"n": len(pending)}).scalar_one()
-    rows = []
+    rows, key = [], audit_key()
     for item in pending:
         row = {"at": item.at, "prev_hash": last_hash, **item.fields}
-        last_hash = row["hash"] = chain_hash(row)
+        last_hash = row["hash"] = chain_hash(row, key)
         rows.append(row)
     # One Core statement for them all (rows go in list order, so ids follow the chain): this runs on every
     # request that changes or views anything.
@@ -156,10 +166,17 @@ class VerifyResult:
     message: str
 
 
-def verify(session: Session | None = None, batch: int = 5000) -> VerifyResult:
-    """Walk the chain in id order and report the first row whose hash or link does not match."""
+def verify(session: Session | None = None, batch: int = 5000, key: bytes | None = None,
+           anchors: dict[int, tuple[str, int, str]] | None = None) -> VerifyResult:
+    """Walk the chain in id order and report the first row whose hash or link does not match.
+
+    Once a row is keyed (HMAC with `key`), every later row must be: an unkeyed row after it was rewritten by
+    someone without the key. `anchors` (event id -> (hash, count, when), from the signed checkpoint file)
+    catch what the chain alone cannot: the whole chain recomputed, or the newest rows removed with the head.
+    """
     session = session or db.session()
-    prev, checked, last_id = GENESIS, 0, 0
+    anchors = dict(anchors or {})
+    prev, checked, last_id, keyed = GENESIS, 0, 0, False
     while True:
         rows = session.execute(select(AuditEvent).where(AuditEvent.id > last_id)
                                .order_by(AuditEvent.id).limit(batch)).scalars().all()
@@ -169,12 +186,31 @@ def verify(session: Session | None = None, batch: int = 5000) -> VerifyResult:
             if ev.prev_hash != prev:
                 return VerifyResult(False, checked, f"audit chain broken at event {ev.id}: "
                                     "previous-hash link does not match (a row was removed or inserted)")
-            if ev.compute_hash() != ev.hash:
+            if key is not None and ev.compute_hash(key) == ev.hash:
+                keyed = True
+            elif keyed or ev.compute_hash() != ev.hash:
+                hint = "" if key is not None or keyed else " (or the log is keyed: set AUDIT_HMAC_KEY)"
                 return VerifyResult(False, checked, f"audit chain broken at event {ev.id}: "
-                                    "content does not match its hash (the row was altered)")
+                                    f"content does not match its hash (the row was altered){hint}")
+            anchored = anchors.pop(ev.id, None)
+            if anchored is not None and anchored[0] != ev.hash:
+                return VerifyResult(False, checked, f"audit chain broken at event {ev.id}: it differs from the "
+                                    f"checkpoint of {anchored[2]} (the chain was rewritten)")
             prev, checked, last_id = ev.hash, checked + 1, ev.id
         session.expunge_all()
+    if anchors:
+        first = min(anchors)
+        return VerifyResult(False, checked, f"audit chain broken at the end: event {first}, anchored on "
+                            f"{anchors[first][2]}, is missing (the newest events were removed)")
     head = session.get(AuditHead, 1)
     if head is None or head.last_hash != prev or head.count != checked:
         return VerifyResult(False, checked, "audit chain broken at the end: the newest events were removed")
     return VerifyResult(True, checked, f"audit chain OK: {checked} events verified")
+
+
+def checkpoint(session: Session | None = None) -> tuple[int, str, int]:
+    """(newest event id, its hash, events in all) for a checkpoint kept outside the database."""
+    session = session or db.session()
+    newest = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    head = session.get(AuditHead, 1)
+    return (newest.id, newest.hash, head.count) if newest else (0, GENESIS, 0)

@@ -166,3 +166,104 @@ def test_concurrent_appends_keep_one_chain(app):
         result = audit.verify()
         assert result.ok, result.message
         assert result.checked == writers * each
+
+
+KEY = "k" * 48   # what AUDIT_HMAC_KEY holds in production: a long random value from a vault
+
+
+def _recompute_unkeyed(from_id: int = 1) -> None:
+    """A forger with database access but not the key: rewrite the hashes from a row on with plain SHA-256."""
+    from models.audit import GENESIS, chain_hash
+
+    before = db.session.scalar(select(AuditEvent.hash).where(AuditEvent.id == from_id - 1))
+    prev = before or GENESIS
+    for event in db.session.scalars(select(AuditEvent).where(AuditEvent.id >= from_id).order_by(AuditEvent.id)):
+        row = {c: getattr(event, c) for c in audit.HASHED} | {"prev_hash": prev}
+        prev = chain_hash(row)
+        db.session.execute(text("UPDATE audit_event SET prev_hash = :p, hash = :h WHERE id = :i"),
+                           {"p": row["prev_hash"], "h": prev, "i": event.id})
+    db.session.execute(text("UPDATE audit_head SET last_hash = :h"), {"h": prev})
+    db.session.commit()
+
+
+def test_keyed_chain_is_verified_with_the_key_and_forgery_without_it_shows(app, ctx, runner, drop_guards):
+    org = make_org()
+    make_user(org)                        # written before the key was set: plain SHA-256
+    app.config["AUDIT_HMAC_KEY"] = KEY
+    make_user(org)
+    make_user(org)                        # keyed
+    rows = _events()
+    assert rows[0].compute_hash() == rows[0].hash and rows[-1].compute_hash(KEY.encode()) == rows[-1].hash
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+    drop_guards()
+    # Altering a keyed row and re-hashing it (and what follows) without the key is seen at that row.
+    db.session.execute(text("UPDATE audit_event SET user_email = 'forged@x.example' WHERE id = 4"))
+    db.session.commit()
+    _recompute_unkeyed(from_id=4)   # event 3 stays keyed: an unkeyed row after it is a forgery
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "event 4: content does not match" in result.output
+    # Rewriting the whole chain without the key passes the walk; the checkpoints catch it (next test).
+    _recompute_unkeyed()
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+
+
+def test_checkpoints_catch_truncation_and_a_recomputed_chain(app, ctx, runner, drop_guards, tmp_path):
+    app.config.update(AUDIT_HMAC_KEY=KEY, AUDIT_ANCHOR_FILE=str(tmp_path / "anchors.jsonl"))
+    org = make_org()
+    for _ in range(3):
+        make_user(org)
+    written = runner.invoke(args=["audit", "anchor"])
+    assert written.exit_code == 0 and "event 4, 4 events" in written.output
+    make_user(org)
+    ok = runner.invoke(args=["audit", "verify"])
+    assert ok.exit_code == 0 and "1 checkpoint(s) match" in ok.output
+    drop_guards()
+    # The newest events removed with the head put back to match: the chain alone looks whole.
+    newest = _events()[2]
+    db.session.execute(text("DELETE FROM audit_event WHERE id > 3"))
+    db.session.execute(text("UPDATE audit_head SET last_hash = :h, count = 3"), {"h": newest.hash})
+    db.session.commit()
+    assert audit.verify(key=KEY.encode()).ok      # what the chain alone would say
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "event 4, anchored on" in result.output and "missing" in result.output
+
+
+def test_checkpoints_catch_a_chain_recomputed_from_the_start(app, ctx, runner, drop_guards, tmp_path):
+    app.config.update(AUDIT_HMAC_KEY=KEY, AUDIT_ANCHOR_FILE=str(tmp_path / "anchors.jsonl"))
+    org = make_org()
+    make_user(org)
+    assert runner.invoke(args=["audit", "anchor"]).exit_code == 0
+    make_user(org)
+    drop_guards()
+    db.session.execute(text("UPDATE audit_event SET detail = NULL WHERE id = 2"))
+    db.session.commit()
+    _recompute_unkeyed()
+    assert audit.verify().ok                        # without key and checkpoints it looks whole
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "event 2: it differs from the checkpoint" in result.output
+
+
+def test_checkpoint_file_must_be_signed_with_the_key(app, ctx, runner, tmp_path):
+    path = tmp_path / "anchors.jsonl"
+    app.config.update(AUDIT_HMAC_KEY=KEY, AUDIT_ANCHOR_FILE=str(path))
+    make_org()
+    assert runner.invoke(args=["audit", "anchor"]).exit_code == 0
+    path.write_text(path.read_text().replace('"count":1', '"count":9'))
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "line 1" in result.output and "not signed with the audit key" in result.output
+    path.write_text("not json\n")
+    assert "line 1" in runner.invoke(args=["audit", "verify"]).output
+    app.config["AUDIT_HMAC_KEY"] = ""
+    refused = runner.invoke(args=["audit", "anchor"])
+    assert refused.exit_code == 1 and "AUDIT_HMAC_KEY" in refused.output
+
+
+def test_the_worker_writes_checkpoints_when_due(app, ctx, tmp_path):
+    from casework import anchors
+
+    path = tmp_path / "anchors.jsonl"
+    app.config.update(AUDIT_HMAC_KEY=KEY, AUDIT_ANCHOR_FILE=str(path), AUDIT_ANCHOR_MINUTES=60)
+    make_org()
+    assert anchors.anchor_if_due() is not None
+    assert anchors.anchor_if_due() is None                      # the next one is an hour away
+    assert len(anchors.read(path)) == 1
