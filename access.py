@@ -27,6 +27,7 @@ login_manager.login_message = "Please log in to use Casebook."
 login_manager.login_message_category = "info"
 
 CASEWORK = frozenset({Role.PRACTITIONER, Role.MANAGER, Role.LEAD})
+ID_MAX = 2**31 - 1  # ids live in 32-bit integer columns
 CLAUSE_CACHE_SIZE = 20_000   # about ten clauses for each of 2,000 users
 _CLAUSES: dict[tuple, ColumnElement[bool]] = {}
 VISIBLE_CASE = aliased(Case, name="visible_case")
@@ -315,6 +316,8 @@ def get_or_404(user: Any, model: type, ident: Any) -> Any:
         ident = pk.type.python_type(ident)
     except (TypeError, ValueError):
         abort(404)
+    if isinstance(ident, int) and not 0 < ident <= ID_MAX:
+        abort(404)  # beyond the column's range: nothing there (PostgreSQL would refuse the query)
     obj = db.session.scalars(visible(user, model).where(pk == ident)).first()
     if obj is None:
         abort(404)
@@ -347,8 +350,10 @@ def can(user: Any, action: Action, obj: Any) -> bool:
     if model is WorkItem:
         return _can_item(user, roles, action, obj)
     if model is CaseTypeProcess:
-        return bool(roles & {Role.LEAD, Role.ADMIN}) and action in (Action.LIST, Action.VIEW, Action.CREATE,
-                                                                     Action.EDIT, Action.DELETE)
+        # Admins see which processes start for which case types; only leads change it.
+        if action in (Action.LIST, Action.VIEW):
+            return bool(roles & {Role.LEAD, Role.ADMIN})
+        return Role.LEAD in roles and action in (Action.CREATE, Action.EDIT, Action.DELETE)
     if model is ProcessDefinition:
         if action is Action.DEPLOY:
             return Role.LEAD in roles

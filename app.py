@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, redirect, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 import access
 import admin
@@ -22,6 +23,7 @@ import models
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the Casebook app: defaults, then environment, then `test_config`."""
     app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None, instance_relative_config=True)
+    app.url_map.converters["int"] = IdConverter
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(config.defaults(app.instance_path))
     app.config.update(config.from_environment())
@@ -52,6 +54,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # of the garbage collector's full sweeps removes a 40 ms pause every few dozen requests.
         gc.freeze()
     return app
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in routes: ids beyond a 32-bit column match no route (a 404, not a database error)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", access.ID_MAX)
+        super().__init__(map, *args, **kwargs)
 
 
 def _check_secret(app: Flask) -> None:

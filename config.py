@@ -23,9 +23,9 @@ ENVIRONMENT: dict[str, tuple[str, Any, Any, str]] = {
                     "`1` redirects HTTP to HTTPS, sends HSTS and marks cookies Secure. Off by default."),
     "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int, 0,
                         "Number of reverse proxies whose X-Forwarded-* headers are trusted. Default 0."),
-    "RATELIMIT_LOGIN": ("RATELIMIT_LOGIN", str, "",
-                        "Rate limit for login attempts per client address, e.g. `10 per minute`. "
-                        "Empty (default): no rate limit."),
+    "RATELIMIT_LOGIN": ("RATELIMIT_LOGIN", str, "10 per minute",
+                        "Rate limit for password and second-factor attempts per client address. Default "
+                        "`10 per minute`; empty: none (the account lockout still applies)."),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str, "memory://",
                               "Where rate-limit counters live; `redis://127.0.0.1:6379` (with the `redis` "
                               "package installed) shares them between workers. Default `memory://`."),

@@ -1,9 +1,11 @@
-"""Error pages: one handler per status, JSON for API clients, a rollback before any 500 page."""
+"""Error pages: one handler per status, JSON for API clients, a rollback before any 500 page; and input that
+would only fail later (NUL characters, lone surrogates, JSON nested past reason) refused at the door."""
 from __future__ import annotations
 
+import json
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -22,8 +24,59 @@ def _render(status: int, title: str, message: str):
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
+MAX_JSON_DEPTH = 32  # a case's answers are a few levels deep; thousands would make state unloadable later
+
+
+def json_problem(value: object) -> str | None:
+    """Why a parsed JSON body cannot be stored and shown again, or None when it can."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep"
+        if isinstance(item, dict):
+            stack.extend((k, depth) for k in item)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, str):
+            problem = text_problem(item)
+            if problem:
+                return problem
+    return None
+
+
+def text_problem(text: str) -> str | None:
+    """Why a string cannot be stored (PostgreSQL refuses NUL) or encoded (a lone surrogate), or None."""
+    if "\x00" in text:
+        return "text may not contain NUL characters"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "text contains an invalid character (a lone surrogate)"
+    return None
+
+
+def _check_input() -> None:
+    for value in (*request.args.values(), *request.form.values()):
+        problem = text_problem(value)
+        if problem:
+            abort(400, problem)
+    if request.is_json and request.content_length:
+        try:
+            data = json.loads(request.get_data(cache=True))
+        except RecursionError:
+            abort(400, f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep")
+        except ValueError:
+            return  # the view answers a body that is not JSON with its own message
+        problem = json_problem(data)
+        if problem:
+            abort(400, problem)
+
+
 def init_app(app: Flask) -> None:
-    """Register the handlers."""
+    """Register the handlers and the input check."""
+    app.before_request(_check_input)
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):

@@ -187,4 +187,5 @@ def init_app(app: Flask) -> None:
 
         limiter = Limiter(get_remote_address, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"],
                           default_limits=[])
-        app.view_functions["auth.login"] = limiter.limit(limit, methods=["POST"])(app.view_functions["auth.login"])
+        for endpoint in ("auth.login", "auth.second_factor", "auth.enrol"):
+            app.view_functions[endpoint] = limiter.limit(limit, methods=["POST"])(app.view_functions[endpoint])

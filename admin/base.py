@@ -237,6 +237,8 @@ class ScopedModelView(ModelView):
             ident = pk.type.python_type(id)
         except (TypeError, ValueError):
             abort(404)
+        if isinstance(ident, int) and not 0 < ident <= access.ID_MAX:
+            abort(404)  # beyond the column's range: nothing there (PostgreSQL would refuse the query)
         obj = self.get_query().filter(pk == ident).one_or_none()
         if obj is None:
             abort(404)

@@ -172,7 +172,7 @@ class CaseView(ScopedModelView):
             startable=[d for d in processes.latest_per_key() if d.key != requests.PROCESS_KEY],  # own form above
             can_start=access.can(current_user, access.Action.START_PROCESS, case),
             ask=_ask_choices(), default_due=requests.default_due(),
-            is_lead=current_user.has_role(Role.LEAD),
+            is_lead=current_user.has_role(Role.LEAD) and case.lead_organisation_id == current_user.organisation_id,
             note_form=forms.get("note_form") or NoteForm(prefix="note"),
             participant_form=forms.get("participant_form") or AddParticipantForm(prefix="part"),
             org_form=org_form, member_form=forms.get("member_form") or AddMemberForm(prefix="member"),

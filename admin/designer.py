@@ -2,6 +2,8 @@
 check, validate, deploy, upload/download, and throw-away test runs. Drafts never touch real cases."""
 from __future__ import annotations
 
+import re
+
 from flask import Response, abort, flash, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
@@ -33,8 +35,8 @@ class DesignerView(SecureView):
             abort(404)
 
     def _require_lead(self) -> None:
-        if not access.can(current_user, access.Action.DEPLOY, ProcessDefinition) \
-                and not current_user.has_role(access.Role.ADMIN):
+        # Leads only: a deploy changes what every agency's cases do (admins manage users, not processes).
+        if not access.can(current_user, access.Action.DEPLOY, ProcessDefinition):
             abort(403, "Only working-group leads may change processes.")
 
     @expose("/")
@@ -64,7 +66,9 @@ class DesignerView(SecureView):
         draft = self._draft(draft_id)
         headers = {"X-Draft-Version": str(draft.row_version)}
         if request.args.get("download"):
-            headers["Content-Disposition"] = f'attachment; filename="{draft.key or "draft"}.bpmn"'
+            # The key comes from the diagram: only safe characters reach the header.
+            name = re.sub(r"[^A-Za-z0-9_.-]", "_", draft.key or "draft")[:100]
+            headers["Content-Disposition"] = f'attachment; filename="{name}.bpmn"'
         return Response(draft.bpmn_xml, mimetype="application/xml", headers=headers)
 
     def _payload(self) -> tuple[str, int]:

@@ -132,7 +132,7 @@ class UserView(ScopedModelView):
               "success")
 
     def _selected(self, ids: list[str]) -> list[User]:
-        wanted = [int(i) for i in ids if str(i).isdigit()]
+        wanted = [n for n in map(validate.whole_number, ids) if n is not None]
         return list(self.get_query().filter(User.id.in_(wanted)))
 
 
@@ -150,7 +150,7 @@ class ApiTokenView(ScopedModelView):
 
     @action("revoke", "Revoke", "Revoke the selected tokens? Programs using them are refused from now on.")
     def revoke(self, ids: list[str]) -> None:
-        wanted = [int(i) for i in ids if str(i).isdigit()]
+        wanted = [n for n in map(validate.whole_number, ids) if n is not None]
         rows = list(self.get_query().filter(ApiToken.id.in_(wanted), ApiToken.revoked.is_(False)))
         for row in rows:
             tokens.revoke(row.user, row.id, current_user)
@@ -245,10 +245,10 @@ class SettingView(ScopedModelView):
     column_default_sort = ("key", False)
 
     def on_model_change(self, form, model, is_created: bool) -> None:
-        value = (model.value or "").strip()
-        if not value.isdigit() or int(value) > 365:
+        number = validate.whole_number(model.value, 365)
+        if number is None:
             raise ValidationError("value: a whole number of days or hours, from 0 to 365")
-        model.value = str(int(value))
+        model.value = str(number)
         super().on_model_change(form, model, is_created)
 
 
@@ -265,7 +265,7 @@ class AgreementView(ScopedModelView):
 
 
 class CaseTypeProcessView(ScopedModelView):
-    """Which processes start when a case of a type is opened (leads and admins)."""
+    """Which processes start when a case of a type is opened (leads change it; admins see it)."""
 
     area = access.Area.PROCESS_MAPPING
     audit_type = "case_type_process"

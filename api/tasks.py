@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, or_, select
 
 import access
 from api.base import body, bp, error
+from casework import validate
 from casework.errors import InvalidInput
 from models import Case, ItemStatus, Organisation, User, WorkItem, audit, db
 from workflows import tasks
@@ -80,8 +81,8 @@ def list_tasks():
     status = request.args.get("status", "ready")
     if status not in ("ready", "completed", "cancelled", "all"):
         return error(400, "status must be ready, completed, cancelled or all")
-    limit = request.args.get("limit", str(PAGE))
-    if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
+    limit = validate.whole_number(request.args.get("limit", str(PAGE)), MAX_PAGE)
+    if not limit:
         return error(400, f"limit must be a whole number from 1 to {MAX_PAGE}")
     stmt = access.visible(current_user, WorkItem).order_by(WorkItem.due_at.asc().nulls_last(), WorkItem.id)
     if status != "all":
@@ -91,17 +92,18 @@ def list_tasks():
             stmt = stmt.where(_after(request.args["after"]))
         except ValueError:
             return error(400, "after must be the cursor from the previous page's Link header")
-    case_id = request.args.get("case")
-    if case_id is not None:
-        if not case_id.isdigit() or db.session.scalar(
-                access.visible(current_user, Case).where(Case.id == int(case_id))) is None:
+    raw_case = request.args.get("case")
+    if raw_case is not None:
+        case_id = validate.whole_number(raw_case)
+        if case_id is None or db.session.scalar(
+                access.visible(current_user, Case).where(Case.id == case_id)) is None:
             return error(404, "no such case")
-        stmt = stmt.where(WorkItem.case_id == int(case_id))
-        audit.record("view", user=current_user, object_type="case_tasks", object_id=case_id, case_id=int(case_id))
+        stmt = stmt.where(WorkItem.case_id == case_id)
+        audit.record("view", user=current_user, object_type="case_tasks", object_id=case_id, case_id=case_id)
     else:
         stmt = stmt.where(WorkItem.organisation_id == current_user.organisation_id)
-    items = db.session.scalars(stmt.limit(int(limit) + 1)).all()
-    more, items = len(items) > int(limit), items[: int(limit)]
+    items = db.session.scalars(stmt.limit(limit + 1)).all()
+    more, items = len(items) > limit, items[:limit]
     rows = [task_json(i) for i in items]
     db.session.commit()
     response = jsonify(rows)

@@ -10,6 +10,17 @@ from email_validator import EmailNotValidError, validate_email
 from casework.errors import InvalidInput
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}$")
+ID_MAX = 2**31 - 1  # the largest id or count a 32-bit integer column holds (access.ID_MAX)
+
+
+def whole_number(value: object, maximum: int = ID_MAX) -> int | None:
+    """ASCII digits from 0 to `maximum` as an int; None for anything else ("²" and "١٢" are digits to
+    str.isdigit but not to int, and 10**20 overflows the database's integer columns)."""
+    text = str(value).strip() if value is not None else ""
+    if not text or len(text) > 12 or not text.isascii() or not text.isdigit():
+        return None
+    number = int(text)
+    return number if number <= maximum else None
 
 
 def text(value: str | None, field: str, max_len: int, *, required: bool = True) -> str | None:

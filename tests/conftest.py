@@ -25,6 +25,8 @@ BASE_CONFIG = {
     "SECRET_KEY": "test-secret-key",
     # A cheap scrypt keeps the suite fast; production uses the default N=32768.
     "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+    # Tests log in many times a minute from one address; tests/admin/test_auth.py checks the default limit.
+    "RATELIMIT_LOGIN": "",
 }
 PASSWORD = "correct-horse-battery"
 # Shared fixtures (API clients, import and export partnerships) for tests in any folder.

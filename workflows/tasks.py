@@ -406,9 +406,13 @@ def colleagues(item: WorkItem) -> list[User]:
 
 
 def cancel(user: User, instance: WorkflowInstance, reason: str = "") -> None:
-    """Stop an instance (leads only); its open items are cancelled and the reason is audited."""
+    """Stop an instance (leads of the case's lead organisation only); its open items are cancelled and the
+    reason is audited."""
     if not (user.has_role(Role.LEAD) and access.is_visible(user, instance.case)):
         raise NotPermitted("Only working-group leads may cancel a process.")
+    if instance.case.lead_organisation_id != user.organisation_id:
+        # A partner takes part in the case; stopping its process is the lead organisation's decision.
+        raise NotPermitted("Only a lead of the organisation that leads the case may cancel its process.")
     _lock(instance)
     if instance.status in (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED):
         return

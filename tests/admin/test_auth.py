@@ -99,14 +99,20 @@ def test_csrf_is_enforced_when_enabled(app, db_url):
         db.engine.dispose()
 
 
-def test_login_rate_limit_is_opt_in(db_url):
+def test_login_is_rate_limited_by_default(db_url):
+    import config
     from app import create_app
     from tests.conftest import _config
 
-    app = create_app(_config(db_url, RATELIMIT_LOGIN="2 per minute"))
+    default = config.ENVIRONMENT["RATELIMIT_LOGIN"][2]
+    assert default == "10 per minute"
+    app = create_app(_config(db_url, RATELIMIT_LOGIN=default))
     client = app.test_client()
     codes = [client.post("/login", data={"email": "x@example.org", "password": "y"}).status_code
-             for _ in range(3)]
+             for _ in range(11)]
+    assert codes[:10] == [401] * 10 and codes[-1] == 429
+    # The second step is limited too (guessing six digits is the attack it invites).
+    codes = [client.post("/login/code", data={"code": "000000"}).status_code for _ in range(11)]
     assert codes[-1] == 429
     with app.app_context():
         db.engine.dispose()

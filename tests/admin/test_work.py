@@ -142,10 +142,19 @@ def test_error_instance_shows_message_and_lead_can_cancel(client, login, world, 
     client.post(f"/admin/my_work/{ask.id}/", data={"answer": "x"})
     page = client.get(f"/admin/cases/details/?id={world['case']}").get_data(as_text=True)
     assert "This process stopped" in page and "Cancel this process" not in page
+    broken = db.session.scalar(select(WorkflowInstance).where(WorkflowInstance.status == "error"))
+    # The partner's lead takes part in the case but does not decide to stop its processes.
     login(world["lead"])
     page = client.get(f"/admin/cases/details/?id={world['case']}").get_data(as_text=True)
+    assert "This process stopped" in page and "Cancel this process" not in page
+    client.post(f"/admin/cases/{world['case']}/processes/{broken.id}/cancel/", data={"reason": "mine now"})
+    db.session.expire_all()
+    assert db.session.get(WorkflowInstance, broken.id).status.value == "error"
+    police = db.session.scalar(select(User).where(User.email == world["pc"])).organisation
+    make_user(police, "lead", "practitioner", email="lead@a.example.org")
+    login("lead@a.example.org")
+    page = client.get(f"/admin/cases/details/?id={world['case']}").get_data(as_text=True)
     assert "What to do" in page and "Cancel this process" in page
-    broken = db.session.scalar(select(WorkflowInstance).where(WorkflowInstance.status == "error"))
     client.post(f"/admin/cases/{world['case']}/processes/{broken.id}/cancel/", data={"reason": "bad diagram"})
     db.session.expire_all()
     assert db.session.get(WorkflowInstance, broken.id).status.value == "cancelled"
