@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -13,8 +13,8 @@ from sqlalchemy import select
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
-from casework import directory, mfa, sessions
-from models import User, audit, db
+from casework import directory, mfa, sessions, sso
+from models import Organisation, User, audit, db
 
 bp = Blueprint("auth", __name__)
 PENDING = "mfa_pending"
@@ -67,7 +67,7 @@ def login():
         status = 401
     elif request.method == "POST":
         status = 400
-    return render_template("auth/login.html", form=form, demo=_demo_accounts()), status
+    return render_template("auth/login.html", form=form, demo=_demo_accounts(), sso_orgs=sso.organisations()), status
 
 
 def _demo_accounts() -> bool:
@@ -164,6 +164,44 @@ def enrol():
                            email=user.email), status
 
 
+@bp.get("/login/sso/<code>")
+def sso_start(code: str):
+    """Sign in through the organisation's own identity provider."""
+    org = _sso_org(code)
+    try:
+        return sso.begin(org, url_for("auth.sso_callback", code=org.code, _external=True))
+    except sso.SsoRefused as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("auth.login"))
+
+
+@bp.get("/login/sso/<code>/callback")
+def sso_callback(code: str):
+    """The provider sends the browser back here; the account it vouches for is signed in."""
+    org = _sso_org(code)
+    try:
+        user = sso.finish(org)
+    except sso.SsoRefused as exc:
+        audit.record("login_failed", organisation_id=org.id,
+                     detail={"reason": "single sign-on refused", "organisation": org.code, "why": str(exc)})
+        db.session.commit()
+        flash(f"Single sign-on with {org.name} failed: {exc}", "error")
+        return render_template("auth/login.html", form=LoginForm(), demo=_demo_accounts(),
+                               sso_orgs=sso.organisations()), 401
+    if directory.is_locked(user):
+        flash("The account is locked for a while after too many attempts.", "error")
+        return redirect(url_for("auth.login"))
+    # The organisation's provider is the proof of identity here (its own second factor included).
+    return _sign_in(user, "sso", url_for("admin.index"))
+
+
+def _sso_org(code: str) -> Organisation:
+    org = db.session.scalar(select(Organisation).where(Organisation.code == code, Organisation.active.is_(True)))
+    if org is None or not org.sso_enabled:
+        abort(404)
+    return org
+
+
 @bp.post("/logout")
 def logout():
     """End the session here and on the server (a copy of the cookie no longer works)."""
@@ -180,6 +218,7 @@ def logout():
 def init_app(app: Flask) -> None:
     """Register the blueprint and the optional login rate limit."""
     app.register_blueprint(bp)
+    sso.init_app(app)
     limit = app.config.get("RATELIMIT_LOGIN")
     if limit:
         from flask_limiter import Limiter

@@ -14,7 +14,7 @@ from wtforms.validators import Length, Optional, ValidationError
 import access
 from admin.base import ScopedModelView
 from admin.forms import opts
-from casework import directory, mfa, sessions, tokens, validate
+from casework import directory, mfa, sessions, sso, tokens, validate
 from casework.errors import InvalidInput
 from models import ApiToken, AuditEvent, ServiceProvision, User, audit, db
 from models.enums import Role, choices, label
@@ -42,16 +42,37 @@ class OrganisationView(ScopedModelView):
     column_filters = ("type", "active")
     column_default_sort = ("name", False)
     column_formatters = {"type": _enum}
-    form_columns = ("code", "name", "type", "area", "mailbox", "active")
+    form_columns = ("code", "name", "type", "area", "mailbox", "active", "sso_issuer", "sso_client_id",
+                    "new_sso_secret", "sso_email_claim")
     form_args = {"code": {"description": "Lowercase letters, digits, _ and - (e.g. notts_police)."},
                  "mailbox": {"label": "Shared mailbox",
                              "description": "A team address that also gets the organisation's notifications by "
-                                            "e-mail (optional)."}}
+                                            "e-mail (optional)."},
+                 "sso_issuer": {"label": "Single sign-on: issuer",
+                                "description": "The organisation's OpenID Connect provider (its issuer URL, e.g. "
+                                               "https://login.microsoftonline.com/<tenant>/v2.0). Empty: password "
+                                               "and authenticator app. Register "
+                                               "<console>/login/sso/<code>/callback there as the redirect URI."},
+                 "sso_client_id": {"label": "Single sign-on: client id"},
+                 "sso_email_claim": {"label": "Single sign-on: e-mail claim",
+                                     "description": "The claim that carries the user's e-mail (default email; "
+                                                    "some providers use upn or preferred_username)."}}
+    form_extra_fields = {
+        "new_sso_secret": PasswordField("Single sign-on: client secret", validators=[Optional(), Length(max=255)],
+                                        description="Leave blank to keep the current secret (never shown)."),
+    }
 
     def on_model_change(self, form, model, is_created: bool) -> None:
         _clean_code_and_name(model)
         try:
             model.mailbox = validate.email(model.mailbox, "mailbox") if model.mailbox else None
+            model.sso_issuer = sso.check_issuer(model.sso_issuer) if (model.sso_issuer or "").strip() else None
+            model.sso_client_id = validate.text(model.sso_client_id, "sso_client_id", 255, required=False)
+            model.sso_email_claim = validate.text(model.sso_email_claim, "sso_email_claim", 64, required=False)
+            if form.new_sso_secret.data:
+                model.sso_client_secret = form.new_sso_secret.data
+            if model.sso_issuer and not model.sso_client_id:
+                raise InvalidInput({"sso_client_id": "is required with an issuer"})
         except InvalidInput as exc:
             raise ValidationError(str(exc)) from None
         with db.session.no_autoflush:  # the new row is already in the session; don't find it

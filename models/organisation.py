@@ -24,8 +24,18 @@ class Organisation(db.Model):
     mailbox: Mapped[str | None] = mapped_column(String(254))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Single sign-on through the organisation's own OpenID Connect provider (casework/sso.py); off when no
+    # issuer is set. The secret is written by admins and never shown again.
+    sso_issuer: Mapped[str | None] = mapped_column(String(255))
+    sso_client_id: Mapped[str | None] = mapped_column(String(255))
+    sso_client_secret: Mapped[str | None] = mapped_column(String(255))
+    sso_email_claim: Mapped[str | None] = mapped_column(String(64))
 
     users: Mapped[list[User]] = relationship(back_populates="organisation")
+
+    @property
+    def sso_enabled(self) -> bool:
+        return bool(self.sso_issuer and self.sso_client_id)
 
     def __str__(self) -> str:
         return self.name

@@ -30,7 +30,8 @@ BASE_CONFIG = {
 }
 PASSWORD = "correct-horse-battery"
 # Shared fixtures (API clients, import and export partnerships) for tests in any folder.
-pytest_plugins = ["tests.fixtures.api", "tests.fixtures.exports", "tests.fixtures.imports", "tests.fixtures.mail"]
+pytest_plugins = ["tests.fixtures.api", "tests.fixtures.exports", "tests.fixtures.imports", "tests.fixtures.mail",
+                  "tests.fixtures.oidc"]
 
 
 def _config(url: str, **extra) -> dict:
