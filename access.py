@@ -1,12 +1,13 @@
 """The one place that decides who sees and does what (DESIGN.md §3.4). Deny by default."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from flask import Flask, abort, current_app, g, has_request_context, session
-from flask_login import AnonymousUserMixin, LoginManager
+from flask import Flask, abort, current_app, g, has_request_context, request, session
+from flask_login import AnonymousUserMixin, LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import (ColumnElement, Select, and_, bindparam, delete, exists, false, literal, or_, select, true,
                         update)
@@ -16,10 +17,11 @@ from models import (ApiToken, AuditEvent, Case, CaseAccess, CaseFact, CaseMember
                     CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation, Person, ProcessDefinition,
                     Service, ServiceProvision, Setting, User, WorkflowInstance, WorkItem, db)
 from models import Area as CaseArea  # access.Area below names console screens
-from models import READ_MOSTLY, UserSession, utcnow
+from models import READ_MOSTLY, UserSession, audit, utcnow
 from models.enums import Role
 from models.security import digest
 
+log = logging.getLogger(__name__)
 login_manager = LoginManager()
 csrf = CSRFProtect()  # here so that app.py and api/ share it without importing each other
 login_manager.login_view = "auth.login"
@@ -84,6 +86,27 @@ AREA_ROLES: dict[Area, frozenset[Role]] = {
     Area.NOTIFICATIONS: frozenset(Role),
     Area.ACCOUNT: frozenset(Role),
 }
+
+
+AUDITED_DENIALS = ("/admin", "/api", "/login", "/logout")  # not favicons or stray static paths
+
+
+def record_denial(status: int, reason: str) -> None:
+    """Leave an audit row for a refused request: 404 for the invisible, 403, a bad CSRF token, a bad API token.
+
+    Its own transaction: whatever the refused request queued is dropped first."""
+    if not has_request_context() or not request.path.startswith(AUDITED_DENIALS):
+        return
+    try:
+        db.session.rollback()
+        user = current_user if getattr(current_user, "is_authenticated", False) else None
+        audit.record("denied", user=user, object_type="request", object_id=status,
+                     detail={"status": status, "method": request.method, "path": request.path[:200],
+                             "reason": reason[:200]})
+        db.session.commit()
+    except Exception:  # the refusal stands even if its record cannot be written; the error is logged
+        db.session.rollback()
+        log.exception("could not audit a refused request")
 
 
 def init_app(app: Flask) -> None:

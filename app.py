@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     _check_secret(app)
     app.permanent_session_lifetime = timedelta(minutes=app.config["SESSION_LIFETIME_MINUTES"])
+    app.wsgi_app = _host_check(app.wsgi_app)  # type: ignore[method-assign]
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
@@ -62,6 +64,23 @@ class IdConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - werkzeug's name
         kwargs.setdefault("max", access.ID_MAX)
         super().__init__(map, *args, **kwargs)
+
+
+_HOST = re.compile(r"^(?:[A-Za-z0-9_.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$")
+
+
+def _host_check(wsgi_app: Any) -> Any:
+    """A Host header that is not a host name (or address) and port is refused with 400 before Flask routes on
+    it (werkzeug cannot build URLs for it, which ended as a 500)."""
+
+    def checked(environ: dict, start_response: Any) -> Any:
+        host = environ.get("HTTP_HOST")
+        if host is not None and not _HOST.match(host):
+            start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"Bad Host header\n"]
+        return wsgi_app(environ, start_response)
+
+    return checked
 
 
 def _check_secret(app: Flask) -> None:

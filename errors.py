@@ -9,6 +9,7 @@ from flask import Flask, abort, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+import access
 from models import db
 
 log = logging.getLogger(__name__)
@@ -80,11 +81,14 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):
+        access.record_denial(400, f"CSRF: {exc.description}")
         return _render(400, "Form expired", "The form was too old or came from elsewhere. "
                        "Go back, reload the page and try again; nothing was saved.")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
+        if exc.code in (403, 404):
+            access.record_denial(exc.code, exc.description or exc.name)
         titles = {404: "Not found", 403: "Not allowed", 405: "Method not allowed", 409: "Conflict"}
         message = {404: "There is nothing here, or you do not have access to it."}.get(
             exc.code or 500, exc.description or "")

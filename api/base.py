@@ -7,6 +7,7 @@ from flask import Blueprint, abort, jsonify, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+import access
 from access import csrf
 from casework.errors import (CasebookError, Conflict, InvalidData, InvalidInput, NotFound, NotPermitted,
                              PossibleDuplicates, StaleEdit)
@@ -24,6 +25,8 @@ def error(status: int, message: str, **extra: Any):
 def _authenticate():
     """401 without credentials; cookie sessions must also carry a CSRF token to write."""
     if not current_user.is_authenticated:
+        if request.headers.get("Authorization"):
+            access.record_denial(401, "bad, expired or revoked API token")
         response = jsonify(error="authentication required: send 'Authorization: Bearer <token>'")
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'Bearer realm="casebook"'
@@ -50,8 +53,10 @@ def _domain_error(exc: CasebookError):
     if isinstance(exc, InvalidInput):
         return jsonify(error=str(exc), errors=exc.fields), 422
     if isinstance(exc, NotFound):
+        access.record_denial(404, str(exc) or "not found")
         return error(404, str(exc) or "not found")
     if isinstance(exc, NotPermitted):
+        access.record_denial(403, str(exc) or "not allowed")
         return error(403, str(exc) or "not allowed")
     if isinstance(exc, (Conflict, StaleEdit)):
         return error(409, str(exc))
@@ -64,4 +69,6 @@ def _domain_error(exc: CasebookError):
 def _http_error(exc: HTTPException):
     db.session.rollback()
     messages = {404: "not found (or not visible to you)", 405: "method not allowed"}
+    if exc.code in (403, 404):
+        access.record_denial(exc.code, exc.description or exc.name)
     return error(exc.code or 500, messages.get(exc.code or 0) or exc.description or exc.name)

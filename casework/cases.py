@@ -32,7 +32,7 @@ def next_reference(year: int) -> str:
 
 
 def _case_type(code: str | None) -> CaseType:
-    ct = db.session.get(CaseType, code) if code else None
+    ct = db.session.get(CaseType, code) if isinstance(code, str) and code else None
     if ct is None or not ct.active:
         raise InvalidInput({"case_type": f"{code!r} is not an active case type"})
     return ct

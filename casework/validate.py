@@ -23,9 +23,18 @@ def whole_number(value: object, maximum: int = ID_MAX) -> int | None:
     return number if number <= maximum else None
 
 
+def _as_text(value: object, field: str) -> str:
+    """The value as a string to check, or a message when a client sent a number, list or object instead."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput({field: f"must be text, not {type(value).__name__}"})
+    return value
+
+
 def text(value: str | None, field: str, max_len: int, *, required: bool = True) -> str | None:
     """Strip and check a free-text value: required, length, no control characters."""
-    value = (value or "").strip()
+    value = _as_text(value, field).strip()
     if not value:
         if required:
             raise InvalidInput({field: "is required"})
@@ -39,7 +48,7 @@ def text(value: str | None, field: str, max_len: int, *, required: bool = True) 
 
 def code(value: str | None, field: str = "code") -> str:
     """A lowercase identifier such as an organisation code."""
-    value = (value or "").strip()
+    value = _as_text(value, field).strip()
     if not _CODE.match(value):
         raise InvalidInput({field: f"{value!r} is not a valid code (2-32 of a-z, 0-9, _ and -, "
                                    "starting with a letter or digit)"})
@@ -48,8 +57,9 @@ def code(value: str | None, field: str = "code") -> str:
 
 def email(value: str | None, field: str = "email") -> str:
     """Check e-mail syntax only (no DNS look-ups) and normalise it."""
+    value = _as_text(value, field)
     try:
-        return validate_email((value or "").strip(), check_deliverability=False).normalized.lower()
+        return validate_email(value.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise InvalidInput({field: f"{value!r} is not a valid e-mail address ({exc})"}) from None
 
@@ -59,6 +69,8 @@ def date_of_birth(value: date | str | None, field: str = "date_of_birth", *,
     """Parse YYYY-MM-DD (or take a date); refuse the future and the implausibly old."""
     if value in (None, ""):
         return None
+    if not isinstance(value, (str, date)):
+        raise InvalidInput({field: "must be a date as text (YYYY-MM-DD)"})
     if isinstance(value, str):
         try:
             value = date.fromisoformat(value.strip())
@@ -74,6 +86,6 @@ def date_of_birth(value: date | str | None, field: str = "date_of_birth", *,
 
 def choice(value: str | None, field: str, allowed: list[str] | set[str]) -> str:
     """A value from a closed list."""
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise InvalidInput({field: f"{value!r} is not one of: {', '.join(sorted(allowed))}"})
     return value

@@ -116,3 +116,60 @@ def test_unknown_typed_login_names_are_not_kept(client, ctx):
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login_failed")).one()
     assert "hunter2" not in json.dumps([event.user_email, event.detail])
     assert db.session.scalar(select(User).where(User.email == "hunter2-secret")) is None
+
+
+def test_denials_leave_audit_rows(app, api, client, login):
+    from models import AuditEvent
+
+    login("pc@police.example.org")
+    assert client.get("/admin/cases/details/?id=424242").status_code == 404          # invisible or absent
+    assert client.get("/admin/users/").status_code == 404                             # a screen not theirs
+    assert api["pc"].get("/tasks/424242").status_code == 404
+    bad = app.test_client().get("/api/v1/tasks", headers={"Authorization": "Bearer cbk_not-a-real-token"})
+    assert bad.status_code == 401
+    db.session.rollback()
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "denied")
+                                .order_by(AuditEvent.id)).all()
+    seen = [(e.detail_dict["status"], e.detail_dict["path"], e.user_email) for e in events]
+    assert (404, "/admin/cases/details/", "pc@police.example.org") in seen
+    assert (404, "/admin/users/", "pc@police.example.org") in seen
+    assert (404, "/api/v1/tasks/424242", "pc@police.example.org") in seen
+    assert (401, "/api/v1/tasks", None) in seen
+    assert app.test_client().get("/favicon.ico").status_code == 404
+    db.session.rollback()
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "denied",
+                                                      AuditEvent.detail.contains("favicon"))) is None
+
+
+def test_a_bad_csrf_token_is_refused_and_audited(db_url, ctx):
+    from app import create_app
+    from models import AuditEvent
+    from tests.conftest import _config
+
+    app = create_app(_config(db_url, WTF_CSRF_ENABLED=True))
+    response = app.test_client().post("/login", data={"email": "x@example.org", "password": "y", "csrf_token": "no"})
+    assert response.status_code == 400
+    db.session.rollback()
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "denied")).one()
+    assert event.detail_dict["status"] == 400 and "CSRF" in event.detail_dict["reason"]
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("host", ["a" * 5000, "evil host", "[::1", "x.example.org:99999999"])
+def test_a_bad_host_header_is_400(client, host):
+    response = client.get("/login", headers={"Host": host})
+    assert response.status_code == 400 and b"Bad Host header" in response.data
+
+
+def test_a_normal_host_header_is_served(client):
+    assert client.get("/login", headers={"Host": "casebook.example.org:8443"}).status_code == 200
+
+
+@pytest.mark.parametrize("body", [{"case_type": "victim_support", "title": ["a list"]},
+                                  {"case_type": {"an": "object"}, "title": "x"},
+                                  {"case_type": "victim_support", "title": "x", "risk_level": {"a": 1}},
+                                  {"case_type": "victim_support", "title": 12345}])
+def test_wrong_json_types_are_422_not_500(api, body):
+    response = api["pc"].post("/cases", body)
+    assert response.status_code == 422 and response.json["errors"]
