@@ -47,7 +47,10 @@ KINDS = ("people", "cases")
 OUTCOMES = ("created", "updated", "unchanged", "refused")
 DEFAULT_MAX_ROWS = 10_000
 MAX_FILE_BYTES = 16 * 1024 * 1024
-MAX_UNCOMPRESSED_BYTES = 256 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = 64 * 1024 * 1024   # 10,000 rows of a template take a few MB
+MAX_RATIO = 200          # uncompressed / compressed per part: spreadsheets compress 5-20 times, bombs thousands
+MAX_COLUMNS = 100        # columns read per row (the templates have under 20); a cell in column XFD pads no further
+BLANK_ROWS_ALLOWED = 10_000   # blank rows read besides the data rows, before the file is refused
 HEADER_SCAN_ROWS = 10
 _DAMAGED = ("the workbook could not be read ({}); it may be damaged: open it in Excel or LibreOffice and "
             "save it again as .xlsx")
@@ -292,12 +295,14 @@ def _check_container(data: bytes) -> None:
         with zipfile.ZipFile(BytesIO(data)) as archive:
             names = set(archive.namelist())
             total = sum(info.file_size for info in archive.infolist())
+            bomb = any(info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1)
+                       for info in archive.infolist())
     except (zipfile.BadZipFile, ValueError, OSError):
         raise ImportFileError("the file is not an Excel workbook (.xlsx); it may be damaged, or a CSV or "
                               "another format saved with an .xlsx name") from None
     if "xl/workbook.xml" not in names:
         raise ImportFileError("the file is a zip archive but not an Excel workbook (.xlsx)")
-    if total > MAX_UNCOMPRESSED_BYTES:
+    if total > MAX_UNCOMPRESSED_BYTES or bomb:
         raise ImportFileError("the workbook is too large once uncompressed; split it into smaller files")
 
 
@@ -357,7 +362,12 @@ def _rows(ws, columns, wanted, sheets, max_rows, report) -> list[_Row]:
     header_at: dict[str, int] | None = None
     first_seen: list[str] | None = None
     out: list[_Row] = []
-    for number, cells in enumerate(ws.iter_rows(), start=1):
+    most = max_rows + HEADER_SCAN_ROWS + BLANK_ROWS_ALLOWED
+    for number, cells in enumerate(ws.iter_rows(max_col=MAX_COLUMNS), start=1):
+        if number > most:
+            # Blank rows cost reading too: a few bytes of XML can stand for a million of them.
+            raise ImportFileError(f"sheet {ws.title!r} has more than {most} rows counting blank ones; delete the "
+                                  "blank rows below the data, or split it into smaller files")
         values = [c.value for c in cells]
         if header_at is None:
             if number > HEADER_SCAN_ROWS:

@@ -12,6 +12,7 @@ import builtins
 import operator
 import re
 import sys
+import threading
 import time
 from datetime import date, datetime, timedelta
 from types import CodeType, FrameType
@@ -23,6 +24,11 @@ from RestrictedPython.Guards import (full_write_guard, guarded_iter_unpack_seque
                                      safer_getattr)
 
 from casework.calendar import add_working_days
+
+try:
+    import resource
+except ImportError:  # not on Windows: there scripts run without the memory cap
+    resource = None  # type: ignore[assignment]
 
 SCRIPT_FILENAME = "<diagram>"
 MAX_LINES = 100_000      # executed lines per expression or script
@@ -182,8 +188,49 @@ def check_script(script: str) -> None:
     compile_source(script, "exec")
 
 
+MAX_MEMORY = 512 * 1024 * 1024   # address space a script may add to the process
+_cap_lock = threading.Lock()
+_cap_users = 0
+_cap_previous: tuple[int, int] | None = None
+
+
+def _cap_memory() -> None:
+    """Limit the process's address space to what it uses now plus MAX_MEMORY while scripts run.
+
+    One C call (`'x'.ljust(10**9)`, `sum(lists, [])`) can allocate gigabytes where no line budget can stop
+    it; under the cap the allocation fails with MemoryError instead. Shared by every thread that runs a
+    script: set by the first, lifted by the last."""
+    global _cap_users, _cap_previous
+    with _cap_lock:
+        _cap_users += 1
+        if _cap_users > 1 or resource is None:
+            return
+        try:
+            soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+            with open("/proc/self/statm", "rb") as fh:
+                in_use = int(fh.read().split()[0]) * resource.getpagesize()
+        except (OSError, ValueError):
+            return
+        wanted = in_use + MAX_MEMORY
+        if hard != resource.RLIM_INFINITY:
+            wanted = min(wanted, hard)
+        if soft != resource.RLIM_INFINITY and soft <= wanted:
+            return  # already limited at least as tightly
+        resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
+        _cap_previous = (soft, hard)
+
+
+def _lift_memory_cap() -> None:
+    global _cap_users, _cap_previous
+    with _cap_lock:
+        _cap_users -= 1
+        if _cap_users == 0 and _cap_previous is not None:
+            resource.setrlimit(resource.RLIMIT_AS, _cap_previous)
+            _cap_previous = None
+
+
 def run_limited(fn: Callable[[], Any]) -> Any:
-    """Run `fn` while counting the lines executed in diagram code; stop it past the budget."""
+    """Run `fn` while counting the lines executed in diagram code, under a memory cap; stop it past the budget."""
     lines = 0
     deadline = time.monotonic() + MAX_SECONDS
 
@@ -201,8 +248,12 @@ def run_limited(fn: Callable[[], Any]) -> Any:
         return local if frame.f_code.co_filename == SCRIPT_FILENAME else None
 
     previous = sys.gettrace()
+    _cap_memory()
     sys.settrace(tracer)
     try:
         return fn()
+    except MemoryError:
+        raise ScriptBudgetExceeded(f"script stopped: it needed more than {MAX_MEMORY // 2**20} MB") from None
     finally:
         sys.settrace(previous)
+        _lift_memory_cap()

@@ -341,3 +341,39 @@ def test_the_template_filled_in_imports(team):
     report = _import(team.pc, out.getvalue())
     assert report.ok and report.warnings == [] and _outcomes(report) == [(2, "created")]
     assert _people()[0].dob_estimated is True
+
+
+def _rewrite_sheet(workbook: bytes, rows_xml: str) -> bytes:
+    """The workbook with its first sheet's rows replaced by hand-written XML (what a hostile writer makes)."""
+    out = BytesIO()
+    with zipfile.ZipFile(BytesIO(workbook)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            body = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                text = body.decode()
+                start, end = text.index("<sheetData>") + len("<sheetData>"), text.index("</sheetData>")
+                body = (text[:start] + rows_xml + text[end:]).encode()
+            dst.writestr(item.filename, body, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def test_a_small_file_cannot_hold_the_worker(team):
+    """A cell in the last column (XFD) pads every row to 16,384 cells, and a few bytes stand for a row: a
+    ~100 KB file that once took minutes is refused after reading a bounded number of rows of 100 columns."""
+    import time
+
+    header = '<row r="1">' + "".join(f'<c r="{c}1" t="inlineStr"><is><t>{h}</t></is></c>'
+                                    for c, h in zip("ABCD", PEOPLE_HEADER)) + "</row>"
+    blank = "".join(f'<row r="{n}"><c r="XFD{n}" t="inlineStr"><is><t> </t></is></c></row>' for n in range(2, 200_002))
+    hostile = _rewrite_sheet(xlsx(PEOPLE_HEADER), header + blank)
+    assert len(hostile) < 2 * 1024 * 1024
+    started = time.monotonic()
+    report = _import(team.pc, hostile)
+    assert "rows counting blank ones" in report.errors[0] and report.rows == []
+    assert time.monotonic() - started < 60   # generous: the point is seconds, not the minutes it took
+
+
+def test_a_zip_bomb_is_refused_before_parsing(team):
+    bomb = _rewrite_sheet(xlsx(PEOPLE_HEADER), '<row r="2">' + "<c/>" * 2_000_000 + "</row>")
+    assert _import(team.pc, bomb).errors == ["the workbook is too large once uncompressed; split it into smaller "
+                                             "files"]

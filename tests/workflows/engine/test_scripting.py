@@ -37,7 +37,11 @@ def test_sandbox_blocks_attacks(name, payload, tmp_path):
 
 @pytest.mark.parametrize("payload", ["while True:\n    pass", "x = 0\nwhile x >= 0:\n    x += 1",
                                      "out = 'a' * (10 ** 9)", "out = 2 ** (10 ** 8)", "out = 1 << 10 ** 9",
-                                     "out = sum(range(10 ** 12))", "out = [1] * 10 ** 9"])
+                                     "out = sum(range(10 ** 12))", "out = [1] * 10 ** 9",
+                                     # one C call allocating gigabytes (no line to stop at): the memory cap
+                                     "out = 'x'.ljust(3 * 10 ** 9)", "out = '%3000000000s' % 'x'",
+                                     "out = len(sum([[0] * 999999 for i in range(1000)], []))",
+                                     "out = [('x' * 999999) + str(i) for i in range(50000)]"])
 def test_budget_stops_runaway_scripts(payload):
     """A loop or a huge allocation puts the run in error instead of hanging the request."""
     text = with_script(payload)
@@ -47,6 +51,7 @@ def test_budget_stops_runaway_scripts(payload):
     with pytest.raises(engine.EngineError, match="stopped|limit|exponent|shift"):
         engine.run(wf)
     assert datetime.now() - started < timedelta(seconds=10)
+    assert bytearray(100 * 2**20)   # the cap is lifted afterwards: the process allocates as before
 
 
 def test_normal_scripts_work():
