@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from models import (ApiToken, AuditEvent, Case, CaseAccess, CaseFact, CaseMember, CaseParticipant,
                     CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation, Person, ProcessDefinition,
+                    RoleGrant,
                     Service, ServiceProvision, Setting, User, WorkflowInstance, WorkItem, db)
 from models import Area as CaseArea  # access.Area below names console screens
 from models import READ_MOSTLY, UserSession, audit, utcnow
@@ -268,6 +269,8 @@ def _clause(user: Any, model: type) -> ColumnElement[bool]:
         return true() if Role.ADMIN in roles else User.id == user.id
     if model is ApiToken:
         return true() if Role.ADMIN in roles else ApiToken.user_id == user.id
+    if model is RoleGrant:
+        return true() if Role.ADMIN in roles else false()
     if model is InformationSharingAgreement:
         return true() if roles & {Role.ADMIN, Role.AUDITOR, Role.LEAD, Role.MANAGER} else false()
     return false()
@@ -383,6 +386,8 @@ def can(user: Any, action: Action, obj: Any) -> bool:
         return action in (Action.LIST, Action.VIEW) and bool(roles & (CASEWORK | {Role.ADMIN}))
     if model is AuditEvent:
         return Role.AUDITOR in roles and action in (Action.LIST, Action.VIEW)
+    if model in (RoleGrant, ApiToken):   # changed only through their services (approve, revoke)
+        return Role.ADMIN in roles and action in (Action.LIST, Action.VIEW)
     if model in (*PUBLIC_REFERENCE, User, InformationSharingAgreement):
         if action is Action.LIST:
             return model in PUBLIC_REFERENCE or Role.ADMIN in roles

@@ -12,10 +12,10 @@ from admin.designer import DesignerView
 from admin.home import HomeView
 from admin.people import PersonView
 from admin.processes import ProcessesView
-from admin.reference import (AgreementView, ApiTokenView, AreaView, AuditView, CaseTypeProcessView, CaseTypeView, OrganisationView,
+from admin.reference import (AgreementView, ApiTokenView, RoleGrantView, AreaView, AuditView, CaseTypeProcessView, CaseTypeView, OrganisationView,
                              ServiceProvisionView, ServiceView, SettingView, UserView)
 from admin.work import MyWorkView, TeamWorkView, counts_for_menu, forget_menu_counts
-from models import (ApiToken, Area, AuditEvent, Case, CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation,
+from models import (ApiToken, Area, AuditEvent, RoleGrant, Case, CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation,
                     Person, Service, ServiceProvision, Setting, User, WorkItem, db)
 
 
@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
     console.add_view(CaseRegisterView(Case, db, name="Case register", endpoint="case_register"))
     console.add_view(OrganisationView(Organisation, db, name="Organisations", endpoint="organisations"))
     console.add_view(UserView(User, db, name="Users", endpoint="users"))
+    console.add_view(RoleGrantView(RoleGrant, db, name="Role requests", endpoint="role_requests"))
     console.add_view(ApiTokenView(ApiToken, db, name="API tokens", endpoint="api_tokens"))
     console.add_view(CaseTypeView(CaseType, db, name="Case types", endpoint="case_types",
                                   category="Reference data"))

@@ -15,8 +15,8 @@ import access
 from admin.base import ScopedModelView
 from admin.forms import opts
 from casework import directory, mfa, sessions, sso, tokens, validate
-from casework.errors import InvalidInput
-from models import ApiToken, AuditEvent, ServiceProvision, User, audit, db
+from casework.errors import Conflict, InvalidInput, NotPermitted
+from models import ApiToken, AuditEvent, RoleGrant, ServiceProvision, User, audit, db
 from models.enums import Role, choices, label
 
 
@@ -120,12 +120,19 @@ class UserView(ScopedModelView):
                                                             User.id != (model.id or 0)))
         if clash:
             raise ValidationError(f"email: a user with e-mail {model.email!r} already exists")
-        model.set_roles([Role(r) for r in form.role_codes.data])
+        wanted = {Role(r) for r in form.role_codes.data}
         deactivated = not is_created and inspect(model).attrs.active.history.deleted == [True] and not model.active
+        if model.id == current_user.id and deactivated:
+            raise ValidationError("active: another admin must deactivate your own account")
         if form.new_password.data:
             model.password_hash = directory.hash_password(form.new_password.data)
             model.failed_logins, model.locked_until = 0, None
         super().on_model_change(form, model, is_created)
+        # New roles wait for a second admin (Users → Role requests); removals apply now.
+        grant = directory.request_roles(model, wanted, current_user)
+        if grant is not None:
+            flash(f"Adding roles to {model.email} ({grant.roles.replace(',', ', ')}) waits for another admin's "
+                  "approval under Role requests.", "info")
         # A leaver, or a password reset (perhaps because it leaked): whatever signed in as them stops now.
         reason = "account deactivated" if deactivated else "password reset" if form.new_password.data else None
         if reason and not is_created:
@@ -155,6 +162,42 @@ class UserView(ScopedModelView):
     def _selected(self, ids: list[str]) -> list[User]:
         wanted = [n for n in map(validate.whole_number, ids) if n is not None]
         return list(self.get_query().filter(User.id.in_(wanted)))
+
+
+class RoleGrantView(ScopedModelView):
+    """Roles an admin asked to add: a second admin approves or refuses (never the one who asked, nor the person
+    they are for)."""
+
+    area = access.Area.USERS
+    audit_type = "role_grant"
+    read_only = True
+    column_list = ("user.email", "roles", "requested_by.email", "requested_at", "status", "decided_by.email",
+                   "decided_at")
+    column_labels = {"user.email": "Account", "roles": "Roles asked for", "requested_by.email": "Asked by",
+                     "requested_at": "Asked", "decided_by.email": "Decided by", "decided_at": "Decided"}
+    column_filters = ("status",)
+    column_default_sort = ("id", True)
+
+    @action("approve", "Approve", "Give the selected accounts the roles asked for?")
+    def approve(self, ids: list[str]) -> None:
+        self._decide(ids, True)
+
+    @action("refuse", "Refuse", "Refuse the selected requests?")
+    def refuse(self, ids: list[str]) -> None:
+        self._decide(ids, False)
+
+    def _decide(self, ids: list[str], approve: bool) -> None:
+        wanted = [n for n in map(validate.whole_number, ids) if n is not None]
+        done = 0
+        for grant in self.get_query().filter(RoleGrant.id.in_(wanted)):
+            try:
+                directory.decide_roles(grant, current_user, approve)
+                done += 1
+            except (NotPermitted, Conflict) as exc:
+                flash(f"{grant.user.email}: {exc}", "error")
+        db.session.commit()
+        if done:
+            flash(f"{'Approved' if approve else 'Refused'} {done} request(s).", "success")
 
 
 class ApiTokenView(ScopedModelView):

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from casework import validate
-from casework.errors import InvalidInput
-from models import Organisation, User, audit, db, utcnow
+from casework.errors import Conflict, InvalidInput, NotPermitted
+from models import Organisation, RoleGrant, User, audit, db, utcnow
 from models.base import NAME_MAX
 from models.enums import OrgType, Role
 
@@ -125,3 +125,48 @@ def complete_login(user: User, method: str) -> None:
     """Record a login once every factor it needs has been given: failures reset, audited with the method."""
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, utcnow()
     audit.record("login", user=user, object_type="user", object_id=user.id, detail={"method": method})
+
+
+def request_roles(user: User, wanted: set[Role], actor: User) -> RoleGrant | None:
+    """An admin's change to an account's roles: removals apply at once; additions wait for a second admin
+    (`decide_roles`), so nobody gives themselves, or an account they control, new powers alone. Returns the
+    pending request, if any; audited."""
+    current = user.roles
+    removed, added = current - wanted, wanted - current
+    if removed:
+        user.set_roles(current - removed)
+        audit.record("remove_roles", user=actor, object_type="user", object_id=user.id,
+                     organisation_id=user.organisation_id, detail={"removed": sorted(r.value for r in removed)})
+    if not added:
+        return None
+    db.session.flush()
+    # A newer request replaces any older one still waiting for the same account.
+    for old in db.session.scalars(select(RoleGrant).where(RoleGrant.user_id == user.id,
+                                                          RoleGrant.status == "pending")):
+        old.status = "superseded"
+    grant = RoleGrant(user_id=user.id, roles=",".join(sorted(r.value for r in wanted)), requested_by_id=actor.id)
+    db.session.add(grant)
+    db.session.flush()
+    audit.record("request_roles", user=actor, object_type="user", object_id=user.id,
+                 organisation_id=user.organisation_id,
+                 detail={"adding": sorted(r.value for r in added), "request": grant.id})
+    return grant
+
+
+def decide_roles(grant: RoleGrant, actor: User, approve: bool) -> None:
+    """A second admin approves (the roles asked for take effect) or refuses a pending request; audited.
+
+    :raise NotPermitted: for the admin who asked, or the person it is for
+    :raise Conflict: when it was already decided or replaced
+    """
+    if grant.status != "pending":
+        raise Conflict(f"this request was already {grant.status}")
+    if actor.id in (grant.requested_by_id, grant.user_id):
+        raise NotPermitted("another admin must decide: not the one who asked, nor the person it is for")
+    grant.status = "approved" if approve else "refused"
+    grant.decided_by_id, grant.decided_at = actor.id, utcnow()
+    if approve:
+        grant.user.set_roles(grant.role_set)
+    audit.record("approve_roles" if approve else "refuse_roles", user=actor, object_type="user",
+                 object_id=grant.user_id, organisation_id=grant.user.organisation_id,
+                 detail={"roles": grant.roles, "request": grant.id, "asked_by": grant.requested_by.email})

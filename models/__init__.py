@@ -14,7 +14,7 @@ from models.base import Base, db, utcnow
 from models.case import Case, CaseAccess, CaseMember, CaseNote, CaseOrganisation, CaseParticipant, ReferenceCounter
 from models.facts import CaseFact, CaseTypeProcess
 from models.jobs import DashboardSnapshot, ExportChunk, ExportJob
-from models.organisation import Organisation, User, UserRole
+from models.organisation import Organisation, RoleGrant, User, UserRole
 from models.person import Person
 from models.security import RecoveryCode, UserSession
 from models.notifications import Notification, NotificationPreference, OutboxMessage
@@ -25,7 +25,7 @@ from models.workflow import (ApiToken, InstanceStatus, ItemStatus, ProcessDefini
 __all__ = ["Area", "Notification", "NotificationPreference", "OutboxMessage", "Service", "ServiceProvision", "Setting", "DashboardSnapshot", "ExportChunk", "ExportJob", "ProcessDraft", "ProcessTestRun", "CaseFact", "CaseTypeProcess", "ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
            "AuditEvent", "AuditHead", "Base", "Case", "CaseAccess", "CaseMember", "CaseNote", "CaseOrganisation",
            "CaseParticipant", "CaseType", "InformationSharingAgreement", "Organisation", "Person",
-           "RecoveryCode", "ReferenceCounter", "User", "UserSession", "UserRole", "db", "init_app", "utcnow"]
+           "RecoveryCode", "ReferenceCounter", "RoleGrant", "User", "UserSession", "UserRole", "db", "init_app", "utcnow"]
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 migrate = Migrate()

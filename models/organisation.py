@@ -102,3 +102,26 @@ class UserRole(db.Model):
     role: Mapped[Role] = mapped_column(column_type(Role, "role"))
 
     user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class RoleGrant(db.Model):
+    """Roles an admin asked to add to an account: they take effect only when a second admin approves (an admin
+    cannot give themselves, or an account they made, casework roles alone)."""
+
+    __tablename__ = "role_grant"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    roles: Mapped[str] = mapped_column(String(255))   # the whole role set asked for, comma-separated
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    @property
+    def role_set(self) -> set[Role]:
+        return {Role(r) for r in self.roles.split(",") if r}

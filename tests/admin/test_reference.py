@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from models import AuditEvent, CaseType, Organisation, User, db
+from models import AuditEvent, CaseType, Organisation, RoleGrant, User, db
 from tests.factories import make_org, make_user
 
 
@@ -40,15 +40,51 @@ def test_duplicate_organisation_code_is_refused(client, login, admin_user):
     assert _count(Organisation) == before
 
 
-def test_admin_creates_user_with_roles(client, login, admin_user):
+def test_admin_creates_user_whose_roles_a_second_admin_approves(client, login, admin_user):
+    second = make_user(admin_user.organisation, "admin", email="second@opcc.example.org")
     login(admin_user.email)
     response = client.post("/admin/users/new/", data={
         "email": "New@Example.org", "name": "New Person", "organisation": str(admin_user.organisation_id),
         "active": "y", "role_codes": ["practitioner", "manager"], "new_password": "a-long-enough-password"})
     assert response.status_code == 302, response.get_data(as_text=True)[-1500:]
+    assert "waits for another admin" in client.get("/admin/users/").get_data(as_text=True)
     user = db.session.scalar(select(User).where(User.email == "new@example.org"))
-    assert {r.value for r in user.roles} == {"practitioner", "manager"}
-    assert user.password_hash and "a-long" not in user.password_hash
+    assert user.roles == set() and user.password_hash and "a-long" not in user.password_hash
+    grant = db.session.scalar(select(RoleGrant).where(RoleGrant.user_id == user.id))
+    # The admin who asked cannot approve it.
+    client.post("/admin/role_requests/action/", data={"action": "approve", "rowid": [str(grant.id)]})
+    db.session.expire_all()
+    assert db.session.get(RoleGrant, grant.id).status == "pending" and user.roles == set()
+    login(second.email)
+    assert "new@example.org" in client.get("/admin/role_requests/").get_data(as_text=True)
+    client.post("/admin/role_requests/action/", data={"action": "approve", "rowid": [str(grant.id)]})
+    db.session.expire_all()
+    assert {r.value for r in db.session.get(User, user.id).roles} == {"practitioner", "manager"}
+    actions = [e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert "request_roles" in actions and "approve_roles" in actions
+
+
+def test_an_admin_cannot_give_themselves_casework_roles(client, login, admin_user):
+    second = make_user(admin_user.organisation, "admin", email="second@opcc.example.org")
+    login(admin_user.email)
+    form = {"email": admin_user.email, "name": "Admin", "organisation": str(admin_user.organisation_id),
+            "active": "y", "role_codes": ["admin", "practitioner"]}
+    assert client.post(f"/admin/users/edit/?id={admin_user.id}", data=form).status_code == 302
+    db.session.expire_all()
+    assert {r.value for r in db.session.get(User, admin_user.id).roles} == {"admin"}
+    grant = db.session.scalar(select(RoleGrant).where(RoleGrant.status == "pending"))
+    login(second.email)
+    client.post("/admin/role_requests/action/", data={"action": "refuse", "rowid": [str(grant.id)]})
+    db.session.expire_all()
+    assert db.session.get(RoleGrant, grant.id).status == "refused"
+    assert {r.value for r in db.session.get(User, admin_user.id).roles} == {"admin"}
+    # Removing a role needs nobody else (least privilege).
+    form["role_codes"] = ["practitioner"]
+    pc = make_user(admin_user.organisation, "practitioner", "manager", email="pc@opcc.example.org")
+    form.update(email=pc.email, name="PC")
+    assert client.post(f"/admin/users/edit/?id={pc.id}", data=form).status_code == 302
+    db.session.expire_all()
+    assert {r.value for r in db.session.get(User, pc.id).roles} == {"practitioner"}
 
 
 @pytest.mark.parametrize("change, message", [({"role_codes": []}, "at least one role"),
