@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from models import (ApiToken, AuditEvent, Case, CaseAccess, CaseFact, CaseMember, CaseParticipant,
                     CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation, Person, ProcessDefinition,
-                    RoleGrant,
+                    RetentionRule, RoleGrant,
                     Service, ServiceProvision, Setting, User, WorkflowInstance, WorkItem, db)
 from models import Area as CaseArea  # access.Area below names console screens
 from models import READ_MOSTLY, UserSession, audit, utcnow
@@ -68,6 +68,7 @@ class Area(StrEnum):
     IMPORT = "import"
     NOTIFICATIONS = "notifications"
     ACCOUNT = "account"
+    RETENTION = "retention"
 
 
 AREA_ROLES: dict[Area, frozenset[Role]] = {
@@ -86,6 +87,7 @@ AREA_ROLES: dict[Area, frozenset[Role]] = {
     Area.IMPORT: frozenset({Role.PRACTITIONER, Role.MANAGER}),
     Area.NOTIFICATIONS: frozenset(Role),
     Area.ACCOUNT: frozenset(Role),
+    Area.RETENTION: frozenset({Role.MANAGER, Role.LEAD}),
 }
 
 
@@ -271,6 +273,8 @@ def _clause(user: Any, model: type) -> ColumnElement[bool]:
         return true() if Role.ADMIN in roles else ApiToken.user_id == user.id
     if model is RoleGrant:
         return true() if Role.ADMIN in roles else false()
+    if model is RetentionRule:   # reference data every manager may read; admins change it
+        return true()
     if model is InformationSharingAgreement:
         return true() if roles & {Role.ADMIN, Role.AUDITOR, Role.LEAD, Role.MANAGER} else false()
     return false()
@@ -388,6 +392,9 @@ def can(user: Any, action: Action, obj: Any) -> bool:
         return Role.AUDITOR in roles and action in (Action.LIST, Action.VIEW)
     if model in (RoleGrant, ApiToken):   # changed only through their services (approve, revoke)
         return Role.ADMIN in roles and action in (Action.LIST, Action.VIEW)
+    if model is RetentionRule:
+        return Role.ADMIN in roles and action in (Action.LIST, Action.VIEW, Action.CREATE, Action.EDIT,
+                                                  Action.DELETE)
     if model in (*PUBLIC_REFERENCE, User, InformationSharingAgreement):
         if action is Action.LIST:
             return model in PUBLIC_REFERENCE or Role.ADMIN in roles

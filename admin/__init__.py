@@ -6,7 +6,8 @@ from flask_login import current_user
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from admin import account, auth, dashboard, imports, notifications, reports
+from admin import account, auth, dashboard, imports, notifications, reports, retention
+from admin.retention import RetentionRuleView
 from admin.cases import CaseRegisterView, CaseView
 from admin.designer import DesignerView
 from admin.home import HomeView
@@ -15,7 +16,7 @@ from admin.processes import ProcessesView
 from admin.reference import (AgreementView, ApiTokenView, RoleGrantView, AreaView, AuditView, CaseTypeProcessView, CaseTypeView, OrganisationView,
                              ServiceProvisionView, ServiceView, SettingView, UserView)
 from admin.work import MyWorkView, TeamWorkView, counts_for_menu, forget_menu_counts
-from models import (ApiToken, Area, AuditEvent, RoleGrant, Case, CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation,
+from models import (ApiToken, Area, AuditEvent, RetentionRule, RoleGrant, Case, CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation,
                     Person, Service, ServiceProvision, Setting, User, WorkItem, db)
 
 
@@ -53,6 +54,8 @@ def init_app(app: Flask) -> None:
                                    endpoint="agreements", category="Reference data"))
     console.add_view(ProcessesView(name="Processes", endpoint="processes"))
     console.add_view(DesignerView(name="Designer", endpoint="designer"))
+    console.add_view(RetentionRuleView(RetentionRule, db, name="Retention rules", endpoint="retention_rules",
+                                       category="Reference data"))
     console.add_view(CaseTypeProcessView(CaseTypeProcess, db, name="Processes by case type",
                                          endpoint="case_type_processes", category="Reference data"))
     console.add_view(AuditView(AuditEvent, db, name="Audit", endpoint="audit"))
@@ -61,6 +64,7 @@ def init_app(app: Flask) -> None:
     imports.add_views(console)
     notifications.add_views(console, app)
     account.add_views(console)
+    retention.add_views(console)
     counts_for_menu([my_work, team_work])
     console.init_app(app)
     auth.init_app(app)

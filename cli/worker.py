@@ -8,7 +8,7 @@ from datetime import datetime
 
 from flask import Flask
 
-from casework import anchors, mail, notifications
+from casework import anchors, mail, notifications, retention
 from models import db
 from reporting import snapshots
 from reporting.exports import jobs
@@ -20,11 +20,13 @@ _started: set[int] = set()
 
 def tick(at: datetime | None = None) -> int:
     """One round of background work: fire due timers, run queued exports, tell people, refresh dashboard
-    figures, checkpoint the audit chain when due; returns timers fired."""
+    figures, list cases due for disposal, checkpoint the audit chain when due; returns timers fired."""
     fired = timers.fire_due_timers(at)
     jobs.run_pending()
     send_notifications(at)
     snapshots.refresh()
+    retention.sweep()
+    db.session.commit()
     anchors.anchor_if_due()
     return fired
 

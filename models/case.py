@@ -22,7 +22,9 @@ class Case(db.Model):
                       Index("ix_case_opened_at", "opened_at", "id"),
                       Index("ix_case_status_opened_at", "status", "opened_at"),
                       # "Open, high risk": the filters meet in one index instead of reading every open case.
-                      Index("ix_case_risk_level_status", "risk_level", "status"))
+                      Index("ix_case_risk_level_status", "risk_level", "status"),
+                      # The retention sweep: closed cases of a type by closing date.
+                      Index("ix_case_type_closed_at", "case_type_code", "closed_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
     # Another system's id for the case (legacy imports); unique per lead organisation.
@@ -42,6 +44,9 @@ class Case(db.Model):
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Retention: a legal hold (with its reason) stops disposal; an anonymised case keeps only its metadata.
+    legal_hold_reason: Mapped[str | None] = mapped_column(Text)
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     case_type: Mapped[CaseType] = relationship(lazy="joined")
     area: Mapped[Area | None] = relationship(lazy="joined")
