@@ -1,33 +1,28 @@
-"""Import screen: upload a legacy spreadsheet, check it (dry run, row by row), then import it; templates.
+"""Import screen: upload a legacy spreadsheet to check (dry run, row by row) or import; the worker runs it as a
+job and the job page shows the report, then "Import these rows" imports exactly the checked file. Templates.
 
-The checked file is kept in the instance folder under a random token bound to the uploading user, so
-"Import these rows" imports exactly the file that was checked without a second upload.
+The uploaded file and the report live in the job's row, so any app server shows them and nothing is kept on
+a server's disk; no request waits on an import.
 """
 from __future__ import annotations
 
-import re
-import secrets
-import time
 from io import BytesIO
-from pathlib import Path
 
-from flask import abort, current_app, flash, request, send_file
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_admin import Admin, expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from sqlalchemy import select
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 import access
 from admin.base import SecureView
-from casework import importing
-from casework.errors import CasebookError
-from models import db
-
-STASH_HOURS = 24
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+from casework import import_jobs, importing
+from casework.errors import CasebookError, NotFound
+from models import ImportJob, db
 
 
 class ImportForm(FlaskForm):
@@ -39,33 +34,6 @@ class ImportForm(FlaskForm):
     mapping = TextAreaField("Column mapping (optional)", validators=[Optional(), Length(max=4000)],
                             description="One per line: template_column=Header in your file, "
                                         "for example given_name=Forename")
-    token = HiddenField()
-    filename = HiddenField()
-
-
-def _stash_dir() -> Path:
-    path = Path(current_app.instance_path) / "import-uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _stash(data: bytes) -> str:
-    """Keep a checked upload for the import step; drop stale ones."""
-    folder = _stash_dir()
-    cutoff = time.time() - STASH_HOURS * 3600
-    for old in folder.glob("*.xlsx"):
-        if old.stat().st_mtime < cutoff:
-            old.unlink(missing_ok=True)
-    token = secrets.token_urlsafe(24)
-    (folder / f"{current_user.id}-{token}.xlsx").write_bytes(data)
-    return token
-
-
-def _stashed(token: str) -> Path | None:
-    if not _TOKEN.match(token or ""):
-        return None
-    path = _stash_dir() / f"{current_user.id}-{token}.xlsx"
-    return path if path.is_file() else None
 
 
 class ImportView(SecureView):
@@ -75,47 +43,66 @@ class ImportView(SecureView):
 
     @expose("/", methods=("GET", "POST"))
     def index(self):
-        """The upload form; a POST checks (dry run) or imports the file and shows the row-by-row report."""
+        """The upload form and the user's recent imports; a POST queues a check or an import."""
         form = ImportForm()
-        report, token, status = None, None, 200
+        status = 200
         if form.validate_on_submit():
-            report, token, status = self._handle(form)
+            queued = self._queue(form)
+            if queued is not None:
+                return redirect(url_for(".job", job_id=queued))
+            status = 400
         elif form.errors:
             status = 400
-        return self.render("imports/index.html", form=form, report=report, token=token,
-                           kinds=importing.KINDS, columns=importing.COLUMNS), status
+        recent = db.session.scalars(select(ImportJob).where(ImportJob.user_id == current_user.id)
+                                    .order_by(ImportJob.id.desc()).limit(10)).all()
+        return self.render("imports/index.html", form=form, recent=recent, kinds=importing.KINDS,
+                           columns=importing.COLUMNS), status
 
-    def _handle(self, form: ImportForm):
-        dry_run = request.form.get("action") != "import"
+    def _queue(self, form: ImportForm) -> int | None:
         upload = form.file.data
-        if upload is not None and getattr(upload, "filename", ""):
-            data, filename, stashed = upload.read(), upload.filename, None
-        else:
-            stashed = _stashed(form.token.data)
-            if stashed is None:
-                form.file.errors = list(form.file.errors) + ["Choose a spreadsheet to upload."]
-                return None, None, 400
-            data, filename = stashed.read_bytes(), form.filename.data or "upload.xlsx"
+        if upload is None or not getattr(upload, "filename", ""):
+            form.file.errors = list(form.file.errors) + ["Choose a spreadsheet to upload."]
+            return None
         try:
-            report = importing.run(current_user, form.kind.data, data, filename=filename,
-                                   mapping=importing.parse_mapping(form.mapping.data),
-                                   sheet=form.sheet.data or None, dry_run=dry_run)
+            job = import_jobs.queue(current_user, form.kind.data, upload.read(), upload.filename,
+                                    importing.parse_mapping(form.mapping.data), form.sheet.data or None,
+                                    dry_run=request.form.get("action") != "import")
         except CasebookError as exc:
             db.session.rollback()
             form.mapping.errors = list(form.mapping.errors) + [str(exc)]
-            return None, None, 400
-        if not report.keep:
-            db.session.rollback()
-        importing.record(current_user, report)
+            return None
         db.session.commit()
-        if report.keep:
-            if stashed is not None:
-                stashed.unlink(missing_ok=True)
-            flash(report.summary(), "success")
-            return report, None, 200
-        token = (form.token.data if stashed is not None else _stash(data)) if report.ok else None
-        form.filename.data = importing.safe_filename(filename)
-        return report, token, 200 if report.ok else 422
+        import_jobs.start_now(current_app._get_current_object(), job.id)
+        return job.id
+
+    @expose("/jobs/<int:job_id>/")
+    def job(self, job_id: int):
+        """A check or import: waiting (the page refreshes itself), or its row-by-row report."""
+        job = self._job(job_id)
+        report = import_jobs.report_of(job)
+        status = 422 if report is not None and not report.ok else 200
+        checked = report is not None and report.dry_run and report.ok
+        return self.render("imports/job.html", job=job, report=report, can_import=checked), status
+
+    @expose("/jobs/<int:job_id>/import", methods=("POST",))
+    def import_checked(self, job_id: int):
+        """Import the file whose check passed (no second upload)."""
+        job = self._job(job_id)
+        try:
+            import_jobs.import_checked(current_user, job)
+        except CasebookError as exc:
+            db.session.rollback()
+            flash(f"Nothing was imported: {exc}", "error")
+            return redirect(url_for(".job", job_id=job.id))
+        db.session.commit()
+        import_jobs.start_now(current_app._get_current_object(), job.id)
+        return redirect(url_for(".job", job_id=job.id))
+
+    def _job(self, job_id: int) -> ImportJob:
+        try:
+            return import_jobs.get(current_user, job_id)
+        except NotFound:
+            abort(404)
 
     @expose("/template/<kind>.xlsx")
     def template(self, kind: str):

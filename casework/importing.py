@@ -19,10 +19,11 @@ organisation), and re-imports find the case by it among the cases the importing 
 """
 from __future__ import annotations
 
+import json
 import re
 import warnings
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timezone
 from io import BytesIO
 from typing import Any, Callable
@@ -38,7 +39,7 @@ import access
 from casework import cases as case_service
 from casework import people as people_service
 from casework import validate
-from casework.errors import CasebookError, InvalidInput, NotPermitted, PossibleDuplicates
+from casework.errors import CasebookError, InvalidInput, NotPermitted
 from models import Case, CaseType, Organisation, Person, User, audit, db
 from models.base import TEXT_MAX
 from models.enums import CaseStatus, ParticipantRole, RiskLevel
@@ -170,6 +171,17 @@ class ImportReport:
         else:
             tail = "imported." if self.ok else "nothing was written because some rows were refused."
         return f"{self.kind}: {len(self.rows)} rows ({counts}); {tail}"
+
+    def to_json(self) -> str:
+        """The report as JSON (an import job keeps it for the page that shows it)."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> ImportReport:
+        """A report kept by `to_json`."""
+        data = json.loads(text)
+        data["rows"] = [RowResult(**r) for r in data.get("rows", [])]
+        return cls(**data)
 
     def lines(self) -> list[str]:
         """The report as text, one line per row (then warnings, then the summary)."""
@@ -491,6 +503,12 @@ def _value(cell: _Cell, col: Column) -> Any:
 
 # ---------------------------------------------------------------- the service
 
+def check_allowed(user: User) -> None:
+    """:raise NotPermitted: unless the user may import (practitioners and managers, for their own organisation)"""
+    if not getattr(user, "active", False) or not access.can_open(user, access.Area.IMPORT):
+        raise NotPermitted("Only practitioners and managers may import records, for their own organisation.")
+
+
 def run(user: User, kind: str, data: bytes, *, filename: str = "upload.xlsx",
         mapping: dict[str, str] | None = None, sheet: str | None = None, dry_run: bool = False,
         max_rows: int | None = None) -> ImportReport:
@@ -501,8 +519,7 @@ def run(user: User, kind: str, data: bytes, *, filename: str = "upload.xlsx",
     :raise NotPermitted: unless the user may import (practitioners and managers, for their own organisation)
     :raise InvalidInput: for an unknown kind
     """
-    if not getattr(user, "active", False) or not access.can_open(user, access.Area.IMPORT):
-        raise NotPermitted("Only practitioners and managers may import records, for their own organisation.")
+    check_allowed(user)
     _columns(kind)
     report = ImportReport(kind=kind, filename=safe_filename(filename), dry_run=dry_run, mapping=dict(mapping or {}))
     if max_rows is None:
@@ -593,13 +610,13 @@ class _PersonResult:
 def _apply_person(user: User, person: Person | None, fields: dict[str, Any], row: _Row,
                   letters: dict[str, str]) -> _PersonResult:
     if person is None:
-        warned: list[str] = []
-        try:
-            person = people_service.register(user, fields)
-        except PossibleDuplicates as exc:
-            warned = [_duplicate_text(p) for p in exc.matches]
-            person = people_service.register(user, fields, confirm_not_duplicate=True)
-        return _PersonResult(row.number, "created", person, warnings=warned)
+        data = people_service.clean(fields)
+        # One bounded search per row (people.DUPLICATE_CANDIDATES); the person is registered either way and
+        # the report warns about the likely duplicates.
+        matches = people_service.find_duplicates(user, data["given_name"], data["family_name"],
+                                                 data["date_of_birth"])
+        person = people_service.register(user, fields, confirm_not_duplicate=True, known_duplicates=matches)
+        return _PersonResult(row.number, "created", person, warnings=[_duplicate_text(p) for p in matches])
     # Blank optional cells keep what is recorded; only filled cells can change a person.
     data = people_service.clean({**{k: getattr(person, k) for k in people_service.EDITABLE}, **fields})
     changed = [k for k in people_service.EDITABLE if getattr(person, k) != data[k]]

@@ -6,6 +6,7 @@ import unicodedata
 from datetime import date
 from typing import Any
 
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 import access
@@ -52,27 +53,44 @@ def _fold(name: str) -> str:
 def name_similarity(a_given: str, a_family: str, b_given: str, b_family: str) -> float:
     """0..1 similarity of two names; tolerant of typos, initials and swapped order."""
     a, b = _fold(f"{a_given} {a_family}"), _fold(f"{b_given} {b_family}")
-    straight = difflib.SequenceMatcher(None, a, b).ratio()
-    swapped = difflib.SequenceMatcher(None, a, _fold(f"{b_family} {b_given}")).ratio()
+    matcher = difflib.SequenceMatcher(None, a, b)
+    straight = matcher.ratio()
+    matcher.set_seq2(_fold(f"{b_family} {b_given}"))
+    swapped = matcher.ratio()
     family = difflib.SequenceMatcher(None, _fold(a_family), _fold(b_family)).ratio()
     initial = _fold(a_given)[:1] == _fold(b_given)[:1]
     return max(straight, swapped, family if (family >= 0.9 and initial) else 0.0)
 
 
+DUPLICATE_CANDIDATES = 50  # same-birthday people compared per registration: bounded work, even in a large import
+
+
 def find_duplicates(user: User, given_name: str, family_name: str, date_of_birth: date | None,
                     exclude_id: int | None = None) -> list[Person]:
-    """People the user can see with the same date of birth and a similar name."""
+    """People the user can see with the same date of birth and a similar name.
+
+    Work per call is bounded: only same-birthday people sharing an initial with the name (in either order)
+    are compared, at most DUPLICATE_CANDIDATES of them, reading names only; whole rows are loaded for matches.
+    """
     if date_of_birth is None:
         return []
-    stmt = access.visible(user, Person).where(Person.date_of_birth == date_of_birth)
+    initials = {_fold(n)[:1] for n in (given_name, family_name) if _fold(n)}
+    first = lambda column: func.lower(func.substr(column, 1, 1))  # noqa: E731 - two uses, one line
+    stmt = (select(Person.id, Person.given_name, Person.family_name)
+            .where(access.clause(user, Person), Person.date_of_birth == date_of_birth,
+                   or_(first(Person.given_name).in_(initials), first(Person.family_name).in_(initials)))
+            .order_by(Person.id.desc()).limit(DUPLICATE_CANDIDATES))
     if exclude_id is not None:
         stmt = stmt.where(Person.id != exclude_id)
-    return [p for p in db.session.scalars(stmt)
-            if name_similarity(given_name, family_name, p.given_name, p.family_name) >= SIMILARITY]
+    with db.session.no_autoflush:
+        ids = [row.id for row in db.session.execute(stmt)
+               if name_similarity(given_name, family_name, row.given_name, row.family_name) >= SIMILARITY]
+    return list(db.session.scalars(select(Person).where(Person.id.in_(ids)).order_by(Person.id))) if ids else []
 
 
-def register(user: User, fields: dict[str, Any], *, confirm_not_duplicate: bool = False) -> Person:
-    """Register a person for the user's organisation.
+def register(user: User, fields: dict[str, Any], *, confirm_not_duplicate: bool = False,
+             known_duplicates: list[Person] | None = None) -> Person:
+    """Register a person for the user's organisation (`known_duplicates`: the search was already made).
 
     :raise InvalidInput: on bad fields
     :raise PossibleDuplicates: when likely duplicates exist and the user has not confirmed
@@ -80,7 +98,8 @@ def register(user: User, fields: dict[str, Any], *, confirm_not_duplicate: bool 
     if not access.can(user, access.Action.CREATE, Person):
         raise NotPermitted("You may not register people.")
     data = clean(fields)
-    matches = find_duplicates(user, data["given_name"], data["family_name"], data["date_of_birth"])
+    matches = known_duplicates if known_duplicates is not None else \
+        find_duplicates(user, data["given_name"], data["family_name"], data["date_of_birth"])
     if matches and not confirm_not_duplicate:
         raise PossibleDuplicates(matches)
     person = Person(registered_by_org_id=user.organisation_id, created_by_id=user.id, **data)

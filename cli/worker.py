@@ -8,7 +8,7 @@ from datetime import datetime
 
 from flask import Flask
 
-from casework import anchors, mail, notifications, retention
+from casework import anchors, import_jobs, mail, notifications, retention
 from models import db
 from reporting import snapshots
 from reporting.exports import jobs
@@ -19,10 +19,11 @@ _started: set[int] = set()
 
 
 def tick(at: datetime | None = None) -> int:
-    """One round of background work: fire due timers, run queued exports, tell people, refresh dashboard
+    """One round of background work: fire due timers, run queued exports and imports, tell people, refresh dashboard
     figures, list cases due for disposal, checkpoint the audit chain when due; returns timers fired."""
     fired = timers.fire_due_timers(at)
     jobs.run_pending()
+    import_jobs.run_pending()
     send_notifications(at)
     snapshots.refresh()
     retention.sweep()

@@ -13,7 +13,7 @@ from models.audit import AuditEvent, AuditHead
 from models.base import Base, db, utcnow
 from models.case import Case, CaseAccess, CaseMember, CaseNote, CaseOrganisation, CaseParticipant, ReferenceCounter
 from models.facts import CaseFact, CaseTypeProcess
-from models.jobs import DashboardSnapshot, ExportChunk, ExportJob
+from models.jobs import DashboardSnapshot, ExportChunk, ExportJob, ImportJob
 from models.organisation import Organisation, RoleGrant, User, UserRole
 from models.person import Person
 from models.retention import DisposalReview, RetentionRule
@@ -23,7 +23,7 @@ from models.reference import Area, CaseType, InformationSharingAgreement, Servic
 from models.workflow import (ApiToken, InstanceStatus, ItemStatus, ProcessDefinition, ProcessDraft,
                              ProcessTestRun, WorkflowInstance, WorkItem)
 
-__all__ = ["Area", "Notification", "NotificationPreference", "OutboxMessage", "Service", "ServiceProvision", "Setting", "DashboardSnapshot", "ExportChunk", "ExportJob", "ProcessDraft", "ProcessTestRun", "CaseFact", "CaseTypeProcess", "ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
+__all__ = ["Area", "Notification", "NotificationPreference", "OutboxMessage", "Service", "ServiceProvision", "Setting", "DashboardSnapshot", "ExportChunk", "ExportJob", "ImportJob", "ProcessDraft", "ProcessTestRun", "CaseFact", "CaseTypeProcess", "ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
            "AuditEvent", "AuditHead", "Base", "Case", "CaseAccess", "CaseMember", "CaseNote", "CaseOrganisation",
            "CaseParticipant", "CaseType", "InformationSharingAgreement", "Organisation", "Person",
            "DisposalReview", "RecoveryCode", "ReferenceCounter", "RetentionRule", "RoleGrant", "User", "UserSession", "UserRole", "db", "init_app", "utcnow"]

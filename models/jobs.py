@@ -1,12 +1,17 @@
-"""Background jobs (large exports) that the console queues and the worker runs."""
+"""Background jobs (exports, imports) that the console queues and the worker runs, and the claim every worker
+uses so that several share one queue."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text
+import os
+import socket
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import UTCDateTime, db, utcnow
+from models.base import UTCDateTime, db, skip_locked, utcnow
 from models.organisation import User
 
 
@@ -39,6 +44,51 @@ class ExportJob(db.Model):
         if self.status == "done":
             return 100
         return int(100 * self.done / self.total) if self.total else 0
+
+
+class ImportJob(db.Model):
+    """A spreadsheet a user uploaded to check or import; the worker runs it (no request waits on an import),
+    and the file and the row-by-row report are kept in the row, so any app server shows it."""
+
+    __tablename__ = "import_job"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(255))
+    sheet: Mapped[str | None] = mapped_column(String(100))
+    mapping: Mapped[str] = mapped_column(Text, default="{}")
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    report: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+def worker_name() -> str:
+    """Who claims a job: host and process, for the job page and for finding jobs a dead worker held."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim(model: Any, job_id: int | None = None) -> int | None:
+    """Mark one queued job of `model` (this one, or the oldest) as running for this process; commits. None if
+    another worker has it (FOR UPDATE SKIP LOCKED on PostgreSQL; the conditional update guards SQLite)."""
+    stmt = select(model.id).where(model.status == "queued").order_by(model.id).limit(1)
+    if job_id is not None:
+        stmt = stmt.where(model.id == job_id)
+    found = db.session.scalar(skip_locked(stmt))
+    if found is None:
+        db.session.rollback()
+        return None
+    claimed = db.session.execute(update(model).where(model.id == found, model.status == "queued")
+                                 .values(status="running", claimed_by=worker_name(), started_at=utcnow()))
+    db.session.commit()
+    return found if claimed.rowcount == 1 else None
 
 
 class ExportChunk(db.Model):

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -21,7 +19,7 @@ from flask import Flask
 from sqlalchemy import delete, insert, select, update
 
 from models import ExportChunk, ExportJob, User, db, utcnow
-from models.base import skip_locked
+from models.jobs import claim as claim_job
 from reporting import exports
 
 log = logging.getLogger(__name__)
@@ -49,25 +47,9 @@ def queue(user: User, name: str, raw_filters: dict[str, str]) -> ExportJob:
     return job
 
 
-def worker_name() -> str:
-    """Who claims a job: host and process, for the job page and for finding jobs a dead worker held."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def claim(job_id: int | None = None) -> int | None:
-    """Mark one queued job (this one, or the oldest) as running for this process; commits. None if taken."""
-    stmt = select(ExportJob.id).where(ExportJob.status == "queued").order_by(ExportJob.id).limit(1)
-    if job_id is not None:
-        stmt = stmt.where(ExportJob.id == job_id)
-    found = db.session.scalar(skip_locked(stmt))
-    if found is None:
-        db.session.rollback()
-        return None
-    # The conditional update is the claim on SQLite (one writer at a time) and a second guard elsewhere.
-    claimed = db.session.execute(update(ExportJob).where(ExportJob.id == found, ExportJob.status == "queued")
-                                 .values(status="running", claimed_by=worker_name(), started_at=utcnow()))
-    db.session.commit()
-    return found if claimed.rowcount == 1 else None
+    """Mark one queued export (this one, or the oldest) as running for this process; commits. None if taken."""
+    return claim_job(ExportJob, job_id)
 
 
 def run(job_id: int) -> None:

@@ -7,15 +7,22 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from models import AuditEvent, Person, db
+from casework import import_jobs
+from models import AuditEvent, ImportJob, Person, db
 from tests.fixtures.imports import PEOPLE_HEADER, xlsx
 
 URL = "/admin/imports/"
 
 
 def _upload(client, data: bytes, action: str = "dry_run", **fields):
+    """Upload, let the worker run the job (what the in-process thread or `timers run` does), show its page."""
     form = {"kind": "people", "action": action, "file": (BytesIO(data), "legacy people.xlsx"), **fields}
-    return client.post(URL, data=form, content_type="multipart/form-data")
+    queued = client.post(URL, data=form, content_type="multipart/form-data")
+    if queued.status_code != 302:
+        return queued
+    assert "refresh" in client.get(queued.headers["Location"]).get_data(as_text=True)   # waiting for the worker
+    assert import_jobs.run_pending() == 1
+    return client.get(queued.headers["Location"])
 
 
 def _count() -> int:
@@ -64,30 +71,31 @@ def test_dry_run_table_then_confirm(client, login, team, people_file):
     assert "Amira HUSSAIN" in html and "dry run: nothing was written." in html
     assert "Import these 3 rows" in html
     assert _count() == 0
-    token = html.split('name="token" value="')[1].split('"')[0]
-    confirmed = client.post(URL, data={"kind": "people", "action": "import", "token": token,
-                                       "filename": "legacy people.xlsx", "mapping": "", "sheet": ""})
-    assert confirmed.status_code == 200
-    page = confirmed.get_data(as_text=True)
+    job = db.session.scalar(select(ImportJob))
+    confirmed = client.post(f"{URL}jobs/{job.id}/import")
+    assert confirmed.status_code == 302
+    assert import_jobs.run_pending() == 1
+    page = client.get(confirmed.headers["Location"]).get_data(as_text=True)
     assert "3 created" in page and "imported." in page and "Import these" not in page
     assert _count() == 3
-    # The stashed file is gone once imported.
-    replay = client.post(URL, data={"kind": "people", "action": "import", "token": token})
-    assert replay.status_code == 400 and "Choose a spreadsheet to upload." in replay.get_data(as_text=True)
-    assert _count() == 3
+    # Imported once: the file is gone and the job cannot be imported again.
+    client.post(f"{URL}jobs/{job.id}/import")
+    assert "only a file whose check passed" in client.get(f"{URL}jobs/{job.id}/").get_data(as_text=True)
+    assert import_jobs.run_pending() == 0 and _count() == 3
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "import")).all()
     assert [(e.detail_dict["dry_run"], e.detail_dict["committed"], e.detail_dict["file"]) for e in events] == [
         (True, False, "legacy people.xlsx"), (False, True, "legacy people.xlsx")]
+    assert "Import of legacy people.xlsx" in client.get(URL).get_data(as_text=True)   # the recent list
 
 
-def test_another_users_token_is_useless(client, login, team, people_file):
+def test_another_users_job_is_invisible(client, login, team, people_file):
     login(team.pc.email)
-    html = _upload(client, people_file).get_data(as_text=True)
-    token = html.split('name="token" value="')[1].split('"')[0]
+    _upload(client, people_file)
+    job = db.session.scalar(select(ImportJob))
     login(team.police_pc2.email)
-    response = client.post(URL, data={"kind": "people", "action": "import", "token": token})
-    assert response.status_code == 400
-    assert _count() == 0
+    assert client.get(f"{URL}jobs/{job.id}/").status_code == 404
+    assert client.post(f"{URL}jobs/{job.id}/import").status_code == 404
+    assert import_jobs.run_pending() == 0 and _count() == 0
 
 
 def test_refused_rows_are_shown_and_nothing_written(client, login, team):
@@ -124,3 +132,15 @@ def test_corrupt_upload(client, login, team):
     assert "is not TEMPLATE_COLUMN=File header" in bad_mapping.get_data(as_text=True)
     nothing = client.post(URL, data={"kind": "people", "action": "dry_run"})
     assert nothing.status_code == 400 and "Choose a spreadsheet to upload." in nothing.get_data(as_text=True)
+
+
+def test_no_request_waits_on_an_import(client, login, team, people_file):
+    """The upload answers at once with the job queued; the worker does the work."""
+    login(team.pc.email)
+    queued = client.post(URL, data={"kind": "people", "action": "import",
+                                    "file": (BytesIO(people_file), "legacy.xlsx")},
+                         content_type="multipart/form-data")
+    assert queued.status_code == 302 and _count() == 0
+    job = db.session.scalar(select(ImportJob))
+    assert job.status == "queued" and not job.dry_run
+    assert import_jobs.run_pending() == 1 and _count() == 3
