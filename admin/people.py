@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from io import BytesIO
 from typing import Any
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_admin import expose
 from flask_login import current_user
 from markupsafe import Markup
@@ -17,6 +18,8 @@ from admin.forms import PersonForm
 from casework import people
 from casework.errors import InvalidInput, NotPermitted, PossibleDuplicates, StaleEdit
 from models import Case, CaseParticipant, Person, audit, db
+from models.enums import Role
+from reporting import subject_access
 
 FIELDS = ("given_name", "family_name", "date_of_birth", "dob_estimated", "sex", "preferred_language",
           "interpreter_required", "email", "phone", "address", "safe_contact", "external_reference")
@@ -165,7 +168,23 @@ class PersonView(ScopedModelView):
         audit.record("view", user=current_user, object_type="person", object_id=person.id)
         db.session.commit()
         return self.render("people/detail.html", person=person, case_rows=case_rows,
-                           can_edit=access.can(current_user, access.Action.EDIT, person))
+                           can_edit=access.can(current_user, access.Action.EDIT, person),
+                           can_pack=current_user.has_role(Role.MANAGER))
+
+    @expose("/<int:person_id>/subject-access.xlsx")
+    def subject_access(self, person_id: int):
+        """The subject access pack for this person, for the user's organisation (managers)."""
+        person = self.get_one(person_id)
+        out = BytesIO()
+        try:
+            subject_access.build(current_user, person, out)
+        except NotPermitted as exc:
+            db.session.rollback()
+            abort(403, str(exc))
+        db.session.commit()
+        out.seek(0)
+        return send_file(out, as_attachment=True, download_name=f"subject-access-person-{person.id}.xlsx",
+                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
     @expose("/edit/", methods=("GET", "POST"))
     def edit_view(self):

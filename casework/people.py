@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 import access
 from casework import validate
 from casework.errors import NotPermitted, PossibleDuplicates, StaleEdit
-from models import Person, User, audit, db
+from models import Person, PersonChange, User, audit, db
 from models.base import NAME_MAX, TEXT_MAX
 
 EDITABLE = ("given_name", "family_name", "date_of_birth", "dob_estimated", "sex", "preferred_language",
@@ -111,6 +111,10 @@ def register(user: User, fields: dict[str, Any], *, confirm_not_duplicate: bool 
     return person
 
 
+def _text_of(value: Any) -> str | None:
+    return None if value is None else value.isoformat() if isinstance(value, date) else str(value)
+
+
 def update(user: User, person: Person, expected_version: int, fields: dict[str, Any]) -> list[str]:
     """Apply edits if nobody changed the person since `expected_version`; returns changed field names.
 
@@ -124,6 +128,10 @@ def update(user: User, person: Person, expected_version: int, fields: dict[str, 
         raise StaleEdit("person")
     changed = [k for k, v in data.items() if getattr(person, k) != v]
     for k in changed:
+        # Before and after kept (rectification); the audit row below names the fields only.
+        db.session.add(PersonChange(person_id=person.id, field=k, before=_text_of(getattr(person, k)),
+                                    after=_text_of(data[k]), changed_by_id=user.id,
+                                    organisation_id=user.organisation_id))
         setattr(person, k, data[k])
     if changed:
         try:

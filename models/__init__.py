@@ -15,7 +15,7 @@ from models.case import Case, CaseAccess, CaseMember, CaseNote, CaseOrganisation
 from models.facts import CaseFact, CaseTypeProcess
 from models.jobs import DashboardSnapshot, ExportChunk, ExportJob, ImportJob
 from models.organisation import Organisation, RoleGrant, User, UserRole
-from models.person import Person
+from models.person import Person, PersonChange
 from models.retention import DisposalReview, RetentionRule
 from models.security import RecoveryCode, UserSession
 from models.notifications import Notification, NotificationPreference, OutboxMessage
@@ -25,7 +25,7 @@ from models.workflow import (ApiToken, InstanceStatus, ItemStatus, ProcessDefini
 
 __all__ = ["Area", "Notification", "NotificationPreference", "OutboxMessage", "Service", "ServiceProvision", "Setting", "DashboardSnapshot", "ExportChunk", "ExportJob", "ImportJob", "ProcessDraft", "ProcessTestRun", "CaseFact", "CaseTypeProcess", "ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
            "AuditEvent", "AuditHead", "Base", "Case", "CaseAccess", "CaseMember", "CaseNote", "CaseOrganisation",
-           "CaseParticipant", "CaseType", "InformationSharingAgreement", "Organisation", "Person",
+           "CaseParticipant", "CaseType", "InformationSharingAgreement", "Organisation", "Person", "PersonChange",
            "DisposalReview", "RecoveryCode", "ReferenceCounter", "RetentionRule", "RoleGrant", "User", "UserSession", "UserRole", "db", "init_app", "utcnow"]
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")

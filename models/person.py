@@ -47,3 +47,18 @@ class Person(db.Model):
     def __str__(self) -> str:
         dob = f" ({self.date_of_birth:%d/%m/%Y})" if self.date_of_birth else ""
         return f"{self.full_name}{dob}"
+
+
+class PersonChange(db.Model):
+    """One field of a person record changed (rectification): the value before and after, who and when. Kept
+    for the subject access pack; the audit log itself holds only the field names."""
+
+    __tablename__ = "person_change"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(64))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

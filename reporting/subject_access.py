@@ -1,0 +1,196 @@
+"""Subject access: for one person, a workbook of everything Casebook holds about them that the requesting
+organisation controls — the person record (if it registered them) and its changes before and after, the cases
+it leads that they are on, notes and form answers there, and who viewed or received their information (the
+audit and disclosure logs). Other people's names are marked for review before release, never silently kept
+or removed: whether to disclose them is a data protection officer's decision."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import IO, Any
+
+from sqlalchemy import or_, select
+
+from casework.errors import NotPermitted
+from models import (AuditEvent, Case, CaseNote, CaseOrganisation, CaseParticipant, Organisation, Person,
+                    PersonChange, User, WorkItem, audit, db, utcnow)
+from models.enums import Role
+from reporting.exports.xlsx import Book, Col
+
+PERSON_FIELDS = ("given_name", "family_name", "date_of_birth", "dob_estimated", "sex", "preferred_language",
+                 "interpreter_required", "email", "phone", "address", "safe_contact", "external_reference",
+                 "created_at", "updated_at")
+VIEW_LIMIT = 10_000   # audit rows listed (a person viewed more often than this is listed newest first)
+
+
+class NotController(NotPermitted):
+    """The organisation neither registered the person nor leads a case they are on."""
+
+
+def controlled_cases(user: User, person: Person) -> list[Case]:
+    """Cases the user's organisation leads that the person is on."""
+    return list(db.session.scalars(select(Case).join(CaseParticipant, CaseParticipant.case_id == Case.id)
+                                   .where(CaseParticipant.person_id == person.id,
+                                          Case.lead_organisation_id == user.organisation_id)
+                                   .distinct().order_by(Case.opened_at)))
+
+
+def check(user: User, person: Person) -> list[Case]:
+    """The cases the pack covers, after checking the user may make it.
+
+    :raise NotPermitted: not a manager; NotController: the organisation does not control the person's data
+    """
+    if not user.has_role(Role.MANAGER):
+        raise NotPermitted("Subject access packs are made by managers.")
+    cases = controlled_cases(user, person)
+    if person.registered_by_org_id != user.organisation_id and not cases:
+        raise NotController(f"{user.organisation.name} neither registered this person nor leads a case they are "
+                            "on: the organisation that does answers the request")
+    return cases
+
+
+def _third_parties(person: Person, cases: list[Case]) -> dict[str, str]:
+    """Other people on those cases: full name -> how they appear (role on which case)."""
+    out: dict[str, str] = {}
+    rows = db.session.execute(select(Person.given_name, Person.family_name, CaseParticipant.role, Case.reference)
+                              .join(CaseParticipant, CaseParticipant.person_id == Person.id)
+                              .join(Case, Case.id == CaseParticipant.case_id)
+                              .where(Case.id.in_([c.id for c in cases]), Person.id != person.id))
+    for given, family, role, reference in rows:
+        out.setdefault(f"{given} {family}", f"{role.value} on {reference}")
+    return out
+
+
+def _marker(names: dict[str, str]):
+    """A function marking third parties' names (whole name, or the family name alone) in a text."""
+    words = sorted({n for full in names for n in (full, full.split()[-1]) if len(n) >= 3}, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE) if words else None
+
+    def mark(text: Any) -> tuple[str | None, str]:
+        if text is None or pattern is None:
+            return (None if text is None else str(text)), ""
+        found = sorted({m.group(0) for m in pattern.finditer(str(text))})
+        return pattern.sub(lambda m: f"[REVIEW: {m.group(0)}]", str(text)), ", ".join(found)
+    return mark
+
+
+def build(user: User, person: Person, out: IO[bytes]) -> dict[str, int]:
+    """Write the pack; returns rows per sheet. Audited as a subject access disclosure.
+
+    :raise NotPermitted, NotController:
+    """
+    cases = check(user, person)
+    case_ids = [c.id for c in cases]
+    parties = _third_parties(person, cases)
+    mark = _marker(parties)
+    book = Book(f"Subject access pack: person {person.id}",
+                f"made by {user.email} ({user.organisation.name}) on {utcnow():%Y-%m-%d %H:%M} UTC")
+    counts: dict[str, int] = {}
+
+    summary = book.sheet("Summary", [Col("item", width=34), Col("value", width=90)], "What this pack holds")
+    controls_record = person.registered_by_org_id == user.organisation_id
+    summary.extend([
+        ("person", f"{person.given_name} {person.family_name} (Casebook person {person.id})"),
+        ("organisation answering", user.organisation.name),
+        ("person record", "included (registered by this organisation)" if controls_record else
+         f"not included: registered by {person.registered_by_org.name}, who answers for it"),
+        ("cases included", ", ".join(c.reference for c in cases) or "none led by this organisation"),
+        ("third parties", f"{len(parties)} other people appear on these cases; their names are marked "
+                          "[REVIEW: …] wherever they occur, for the data protection officer to decide"),
+        ("documents", "Casebook holds no documents for these cases"),
+        ("made", f"{utcnow():%Y-%m-%d %H:%M} UTC by {user.email}"),
+    ])
+
+    record = book.sheet("Person record", [Col("field", width=24), Col("value", width=60)], "The person record")
+    if controls_record:
+        record.extend((f, _plain(getattr(person, f))) for f in PERSON_FIELDS)
+    counts["person record"] = record.rows
+
+    changes = book.sheet("Changes", [Col("changed_at", "datetime"), Col("field"), Col("before", width=40),
+                                     Col("after", width=40), Col("changed_by", width=30)],
+                         "Changes to the person record (rectification): before and after")
+    if controls_record:
+        changes.extend(db.session.execute(
+            select(PersonChange.changed_at, PersonChange.field, PersonChange.before, PersonChange.after, User.email)
+            .outerjoin(User, User.id == PersonChange.changed_by_id)
+            .where(PersonChange.person_id == person.id).order_by(PersonChange.id)))
+    counts["changes"] = changes.rows
+
+    case_sheet = book.sheet("Cases", [Col("reference"), Col("case_type"), Col("their_role"), Col("status"),
+                                      Col("opened_at", "datetime"), Col("closed_at", "datetime"),
+                                      Col("title", width=40), Col("summary", width=60), Col("review", width=30)],
+                            "Cases this organisation leads that the person is on")
+    roles = dict(db.session.execute(select(CaseParticipant.case_id, CaseParticipant.role)
+                                    .where(CaseParticipant.person_id == person.id,
+                                           CaseParticipant.case_id.in_(case_ids))).all())
+    for case in cases:
+        title, t_names = mark(case.title)
+        summary_text, s_names = mark(case.summary)
+        case_sheet.append((case.reference, case.case_type_code, roles[case.id].value, case.status.value,
+                           case.opened_at, case.closed_at, title, summary_text, _join(t_names, s_names)))
+    counts["cases"] = case_sheet.rows
+
+    notes = book.sheet("Notes", [Col("case"), Col("written_at", "datetime"), Col("organisation", width=30),
+                                 Col("note", width=80), Col("review", width=30)], "Notes on those cases")
+    for reference, written, org, body in db.session.execute(
+            select(Case.reference, CaseNote.created_at, Organisation.name, CaseNote.body)
+            .join(Case, Case.id == CaseNote.case_id).join(Organisation, Organisation.id == CaseNote.organisation_id)
+            .where(CaseNote.case_id.in_(case_ids)).order_by(CaseNote.created_at)):
+        text, names = mark(body)
+        notes.append((reference, written, org, text, names))
+    counts["notes"] = notes.rows
+
+    answers = book.sheet("Answers", [Col("case"), Col("step", width=30), Col("completed_at", "datetime"),
+                                     Col("field", width=24), Col("answer", width=60), Col("review", width=30)],
+                         "Answers given in the processes on those cases")
+    for reference, step, completed, data in db.session.execute(
+            select(Case.reference, WorkItem.title, WorkItem.completed_at, WorkItem.data)
+            .join(Case, Case.id == WorkItem.case_id)
+            .where(WorkItem.case_id.in_(case_ids), WorkItem.data.is_not(None)).order_by(WorkItem.id)):
+        for field, value in sorted(json.loads(data or "{}").items()):
+            text, names = mark(json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value)
+            answers.append((reference, step, completed, field, text, names))
+    counts["answers"] = answers.rows
+
+    views = book.sheet("Views and disclosures", [Col("at", "datetime"), Col("who", width=30),
+                                                 Col("organisation", width=30), Col("what", width=20),
+                                                 Col("object", width=24), Col("case")],
+                       "Who viewed, changed, exported or received this information (audit and disclosure logs)")
+    orgs = dict(db.session.execute(select(Organisation.id, Organisation.name)).all())
+    references = {c.id: c.reference for c in cases}
+    seen_on = or_(AuditEvent.case_id.in_(case_ids),
+                  (AuditEvent.object_type == "person") & (AuditEvent.object_id == str(person.id)))
+    for at, email, org_id, action, object_type, object_id, case_id in db.session.execute(
+            select(AuditEvent.at, AuditEvent.user_email, AuditEvent.organisation_id, AuditEvent.action,
+                   AuditEvent.object_type, AuditEvent.object_id, AuditEvent.case_id)
+            .where(seen_on).order_by(AuditEvent.id.desc()).limit(VIEW_LIMIT)):
+        views.append((at, email, orgs.get(org_id), action, f"{object_type} {object_id}",
+                      references.get(case_id)))
+    for reference, org, added in db.session.execute(
+            select(Case.reference, Organisation.name, CaseOrganisation.added_at)
+            .join(Case, Case.id == CaseOrganisation.case_id)
+            .join(Organisation, Organisation.id == CaseOrganisation.organisation_id)
+            .where(CaseOrganisation.case_id.in_(case_ids))):
+        views.append((added, None, org, "shared with", "case", reference))
+    counts["views and disclosures"] = views.rows
+
+    others = book.sheet("Third parties", [Col("name", width=30), Col("appears_as", width=40),
+                                          Col("decision", width=30)],
+                        "Other people whose names are marked for review (not for release without a decision)")
+    others.extend((name, how, "review before release") for name, how in sorted(parties.items()))
+    book.save(out)
+    audit.record("subject_access", user=user, object_type="person", object_id=person.id,
+                 detail={"cases": [c.reference for c in cases], "rows": counts})
+    return counts
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return None if value is None else str(value)
+
+
+def _join(*parts: str) -> str:
+    return ", ".join(p for p in parts if p)
+
