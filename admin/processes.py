@@ -9,6 +9,7 @@ from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import func, select
 
 import access
+from casework.errors import Conflict, NotPermitted
 from admin.base import SecureView
 from models import InstanceStatus, ProcessDefinition, WorkflowInstance, audit, db
 from workflows import processes, routing_check
@@ -34,9 +35,10 @@ class ProcessesView(SecureView):
                 abort(403, "Only working-group leads may deploy processes.")
             if form.validate_on_submit():
                 try:
-                    definition, created = processes.deploy(form.file.data.read(), current_user)
+                    definition, created = processes.propose(form.file.data.read(), current_user)
                     db.session.commit()
-                    flash(f"Deployed {definition.key} version {definition.version}." if created else
+                    flash(f"Deployed {definition.key} version {definition.version}: it takes effect when a lead "
+                          "of another organisation approves it." if created else
                           f"No change: identical to {definition.key} version {definition.version}.", "success")
                     return redirect(url_for(".index"))
                 except DiagramError as exc:
@@ -53,9 +55,28 @@ class ProcessesView(SecureView):
         grouped: dict[str, list[ProcessDefinition]] = {}
         for d in versions:
             grouped.setdefault(d.key, []).append(d)
+        in_effect = {d.key: d.id for d in processes.latest_per_key()}
         return self.render("processes/index.html", grouped=grouped, running=running, form=form,
-                           problems=problems,
+                           problems=problems, in_effect=in_effect,
                            can_deploy=access.can(current_user, access.Action.DEPLOY, ProcessDefinition)), status
+
+    @expose("/<int:definition_id>/decide", methods=("POST",))
+    def decide(self, definition_id: int):
+        """Approve or reject a version waiting for a second lead."""
+        definition = self._definition(definition_id)
+        try:
+            processes.decide(definition, current_user, request.form.get("decision") == "approve")
+            db.session.commit()
+            flash(f"{definition} {definition.approval}." + (" New cases use it from now on."
+                                                              if definition.approval == "approved" else ""),
+                  "success")
+        except NotPermitted as exc:
+            db.session.rollback()
+            abort(403, str(exc))
+        except Conflict as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        return redirect(url_for(".index"))
 
     def _definition(self, definition_id: int) -> ProcessDefinition:
         definition = db.session.get(ProcessDefinition, definition_id)

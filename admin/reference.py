@@ -2,7 +2,7 @@
 information-sharing agreements; and audit."""
 from __future__ import annotations
 
-from flask import flash, request
+from flask import abort, flash, request
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import FilterEqual
@@ -16,7 +16,7 @@ from admin.base import ScopedModelView
 from admin.forms import opts
 from casework import directory, mfa, sessions, sso, tokens, validate
 from casework.errors import Conflict, InvalidInput, NotPermitted
-from models import ApiToken, AuditEvent, RoleGrant, ServiceProvision, User, audit, db
+from models import ApiToken, AuditEvent, CaseTypeProcess, RoleGrant, ServiceProvision, User, audit, db
 from models.enums import Role, choices, label
 
 
@@ -329,15 +329,21 @@ class AgreementView(ScopedModelView):
 
 
 class CaseTypeProcessView(ScopedModelView):
-    """Which processes start when a case of a type is opened (leads change it; admins see it)."""
+    """Which processes start when a case of a type is opened (leads change it; admins see it). A new mapping
+    changes what every agency's cases do, so it starts processes only once a lead of another organisation
+    approves it; to change one, add the new mapping and remove the old."""
 
     area = access.Area.PROCESS_MAPPING
     audit_type = "case_type_process"
-    column_list = ("case_type", "process_key", "position")
-    column_labels = {"process_key": "Process key", "position": "Order"}
+    column_list = ("case_type", "process_key", "position", "approval", "requested_by", "approved_by")
+    column_labels = {"process_key": "Process key", "position": "Order", "approval": "Approval",
+                     "requested_by": "Asked by", "approved_by": "Approved by"}
     form_columns = ("case_type", "process_key", "position")
-    form_args = {"process_key": {"description": "The process id of a deployed diagram, e.g. victim_referral."}}
+    form_args = {"process_key": {"description": "The process id of a deployed diagram, e.g. victim_referral. "
+                                                "It starts with new cases once a lead of another organisation "
+                                                "approves the mapping."}}
     column_default_sort = [("case_type_code", False), ("position", False)]
+    can_edit = False
 
     @property
     def can_delete(self) -> bool:  # type: ignore[override]
@@ -348,7 +354,40 @@ class CaseTypeProcessView(ScopedModelView):
             model.process_key = validate.text(model.process_key, "process_key", 255)
         except InvalidInput as exc:
             raise ValidationError(str(exc)) from None
+        model.approval, model.requested_by_id = "pending", current_user.id
         super().on_model_change(form, model, is_created)
+
+    def after_model_change(self, form, model, is_created: bool) -> None:
+        flash(f"{model} waits for a lead of another organisation to approve it.", "info")
+
+    @action("approve", "Approve", "Start these processes with new cases of their types?")
+    def approve(self, ids: list[str]) -> None:
+        self._decide(ids, True)
+
+    @action("reject", "Reject", "Refuse these mappings?")
+    def reject(self, ids: list[str]) -> None:
+        self._decide(ids, False)
+
+    def _decide(self, ids: list[str], approve: bool) -> None:
+        if not current_user.has_role(Role.LEAD):
+            abort(403, "Only working-group leads approve mappings.")
+        wanted = [n for n in map(validate.whole_number, ids) if n is not None]
+        done = 0
+        for row in self.get_query().filter(CaseTypeProcess.id.in_(wanted), CaseTypeProcess.approval == "pending"):
+            asker = row.requested_by
+            if asker is not None and (asker.id == current_user.id or asker.organisation_id == current_user.organisation_id):
+                flash(f"{row}: a lead of another organisation approves it.", "error")
+                continue
+            row.approval = "approved" if approve else "rejected"
+            row.approved_by_id = current_user.id
+            audit.record("approve_mapping" if approve else "reject_mapping", user=current_user,
+                         object_type="case_type_process", object_id=row.id,
+                         detail={"case_type": row.case_type_code, "process_key": row.process_key,
+                                 "asked_by": asker.email if asker else None})
+            done += 1
+        db.session.commit()
+        if done:
+            flash(f"{'Approved' if approve else 'Rejected'} {done} mapping(s).", "success")
 
     def on_model_delete(self, model) -> None:
         audit.record("delete", user=current_user, object_type="case_type_process", object_id=model.id,

@@ -14,19 +14,43 @@ from workflows.engine import DiagramError
 
 @bp.post("/processes")
 def deploy_process():
-    """Deploy a .bpmn (multipart field `file`); leads only. 201 new, 200 identical to the latest."""
+    """Deploy a .bpmn (multipart field `file`); leads only. 201 new, 200 identical to the latest or to the
+    version waiting. A new version waits (`"approval": "pending"`) until a lead of another organisation approves
+    it (POST /processes/<id>/approve)."""
     if not access.can(current_user, access.Action.DEPLOY, ProcessDefinition):
         return error(403, "only working-group leads may deploy processes")
     upload = request.files.get("file")
     if upload is None:
         return error(400, "send the diagram as multipart form field 'file'")
     try:
-        definition, created = processes.deploy(upload.read(), current_user)
+        definition, created = processes.propose(upload.read(), current_user)
     except DiagramError as exc:
         db.session.rollback()
         return jsonify(errors=[p.as_dict() for p in exc.problems]), 422
     db.session.commit()
-    return jsonify(key=definition.key, version=definition.version), 201 if created else 200
+    return jsonify(key=definition.key, version=definition.version, id=definition.id,
+                   approval=definition.approval), 201 if created else 200
+
+
+@bp.post("/processes/<int:definition_id>/approve")
+def approve_process(definition_id: int):
+    """A lead of another organisation puts a waiting version into effect (403 for the deployer's own org)."""
+    return _decide(definition_id, True)
+
+
+@bp.post("/processes/<int:definition_id>/reject")
+def reject_process(definition_id: int):
+    """A lead refuses a waiting version; it never takes effect."""
+    return _decide(definition_id, False)
+
+
+def _decide(definition_id: int, approve: bool):
+    definition = db.session.get(ProcessDefinition, definition_id)
+    if definition is None or not access.can(current_user, access.Action.LIST, ProcessDefinition):
+        return error(404, "not found (or not visible to you)")
+    processes.decide(definition, current_user, approve)   # NotPermitted -> 403, Conflict -> 409 (api/base.py)
+    db.session.commit()
+    return jsonify(key=definition.key, version=definition.version, id=definition.id, approval=definition.approval)
 
 
 @bp.get("/processes")

@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import UTCDateTime, db, utcnow
-from models.organisation import Organisation
+from models.organisation import Organisation, User
 from models.reference import CaseType  # noqa: F401  (relationship target)
 
 
@@ -48,8 +48,14 @@ class CaseTypeProcess(db.Model):
     case_type_code: Mapped[str] = mapped_column(ForeignKey("case_type.code"), index=True)
     process_key: Mapped[str] = mapped_column(String(255))
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Four eyes, as for deploys: a new mapping starts processes only once a lead of another organisation approves.
+    approval: Mapped[str] = mapped_column(String(16), default="approved", server_default="approved")
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     case_type: Mapped[CaseType] = relationship()
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
 
     def __str__(self) -> str:
         return f"{self.case_type_code} → {self.process_key}"

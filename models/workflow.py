@@ -44,8 +44,14 @@ class ProcessDefinition(db.Model):
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Four eyes: a version a lead deploys in the console or API is "pending" (not in effect) until a lead of
+    # another organisation approves it; "approved" (in effect when active) or "rejected".
+    approval: Mapped[str] = mapped_column(String(16), default="approved", server_default="approved")
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    deployed_by: Mapped[User | None] = relationship()
+    deployed_by: Mapped[User | None] = relationship(foreign_keys=[deployed_by_id])
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
 
     @property
     def called_keys(self) -> list[str]:

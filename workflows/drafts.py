@@ -120,7 +120,7 @@ def deploy(user: User, draft: ProcessDraft, xml: str, expected_version: int) -> 
     :raise engine.DiagramError: the lint's messages
     """
     save(user, draft, xml, expected_version)
-    definition, created = processes.deploy(xml, user)
+    definition, created = processes.propose(xml, user)   # in effect once a second lead approves
     draft.status, draft.deployed_definition_id = "deployed", definition.id
     db.session.flush()
     return definition, created

@@ -6,7 +6,8 @@ import json
 
 from sqlalchemy import func, select
 
-from models import ProcessDefinition, Service, User, audit, db
+from casework.errors import Conflict, NotPermitted
+from models import ProcessDefinition, Service, User, audit, db, utcnow
 from models.enums import OrgType, Role
 from workflows import engine
 from workflows.engine import DiagramError, Problem
@@ -65,33 +66,70 @@ def _text(xml: bytes | str) -> str:
         raise DiagramError([Problem("the file is not UTF-8 text")]) from None
 
 
-def deploy(xml: bytes | str, user: User | None = None) -> tuple[ProcessDefinition, bool]:
-    """Store a new immutable version; returns (definition, created). Identical XML returns the latest.
+def deploy(xml: bytes | str, user: User | None = None, *, pending: bool = False) -> tuple[ProcessDefinition, bool]:
+    """Store a new immutable version; returns (definition, created). Identical XML returns the latest (or the
+    version already waiting for approval). `pending`: not in effect until a second lead approves (`propose`).
 
     :raise DiagramError: when the diagram does not lint
     """
     text = _text(xml)
     parsed = check(text)
-    current = latest(parsed.key)
     sha = hashlib.sha256(text.encode()).hexdigest()
-    if current is not None and current.sha256 == sha:
-        return current, False
+    for current in (latest(parsed.key), waiting(parsed.key)):
+        if current is not None and current.sha256 == sha:
+            return current, False
     version = (db.session.scalar(select(func.max(ProcessDefinition.version))
                                  .where(ProcessDefinition.key == parsed.key)) or 0) + 1
     definition = ProcessDefinition(key=parsed.key, version=version, name=parsed.name, bpmn_xml=text, sha256=sha,
-                                   calls=json.dumps(parsed.calls), deployed_by_id=user.id if user else None)
+                                   calls=json.dumps(parsed.calls), deployed_by_id=user.id if user else None,
+                                   active=not pending, approval="pending" if pending else "approved")
     db.session.add(definition)
     db.session.flush()
-    audit.record("deploy", user=user, object_type="process_definition", object_id=definition.id,
-                 detail={"key": parsed.key, "version": version, "sha256": sha,
-                         "warnings": [str(w) for w in parsed.warnings]})
+    audit.record("propose_deploy" if pending else "deploy", user=user, object_type="process_definition",
+                 object_id=definition.id, detail={"key": parsed.key, "version": version, "sha256": sha,
+                                                  "warnings": [str(w) for w in parsed.warnings]})
     return definition, True
 
 
+def propose(xml: bytes | str, user: User) -> tuple[ProcessDefinition, bool]:
+    """A lead's deploy from the console or the API: stored, but in effect only when a lead of another
+    organisation approves it (a deploy changes what every agency's cases do). The command line, run by whoever
+    operates the service, deploys directly."""
+    return deploy(xml, user, pending=True)
+
+
+def waiting(key: str | None = None) -> ProcessDefinition | list[ProcessDefinition] | None:
+    """The version of `key` waiting for approval (or, without a key, every waiting version, oldest first)."""
+    stmt = select(ProcessDefinition).where(ProcessDefinition.approval == "pending")
+    if key is None:
+        return list(db.session.scalars(stmt.order_by(ProcessDefinition.id)))
+    return db.session.scalar(stmt.where(ProcessDefinition.key == key).order_by(ProcessDefinition.id.desc()).limit(1))
+
+
+def decide(definition: ProcessDefinition, user: User, approve: bool) -> None:
+    """A second lead approves (the version takes effect for new cases) or rejects a waiting version; audited.
+
+    :raise NotPermitted: not a lead, the lead who deployed it, or a lead of the same organisation
+    :raise Conflict: when it is not waiting
+    """
+    if not user.has_role(Role.LEAD):
+        raise NotPermitted("Only working-group leads approve processes.")
+    if definition.approval != "pending":
+        raise Conflict(f"{definition} is not waiting for approval ({definition.approval})")
+    deployer = definition.deployed_by
+    if deployer is not None and (deployer.id == user.id or deployer.organisation_id == user.organisation_id):
+        raise NotPermitted("A lead of another organisation approves: a deploy is a partnership decision.")
+    definition.approval, definition.active = ("approved", True) if approve else ("rejected", False)
+    definition.approved_by_id, definition.approved_at = user.id, utcnow()
+    audit.record("approve_deploy" if approve else "reject_deploy", user=user, object_type="process_definition",
+                 object_id=definition.id, detail={"key": definition.key, "version": definition.version,
+                                                  "deployed_by": deployer.email if deployer else None})
+
+
 def latest_per_key() -> list[ProcessDefinition]:
-    """One row per key: its newest version."""
+    """One row per key: its newest version in effect (versions waiting for approval are not)."""
     newest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v")) \
-        .group_by(ProcessDefinition.key).subquery()
+        .where(ProcessDefinition.active.is_(True)).group_by(ProcessDefinition.key).subquery()
     return list(db.session.scalars(select(ProcessDefinition).join(
         newest, (ProcessDefinition.key == newest.c.key) & (ProcessDefinition.version == newest.c.v))
         .order_by(ProcessDefinition.key)))

@@ -80,7 +80,8 @@ def start_mapped(user: User, case: Case) -> list[str]:
     Opening a case never fails because of a process: problems come back as warnings (and a case note).
     """
     warnings = []
-    mapped = db.session.scalars(select(CaseTypeProcess).where(CaseTypeProcess.case_type_code == case.case_type_code)
+    mapped = db.session.scalars(select(CaseTypeProcess).where(CaseTypeProcess.case_type_code == case.case_type_code,
+                                                              CaseTypeProcess.approval == "approved")
                                 .order_by(CaseTypeProcess.position, CaseTypeProcess.id)).all()
     for row in mapped:
         if processes.latest(row.process_key) is None:

@@ -162,3 +162,30 @@ def test_history_and_impact_pages(client, login, lead, ctx):
     impact = client.get(f"/admin/processes/{v2.id}/impact/")
     assert impact.status_code == 200 and "running instance(s) of older versions" in impact.get_data(as_text=True)
     assert client.post(f"/admin/processes/{v2.id}/impact/").status_code == 200
+
+
+def test_a_deploy_takes_effect_when_another_organisations_lead_approves(client, login, lead):
+    from models import User
+    from workflows import processes as procs
+
+    police_lead = make_user(make_org("police_x", "police"), "lead", email="lead@police-x.example.org")
+    same_org = db.session.scalar(select(User).where(User.email == lead["email"])).organisation
+    colleague = make_user(same_org, "lead", email="lead2@vs.example.org")
+    login(lead["email"])
+    draft_id = _open(client, lead["definition"])
+    xml = client.get(f"/admin/designer/{draft_id}/diagram.bpmn").get_data(as_text=True).replace(
+        "Record referral", "Record the referral")
+    deployed = client.post(f"/admin/designer/{draft_id}/deploy", json={"xml": xml, "version": 1})
+    assert deployed.status_code == 201
+    waiting = db.session.get(ProcessDefinition, deployed.json["id"]) if "id" in deployed.json else \
+        procs.waiting("referral_test")
+    assert waiting.approval == "pending" and procs.latest("referral_test").version == 1
+    page = client.get("/admin/processes/").get_data(as_text=True)
+    assert "waiting for approval" in page and "a lead of another organisation approves it" in page
+    login(colleague.email)   # the same organisation: not a second pair of eyes
+    assert client.post(f"/admin/processes/{waiting.id}/decide", data={"decision": "approve"}).status_code == 403
+    login(police_lead.email)
+    assert client.post(f"/admin/processes/{waiting.id}/decide", data={"decision": "approve"}).status_code == 302
+    db.session.expire_all()
+    assert procs.latest("referral_test").version == 2
+    assert db.session.get(ProcessDefinition, waiting.id).approved_by_id == police_lead.id

@@ -32,14 +32,16 @@ def _ready(api, who, case_id):
 
 
 def test_deploy_contract(api):
-    first = api["lead"].deploy("referral_test.bpmn", filename="whatever-name.bpmn")
-    assert (first.status_code, first.json) == (201, {"key": "referral_test", "version": 1})
+    first = api["lead"].deploy("referral_test.bpmn", filename="whatever-name.bpmn")   # approved by police_lead
+    assert first.status_code == 201
+    assert {k: first.json[k] for k in ("key", "version", "approval")} == {"key": "referral_test", "version": 1,
+                                                                         "approval": "pending"}
     same = api["lead"].deploy("referral_test.bpmn")
-    assert (same.status_code, same.json) == (200, {"key": "referral_test", "version": 1})
+    assert (same.status_code, same.json["key"], same.json["version"]) == (200, "referral_test", 1)
     changed = (api["lead"].client.application.root_path)
     text = open(f"{changed}/tests/data/referral_test.bpmn").read().replace("Record referral", "Record the referral")
     second = api["lead"].deploy(text)
-    assert (second.status_code, second.json) == (201, {"key": "referral_test", "version": 2})
+    assert (second.status_code, second.json["key"], second.json["version"]) == (201, "referral_test", 2)
     listing = api["pc"].get("/processes").json
     assert listing == [{"key": "referral_test", "version": 2, "name": "Referral (test)"}]
     assert api["pc"].deploy("one_step.bpmn").status_code == 403
@@ -48,6 +50,21 @@ def test_deploy_contract(api):
     (problem,) = bad.json["errors"]
     assert problem["element_id"] == "gw_consent" and problem["element_name"] == "Consent?"
     assert problem["line"] > 1 and "condition" in problem["message"]
+
+
+def test_a_deploy_waits_for_a_lead_of_another_organisation(api):
+    """Four eyes: the deploying lead's own organisation cannot approve it, and until approved nothing runs it."""
+    api["lead"].approver = None
+    waiting = api["lead"].deploy("one_step.bpmn").json
+    assert waiting["approval"] == "pending"
+    case_id = api["pc"].post("/cases", json={"case_type": "victim_support", "title": "t"}).json["id"]
+    assert api["pc"].post(f"/cases/{case_id}/processes", json={"key": "one_step"}).status_code == 404
+    assert api["lead"].post(f"/processes/{waiting['id']}/approve").status_code == 403        # the deployer
+    assert api["pc"].post(f"/processes/{waiting['id']}/approve").status_code == 403          # not a lead
+    approved = api["police_lead"].post(f"/processes/{waiting['id']}/approve")
+    assert approved.status_code == 200 and approved.json["approval"] == "approved"
+    assert api["police_lead"].post(f"/processes/{waiting['id']}/approve").status_code == 409  # decided already
+    assert api["pc"].post(f"/cases/{case_id}/processes", json={"key": "one_step"}).status_code == 201
 
 
 def test_case_types_and_auth(api, client):

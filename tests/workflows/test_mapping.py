@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from models import CaseNote, CaseTypeProcess, WorkflowInstance, db
 from models.facts import DEFAULT_CASE_TYPE_PROCESSES
-from tests.factories import make_org, make_user
-from workflows import processes
+from tests.factories import make_case, make_org, make_user
+from workflows import processes, tasks
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -57,6 +57,36 @@ def test_leads_edit_the_mapping_practitioners_cannot(client, login, ctx):
     created = client.post("/admin/case_type_processes/new/", data={"case_type": "hmo", "process_key": "one_step",
                                                                    "position": "0"})
     assert created.status_code == 302
-    assert db.session.scalar(select(CaseTypeProcess).where(CaseTypeProcess.case_type_code == "hmo")) is not None
+    row = db.session.scalar(select(CaseTypeProcess).where(CaseTypeProcess.case_type_code == "hmo"))
+    assert row is not None and row.approval == "pending"
     login(pc.email)
     assert client.get("/admin/case_type_processes/").status_code == 404
+
+
+def test_a_new_mapping_starts_processes_once_another_organisations_lead_approves(client, login, ctx):
+    org = make_org("vs", "victim_services")
+    lead = make_user(org, "lead", "practitioner", email="lead@vs.example.org")
+    colleague = make_user(org, "lead", email="lead2@vs.example.org")
+    police = make_org("police_a", "police")
+    police_lead = make_user(police, "lead", email="lead@police-a.example.org")
+    processes.deploy((DATA / "one_step.bpmn").read_text(), lead)
+    db.session.commit()
+    login(lead.email)
+    client.post("/admin/case_type_processes/new/", data={"case_type": "hmo", "process_key": "one_step",
+                                                         "position": "0"})
+    row = db.session.scalar(select(CaseTypeProcess).where(CaseTypeProcess.case_type_code == "hmo"))
+    opened = make_case(lead, case_type="hmo", title="before approval")
+    tasks.start_mapped(lead, opened)
+    assert not db.session.scalars(select(WorkflowInstance).where(WorkflowInstance.case_id == opened.id)).all()
+    for who in (lead, colleague):     # the asker and their own organisation are not a second pair of eyes
+        login(who.email)
+        client.post("/admin/case_type_processes/action/", data={"action": "approve", "rowid": [str(row.id)]})
+        db.session.expire_all()
+        assert db.session.get(CaseTypeProcess, row.id).approval == "pending"
+    login(police_lead.email)
+    client.post("/admin/case_type_processes/action/", data={"action": "approve", "rowid": [str(row.id)]})
+    db.session.expire_all()
+    assert db.session.get(CaseTypeProcess, row.id).approval == "approved"
+    after = make_case(lead, case_type="hmo", title="after approval")
+    tasks.start_mapped(lead, after)
+    assert db.session.scalars(select(WorkflowInstance).where(WorkflowInstance.case_id == after.id)).all()
