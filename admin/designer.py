@@ -123,6 +123,7 @@ class DesignerView(SecureView):
             db.session.rollback()
             return jsonify(ok=False, error=str(exc)), 409 if isinstance(exc, Conflict) else 400
         return jsonify(ok=True, key=definition.key, version=definition.version, created=created,
+                       approval=definition.approval,
                        impact_url=url_for("processes.impact", definition_id=definition.id)), 201 if created else 200
 
     @expose("/<int:draft_id>/preview")

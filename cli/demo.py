@@ -69,6 +69,8 @@ USERS = [  # the named demo accounts; every other organisation gets practitioner
     ("practitioner@victims.demo", "Sam Okafor", "victim_services", ["practitioner"]),
     ("manager@victims.demo", "Jo Hughes", "victim_services", ["manager"]),
     ("lead@victims.demo", "Dana Whitfield", "victim_services", ["lead", "practitioner"]),
+    # A second working-group lead, of another organisation: deploys and mappings need one to approve them.
+    ("lead@police.demo", "Insp Rowan Hale", "notts_police", ["lead", "practitioner"]),
     ("practitioner@rj.demo", "Chris Morgan", "rj_service", ["practitioner"]),
     ("practitioner@council.demo", "Lee Barker", "mansfield", ["practitioner"]),
     ("idva@idva.demo", "Morgan Reid", "idva", ["practitioner"]),

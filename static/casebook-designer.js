@@ -97,7 +97,9 @@
         if (res.status === 201 || res.status === 200) {
           showProblems([], []);
           status.className = 'small mb-2 text-success';
-          status.textContent = 'Deployed ' + res.data.key + ' version ' + res.data.version + '. ';
+          status.textContent = 'Deployed ' + res.data.key + ' version ' + res.data.version + '. ' +
+            (res.data.approval === 'pending'
+              ? 'It takes effect when a lead of another organisation approves it on the Processes screen. ' : '');
           var a = document.createElement('a');
           a.href = res.data.impact_url; a.textContent = 'See the impact on running cases';
           status.appendChild(a);

@@ -56,8 +56,16 @@ def test_lead_changes_a_form_in_the_designer(page, live_app):
     page.get_by_role("button", name="Validate").click()
     page.get_by_text("Valid: ready to deploy.").wait_for()
     page.get_by_role("button", name="Deploy").click()
-    page.get_by_text(re.compile(r"Deployed victim_referral version 2")).wait_for()
+    page.get_by_text(re.compile(r"Deployed victim_referral version 2\. It takes effect when a lead of another")
+                     ).wait_for()
     shot(page, "designer-deployed")
+    page.get_by_role("button", name="Log out").click()
+    # Four eyes: a lead of another organisation approves the new version before new cases get it.
+    log_in(page, "lead@police.demo")
+    page.get_by_role("link", name="Processes").click()
+    page.get_by_role("button", name="Approve victim_referral v2").click()
+    page.get_by_text("victim_referral v2 approved. New cases use it from now on.").wait_for()
+    shot(page, "deploy-approved")
     page.get_by_role("button", name="Log out").click()
 
     new_case = _open_victim_support_case(app, "Opened after the change")
