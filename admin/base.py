@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from flask import abort, flash, redirect, request, url_for
-from flask_admin import BaseView
+from flask_admin import BaseView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla import filters as sqla_filters
 from flask_admin.contrib.sqla.filters import FilterConverter
@@ -204,8 +204,20 @@ class ScopedModelView(ModelView):
             flash(f"Only the first {cap:,} matches can be paged through; search or filter to find the rest. "
                   "Showing the last of those pages.", "warning")
             page = (cap - 1) // size
-        return super().get_list(page, sort_column, sort_desc, self.checked_search(search), filters, execute,
-                                page_size)
+        usable = self.checked_search(search)
+        if usable or filters:
+            # A searched or filtered list shows content chosen by what was typed: the terms are recorded.
+            audit.record("search", user=current_user, object_type=self.audit_type or self.model.__tablename__,
+                         detail={"search": usable, "filters": [[str(f) for f in flt] for flt in filters or []]})
+        return super().get_list(page, sort_column, sort_desc, usable, filters, execute, page_size)
+
+    @expose("/")
+    def index_view(self):
+        """The list; a searched list's audit row is written once it has been rendered."""
+        page = super().index_view()
+        if db.session.info.get("audit_pending"):
+            db.session.commit()
+        return page
 
     def checked_search(self, search: str | None) -> str | None:
         """The search terms worth running, saying which were left out."""

@@ -413,6 +413,14 @@ class AuditView(ScopedModelView):
 
     read_only = True
 
+    @expose("/details/")
+    def details_view(self):
+        """One event in full; reading it is itself recorded."""
+        audit.record("view", user=current_user, object_type="audit_event", object_id=request.args.get("id", "")[:64])
+        page = super().details_view()
+        db.session.commit()
+        return page
+
     @expose("/")
     def index_view(self):
         """The log list; reading it is itself recorded (with the filters used)."""

@@ -15,7 +15,7 @@ import access
 from admin.base import ScopedModelView, perform
 from admin.taskforms import form_class_for, prefill, submitted
 from casework.errors import Conflict, InvalidData, NotFound, NotPermitted
-from models import Case, ItemStatus, WorkItem, db, utcnow
+from models import Case, ItemStatus, WorkItem, audit, db, utcnow
 from models.enums import Role
 from workflows import tasks
 
@@ -234,9 +234,12 @@ class MyWorkView(WorkView):
         case = db.session.get(Case, item.case_id)
         can_give = item.organisation_id == current_user.organisation_id and current_user.has_role(
             Role.MANAGER, Role.LEAD)
-        return self.render("work/task.html", item=item, form=form, case=case,
+        audit.record("view", user=current_user, object_type="work_item", object_id=item.id, case_id=item.case_id)
+        page = self.render("work/task.html", item=item, form=form, case=case,
                            overdue=item.due_at is not None and item.due_at < utcnow(),
-                           colleagues=tasks.colleagues(item) if can_give else []), status
+                           colleagues=tasks.colleagues(item) if can_give else [])
+        db.session.commit()   # the view's audit row (a refused completion was rolled back above)
+        return page, status
 
     @expose("/<int:item_id>/give/", methods=("POST",))
     def give(self, item_id: int):

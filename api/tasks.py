@@ -102,6 +102,7 @@ def list_tasks():
         audit.record("view", user=current_user, object_type="case_tasks", object_id=case_id, case_id=case_id)
     else:
         stmt = stmt.where(WorkItem.organisation_id == current_user.organisation_id)
+        audit.record("view", user=current_user, object_type="task_list", detail={"status": status})
     items = db.session.scalars(stmt.limit(limit + 1)).all()
     more, items = len(items) > limit, items[:limit]
     rows = [task_json(i) for i in items]
@@ -115,7 +116,12 @@ def list_tasks():
 
 @bp.get("/tasks/<int:item_id>")
 def get_task(item_id: int):
-    return jsonify(task_json(tasks.get_item(current_user, item_id)))
+    """One work item (audited as a view)."""
+    item = tasks.get_item(current_user, item_id)
+    out = task_json(item)
+    audit.record("view", user=current_user, object_type="work_item", object_id=item.id, case_id=item.case_id)
+    db.session.commit()
+    return jsonify(out)
 
 
 @bp.post("/tasks/<int:item_id>/claim")

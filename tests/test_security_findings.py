@@ -173,3 +173,25 @@ def test_a_normal_host_header_is_served(client):
 def test_wrong_json_types_are_422_not_500(api, body):
     response = api["pc"].post("/cases", body)
     assert response.status_code == 422 and response.json["errors"]
+
+
+def test_content_views_leave_audit_rows(api, client, login):
+    from models import AuditEvent
+
+    assert api["lead"].deploy("one_step.bpmn").status_code == 201
+    case_id = api["pc"].post("/cases", json={"case_type": "victim_support", "title": "t"}).json["id"]
+    (task,) = api["pc"].post(f"/cases/{case_id}/processes", json={"key": "one_step"}).json["tasks"]
+    assert api["pc"].get(f"/tasks/{task['id']}").status_code == 200
+    assert api["pc"].get("/tasks").status_code == 200
+    login("pc@police.example.org")
+    assert client.get(f"/admin/my_work/{task['id']}/").status_code == 200
+    assert client.get("/admin/people/?search=Husain").status_code == 200
+    login("auditor@police.example.org")
+    first = db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id))
+    assert client.get(f"/admin/audit/details/?id={first}").status_code == 200
+    db.session.rollback()
+    rows = {(e.action, e.object_type) for e in db.session.scalars(select(AuditEvent))}
+    assert {("view", "work_item"), ("view", "task_list"), ("search", "person"),
+            ("view", "audit_event")} <= rows
+    search = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "search")).first()
+    assert search.detail_dict["search"] == "Husain" and search.user_email == "pc@police.example.org"
