@@ -123,6 +123,7 @@ def init_app(app: Flask) -> None:
         # that cache must not carry one request's identity into the next.
         g.pop("_login_user", None)
         g.pop("_casebook_visible", None)
+        g.pop("csp_nonce", None)
 
 
 SID_KEY = "sid"  # the cookie session's key for the random id of its server-side row

@@ -1,7 +1,9 @@
 """The Flask-Admin console: every screen, in menu order, added in one place."""
 from __future__ import annotations
 
-from flask import Flask, request
+import secrets
+
+from flask import Flask, g, request
 from flask_login import current_user
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
@@ -20,6 +22,13 @@ from models import (ApiToken, Area, AuditEvent, RetentionRule, RoleGrant, Case, 
                     Person, Service, ServiceProvision, Setting, User, WorkItem, db)
 
 
+def csp_nonce() -> str:
+    """This request's nonce for inline scripts (Flask-Admin's templates and the CSP header share it)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
 def init_app(app: Flask) -> None:
     """Build a fresh Admin for this app (views are bound to one Admin instance)."""
 
@@ -30,6 +39,7 @@ def init_app(app: Flask) -> None:
             forget_menu_counts(current_user.id)
 
     console = Admin(name="Casebook", url="/admin", theme=Bootstrap4Theme(swatch="default", fluid=True),
+                    csp_nonce_generator=csp_nonce,
                     index_view=HomeView(name="Home", url="/admin", menu_icon_type="fa",
                                         menu_icon_value="fa-home"))
     my_work = MyWorkView(WorkItem, db, name="My work", endpoint="my_work")

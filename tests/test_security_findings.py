@@ -195,3 +195,16 @@ def test_content_views_leave_audit_rows(api, client, login):
             ("view", "audit_event")} <= rows
     search = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "search")).first()
     assert search.detail_dict["search"] == "Husain" and search.user_email == "pc@police.example.org"
+
+
+def test_the_csp_allows_no_inline_script_but_the_consoles_own(client, login, ctx):
+    make_user(make_org(), "admin", email="admin@x.example.org")
+    login("admin@x.example.org")
+    page = client.get("/admin/users/")
+    policy = page.headers["Content-Security-Policy"]
+    script_src = next(p for p in policy.split(";") if p.strip().startswith("script-src"))
+    assert "'unsafe-inline'" not in script_src and "'nonce-" in script_src
+    nonce = script_src.split("'nonce-")[1].split("'")[0]
+    html = page.get_data(as_text=True)
+    assert f'nonce="{nonce}"' in html and "onclick=" not in html and "data-model-action=" in html
+

@@ -1,0 +1,17 @@
+// Casebook: behaviour that would otherwise be inline (the Content-Security-Policy allows no inline script).
+(function () {
+  'use strict';
+  document.addEventListener('click', function (event) {
+    var target = event.target.closest('[data-model-action], [data-confirm], [data-no-follow]');
+    if (!target) { return; }
+    if (target.hasAttribute('data-no-follow')) {
+      event.preventDefault();   // Flask-Admin's own handler (filters.js) does the work
+    } else if (target.hasAttribute('data-model-action')) {
+      // Flask-Admin's "With selected" actions (admin/js/actions.js defines modelActions on list pages).
+      event.preventDefault();
+      if (window.modelActions) { window.modelActions.execute(target.getAttribute('data-model-action')); }
+    } else if (!window.confirm(target.getAttribute('data-confirm'))) {
+      event.preventDefault();
+    }
+  });
+}());
