@@ -74,12 +74,14 @@ def test_console_runs_under_a_strict_csp(page, live_app):
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/admin/")
     page.goto("/admin/users/?search=practitioner%40police.demo")
+    page.wait_for_load_state("load")
     page.locator("input[name=rowid]").first.check()
     page.get_by_role("button", name="With selected").click()
     page.get_by_role("link", name="End all sessions").click()
     page.get_by_text(re.compile(r"Ended \d+ session\(s\) of 1 user\(s\)")).wait_for()
+    page.wait_for_load_state("load")   # the console's scripts (at the end of the page) are bound
     page.get_by_role("link", name="Add Filter").click()
-    page.locator("a.dropdown-item.filter:visible").first.click()
+    page.locator(".field-filters.show a.dropdown-item.filter").first.click()
     page.locator(".filter-val").first.wait_for()
     for path in ("/admin/", "/admin/organisations/", "/admin/account/", "/admin/role_requests/"):
         page.goto(path)
