@@ -2,7 +2,6 @@
 would only fail later (NUL characters, lone surrogates, JSON nested past reason) refused at the door."""
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import Flask, abort, jsonify, render_template, request
@@ -65,10 +64,11 @@ def _check_input() -> None:
             abort(400, problem)
     if request.is_json and request.content_length:
         try:
-            data = json.loads(request.get_data(cache=True))
+            # Parsed once: Flask caches it for the view's own get_json (the task completion path).
+            data = request.get_json(silent=True)
         except RecursionError:
             abort(400, f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep")
-        except ValueError:
+        if data is None:
             return  # the view answers a body that is not JSON with its own message
         problem = json_problem(data)
         if problem:

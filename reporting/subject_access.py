@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from casework.errors import NotPermitted
 from models import (AuditEvent, Case, CaseNote, CaseOrganisation, CaseParticipant, Organisation, Person,
@@ -159,12 +159,18 @@ def build(user: User, person: Person, out: IO[bytes]) -> dict[str, int]:
                        "Who viewed, changed, exported or received this information (audit and disclosure logs)")
     orgs = dict(db.session.execute(select(Organisation.id, Organisation.name)).all())
     references = {c.id: c.reference for c in cases}
-    seen_on = or_(AuditEvent.case_id.in_(case_ids),
-                  (AuditEvent.object_type == "person") & (AuditEvent.object_id == str(person.id)))
-    for at, email, org_id, action, object_type, object_id, case_id in db.session.execute(
-            select(AuditEvent.at, AuditEvent.user_email, AuditEvent.organisation_id, AuditEvent.action,
-                   AuditEvent.object_type, AuditEvent.object_id, AuditEvent.case_id)
-            .where(seen_on).order_by(AuditEvent.id.desc()).limit(VIEW_LIMIT)):
+    # Two index probes (case_id, object_id) rather than one OR, which PostgreSQL may answer by walking the
+    # whole log backwards by id for a person seen rarely.
+    columns = (AuditEvent.id, AuditEvent.at, AuditEvent.user_email, AuditEvent.organisation_id, AuditEvent.action,
+               AuditEvent.object_type, AuditEvent.object_id, AuditEvent.case_id)
+    found = {}
+    for condition in (AuditEvent.case_id.in_(case_ids),
+                      (AuditEvent.object_id == str(person.id)) & (AuditEvent.object_type == "person")):
+        for row in db.session.execute(select(*columns).where(condition).order_by(AuditEvent.id.desc())
+                                      .limit(VIEW_LIMIT)):
+            found[row.id] = row
+    for _id, at, email, org_id, action, object_type, object_id, case_id in \
+            sorted(found.values(), key=lambda r: r.id, reverse=True)[:VIEW_LIMIT]:
         views.append((at, email, orgs.get(org_id), action, f"{object_type} {object_id}",
                       references.get(case_id)))
     for reference, org, added in db.session.execute(

@@ -98,12 +98,11 @@ def propose(xml: bytes | str, user: User) -> tuple[ProcessDefinition, bool]:
     return deploy(xml, user, pending=True)
 
 
-def waiting(key: str | None = None) -> ProcessDefinition | list[ProcessDefinition] | None:
-    """The version of `key` waiting for approval (or, without a key, every waiting version, oldest first)."""
-    stmt = select(ProcessDefinition).where(ProcessDefinition.approval == "pending")
-    if key is None:
-        return list(db.session.scalars(stmt.order_by(ProcessDefinition.id)))
-    return db.session.scalar(stmt.where(ProcessDefinition.key == key).order_by(ProcessDefinition.id.desc()).limit(1))
+def waiting(key: str) -> ProcessDefinition | None:
+    """The newest version of `key` waiting for approval."""
+    return db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.approval == "pending",
+                                                             ProcessDefinition.key == key)
+                             .order_by(ProcessDefinition.id.desc()).limit(1))
 
 
 def decide(definition: ProcessDefinition, user: User, approve: bool) -> None:
