@@ -86,7 +86,8 @@ class AddParticipantForm(FlaskForm):
 
 
 class AddOrganisationForm(FlaskForm):
-    organisation_id = SelectField("Add a partner organisation", coerce=int, validate_choice=False)
+    organisation_id = SelectField("Add a partner organisation", coerce=int, validate_choice=False,
+                                  validators=[InputRequired("Choose an organisation.")])
 
 
 class AddMemberForm(FlaskForm):

@@ -99,7 +99,7 @@ def _check_participants(user: User, rows: list[tuple[int, str]]) -> list[tuple[P
 def _check_organisations(ids: list[int], exclude: int) -> list[Organisation]:
     out = []
     for org_id in dict.fromkeys(ids):
-        org = db.session.get(Organisation, org_id)
+        org = db.session.get(Organisation, org_id) if isinstance(org_id, int) else None
         if org is None or not org.active:
             raise InvalidInput({"organisations": f"organisation {org_id} was not found"})
         if org.id != exclude:
