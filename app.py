@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, redirect, request, url_for
+from flask import Flask, Response, redirect, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -21,9 +21,18 @@ import errors
 import models
 
 
+class CasebookResponse(Response):
+    """A page holding text UTF-8 cannot carry (a lone surrogate in JSON stored before input was checked) shows
+    "?" there rather than failing with a 500 every time it is opened."""
+
+    def set_data(self, value: bytes | str) -> None:
+        super().set_data(value.encode("utf-8", "replace") if isinstance(value, str) else value)
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the Casebook app: defaults, then environment, then `test_config`."""
     app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None, instance_relative_config=True)
+    app.response_class = CasebookResponse
     app.url_map.converters["int"] = IdConverter
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(config.defaults(app.instance_path))

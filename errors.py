@@ -57,11 +57,20 @@ def text_problem(text: str) -> str | None:
     return None
 
 
+# Query or form fields holding an address to return to (Flask-Admin's `url`, the login's `next`): they end up in
+# a Location header, where a line break is an error (and, unchecked elsewhere, header injection).
+RETURN_FIELDS = ("url", "next")
+
+
 def _check_input() -> None:
     for value in (*request.args.values(), *request.form.values()):
         problem = text_problem(value)
         if problem:
             abort(400, problem)
+    for name in RETURN_FIELDS:
+        for value in (*request.args.getlist(name), *request.form.getlist(name)):
+            if any(ord(c) < 32 or ord(c) == 127 for c in value):
+                abort(400, f"the return address ({name}) contains a control character")
     if request.is_json and request.content_length:
         try:
             # Parsed once: Flask caches it for the view's own get_json (the task completion path).

@@ -15,6 +15,7 @@ from wtforms.validators import InputRequired, Length
 
 from casework import directory, mfa, sessions, sso
 from models import Organisation, User, audit, db
+from models.enums import Role
 
 bp = Blueprint("auth", __name__)
 PENDING = "mfa_pending"
@@ -55,10 +56,7 @@ def login():
     if form.validate_on_submit():
         user = directory.authenticate(form.email.data, form.password.data)
         if user is not None and mfa.needed(user):
-            db.session.commit()
-            session.clear()  # nothing of an earlier identity survives into the new one
-            session[PENDING] = {"uid": user.id, "at": time.time(), "next": _safe_next(request.args.get("next"))}
-            return redirect(url_for("auth.second_factor" if user.mfa_enrolled_at else "auth.enrol"))
+            return _await_second_factor(user, "password", _safe_next(request.args.get("next")))
         if user is not None:
             return _sign_in(user, "password", _safe_next(request.args.get("next")))
         db.session.commit()
@@ -73,6 +71,18 @@ def login():
 def _demo_accounts() -> bool:
     return db.session.scalar(select(User.id).where(User.mfa_exempt.is_(True), User.active.is_(True))
                              .limit(1)) is not None
+
+
+def _await_second_factor(user: User, first: str, target: str):
+    """The first factor was right: remember who (for five minutes) and ask for the code, or to enrol."""
+    db.session.commit()
+    session.clear()  # nothing of an earlier identity survives into the new one
+    session[PENDING] = {"uid": user.id, "at": time.time(), "next": target, "first": first}
+    return redirect(url_for("auth.second_factor" if user.mfa_enrolled_at else "auth.enrol"))
+
+
+def _first_factor() -> str:
+    return "sso" if session.get(PENDING, {}).get("first") == "sso" else "password"
 
 
 def _sign_in(user: User, method: str, target: str):
@@ -109,9 +119,9 @@ def second_factor():
         code = form.code.data.strip()
         method = None
         if mfa.check_code(user, code):
-            method = "password+totp"
+            method = f"{_first_factor()}+totp"
         elif "-" in code and mfa.use_recovery_code(user, code):
-            method = "password+recovery"
+            method = f"{_first_factor()}+recovery"
             flash(f"You used a recovery code; {mfa.recovery_codes_left(user)} are left. Your account page makes "
                   "new ones.", "warning")
         if method:
@@ -142,9 +152,9 @@ def enrol():
     if form.validate_on_submit():
         codes = mfa.confirm_enrolment(user, form.code.data)
         if codes is not None:
-            target = session[PENDING]["next"]
-            directory.complete_login(user, "password+totp")
-            sessions.start(user, "password+totp")
+            target, method = session[PENDING]["next"], f"{_first_factor()}+totp"
+            directory.complete_login(user, method)
+            sessions.start(user, method)
             db.session.commit()
             # Shown here once, never stored: the page is the only copy.
             return render_template("auth/recovery_codes.html", codes=codes, target=target)
@@ -191,7 +201,10 @@ def sso_callback(code: str):
     if directory.is_locked(user):
         flash("The account is locked for a while after too many attempts.", "error")
         return redirect(url_for("auth.login"))
-    # The organisation's provider is the proof of identity here (its own second factor included).
+    # The organisation's provider is the proof of identity here, its own second factor included; an admin
+    # account can change everyone's access, so it also gives Casebook's second factor.
+    if Role.ADMIN in user.roles and mfa.needed(user):
+        return _await_second_factor(user, "sso", url_for("admin.index"))
     return _sign_in(user, "sso", url_for("admin.index"))
 
 

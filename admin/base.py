@@ -206,10 +206,19 @@ class ScopedModelView(ModelView):
             page = (cap - 1) // size
         usable = self.checked_search(search)
         if usable or filters:
-            # A searched or filtered list shows content chosen by what was typed: the terms are recorded.
+            # A searched or filtered list shows content chosen by what was typed: the terms are recorded, as
+            # keyed digests where they may be names (the object id holds the search's, so it can be looked up).
             audit.record("search", user=current_user, object_type=self.audit_type or self.model.__tablename__,
-                         detail={"search": usable, "filters": [[str(f) for f in flt] for flt in filters or []]})
+                         object_id=audit.term_digest(usable) if usable else None,
+                         detail={"words": len(usable.split()) if usable else 0,
+                                 "filters": [self._audited_filter(flt) for flt in filters or []]})
         return super().get_list(page, sort_column, sort_desc, usable, filters, execute, page_size)
+
+    def _audited_filter(self, flt: tuple) -> list[str]:
+        """A filter as the audit log keeps it: its name, and its value unless that was typed (then a digest)."""
+        index, name, value = flt[0], str(flt[1]), str(flt[2])
+        chosen = self._filters and 0 <= index < len(self._filters) and self._filters[index].get_options(self)
+        return [name, value if chosen else f"digest {audit.term_digest(value)}"]
 
     @expose("/")
     def index_view(self):

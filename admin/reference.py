@@ -2,7 +2,7 @@
 information-sharing agreements; and audit."""
 from __future__ import annotations
 
-from flask import abort, flash, request
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import FilterEqual
@@ -329,15 +329,16 @@ class AgreementView(ScopedModelView):
 
 
 class CaseTypeProcessView(ScopedModelView):
-    """Which processes start when a case of a type is opened (leads change it; admins see it). A new mapping
-    changes what every agency's cases do, so it starts processes only once a lead of another organisation
-    approves it; to change one, add the new mapping and remove the old."""
+    """Which processes start when a case of a type is opened (leads change it; admins see it). A mapping changes
+    what every agency's cases do, so adding one and removing one both take effect only once a lead of another
+    organisation approves; to change one, add the new mapping and remove the old."""
 
     area = access.Area.PROCESS_MAPPING
     audit_type = "case_type_process"
     column_list = ("case_type", "process_key", "position", "approval", "requested_by", "approved_by")
     column_labels = {"process_key": "Process key", "position": "Order", "approval": "Approval",
                      "requested_by": "Asked by", "approved_by": "Approved by"}
+    column_formatters = {"approval": lambda v, c, m, p: APPROVAL_LABELS.get(m.approval, m.approval)}
     form_columns = ("case_type", "process_key", "position")
     form_args = {"process_key": {"description": "The process id of a deployed diagram, e.g. victim_referral. "
                                                 "It starts with new cases once a lead of another organisation "
@@ -360,11 +361,11 @@ class CaseTypeProcessView(ScopedModelView):
     def after_model_change(self, form, model, is_created: bool) -> None:
         flash(f"{model} waits for a lead of another organisation to approve it.", "info")
 
-    @action("approve", "Approve", "Start these processes with new cases of their types?")
+    @action("approve", "Approve", "Approve these requests (new mappings start with new cases; removed ones stop)?")
     def approve(self, ids: list[str]) -> None:
         self._decide(ids, True)
 
-    @action("reject", "Reject", "Refuse these mappings?")
+    @action("reject", "Reject", "Refuse these requests?")
     def reject(self, ids: list[str]) -> None:
         self._decide(ids, False)
 
@@ -373,25 +374,52 @@ class CaseTypeProcessView(ScopedModelView):
             abort(403, "Only working-group leads approve mappings.")
         wanted = [n for n in map(validate.whole_number, ids) if n is not None]
         done = 0
-        for row in self.get_query().filter(CaseTypeProcess.id.in_(wanted), CaseTypeProcess.approval == "pending"):
+        for row in self.get_query().filter(CaseTypeProcess.id.in_(wanted),
+                                           CaseTypeProcess.approval.in_(("pending", "removal_pending"))):
             asker = row.requested_by
             if asker is not None and (asker.id == current_user.id or asker.organisation_id == current_user.organisation_id):
                 flash(f"{row}: a lead of another organisation approves it.", "error")
                 continue
-            row.approval = "approved" if approve else "rejected"
-            row.approved_by_id = current_user.id
-            audit.record("approve_mapping" if approve else "reject_mapping", user=current_user,
-                         object_type="case_type_process", object_id=row.id,
+            removal = row.approval == "removal_pending"
+            what = ("approve_mapping_removal" if approve else "reject_mapping_removal") if removal \
+                else ("approve_mapping" if approve else "reject_mapping")
+            audit.record(what, user=current_user, object_type="case_type_process", object_id=row.id,
                          detail={"case_type": row.case_type_code, "process_key": row.process_key,
                                  "asked_by": asker.email if asker else None})
+            if removal and approve:
+                db.session.delete(row)
+            else:
+                # A refused removal leaves the mapping as it was: in effect.
+                row.approval = ("approved" if approve else "rejected") if not removal else "approved"
+                row.approved_by_id = current_user.id
             done += 1
         db.session.commit()
         if done:
-            flash(f"{'Approved' if approve else 'Rejected'} {done} mapping(s).", "success")
+            flash(f"{'Approved' if approve else 'Rejected'} {done} request(s).", "success")
+
+    def delete_model(self, model) -> bool:
+        """A mapping in effect is only asked to be removed (four eyes); one never approved goes at once."""
+        if model.approval == "removal_pending":
+            flash(f"{model}: its removal already waits for a lead of another organisation.", "info")
+            return False
+        if model.approval == "approved":
+            model.approval, model.requested_by_id, model.approved_by_id = "removal_pending", current_user.id, None
+            audit.record("request_mapping_removal", user=current_user, object_type="case_type_process",
+                         object_id=model.id, detail={"case_type": model.case_type_code,
+                                                     "process_key": model.process_key})
+            db.session.commit()
+            flash(f"{model} keeps starting with new cases until a lead of another organisation approves its "
+                  "removal.", "info")
+            return False
+        return super().delete_model(model)
 
     def on_model_delete(self, model) -> None:
         audit.record("delete", user=current_user, object_type="case_type_process", object_id=model.id,
                      detail={"case_type": model.case_type_code, "process_key": model.process_key})
+
+
+APPROVAL_LABELS = {"pending": "Waiting for approval", "approved": "In effect", "rejected": "Refused",
+                   "removal_pending": "In effect; removal waiting for approval"}
 
 
 class AuditView(ScopedModelView):
@@ -410,8 +438,25 @@ class AuditView(ScopedModelView):
                       FilterEqual(AuditEvent.organisation_id, "Organisation id"))
     column_default_sort = ("id", True)
     page_size = 50
+    list_template = "audit/list.html"
 
     read_only = True
+
+    @expose("/searched/")
+    def searched(self):
+        """Searches for a name (the log holds their keyed digest): the list filtered to them."""
+        name = (request.args.get("name") or "").strip()
+        if not name:
+            flash("Type the name as it would have been searched for.", "error")
+            return redirect(url_for(".index_view"))
+        wanted = {"Action": "search", "Object id": audit.term_digest(name)}
+        args = {}
+        for position, (index, flt) in enumerate((i, f) for i, f in enumerate(self._filters)
+                                                if isinstance(f, FilterEqual) and f.name in wanted):
+            args[f"flt{position}_{self.get_filter_arg(index, flt)}"] = wanted[flt.name]
+        audit.record("view", user=current_user, object_type="audit_log", detail={"searched_for": "digest"})
+        db.session.commit()
+        return redirect(url_for(".index_view", **args))
 
     @expose("/details/")
     def details_view(self):

@@ -65,6 +65,14 @@ def audit_key() -> bytes | None:
     return raw.encode() if raw else None
 
 
+def term_digest(term: str) -> str:
+    """A keyed digest of what someone typed into a search (case and spacing ignored): the log can show that a
+    name was searched for, and by whom, without holding the name, which outlives the person's records."""
+    key = audit_key() or current_app.config["SECRET_KEY"].encode()
+    normal = " ".join(str(term).casefold().split())
+    return hmac.new(key, b"search:" + normal.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
+
+
 class AuditHead(db.Model):
     """The single chain-head row; locking it serialises appends so the chain never forks."""
 

@@ -39,6 +39,10 @@ class CaseFact(db.Model):
         return json.loads(self.detail) if self.detail else {}
 
 
+# Mappings that start processes: approved ones, and approved ones whose removal still waits for approval.
+MAPPING_IN_EFFECT = ("approved", "removal_pending")
+
+
 class CaseTypeProcess(db.Model):
     """A process that starts when a case of this type is opened (reference data leads edit)."""
 

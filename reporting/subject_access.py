@@ -164,15 +164,17 @@ def build(user: User, person: Person, out: IO[bytes]) -> dict[str, int]:
     columns = (AuditEvent.id, AuditEvent.at, AuditEvent.user_email, AuditEvent.organisation_id, AuditEvent.action,
                AuditEvent.object_type, AuditEvent.object_id, AuditEvent.case_id)
     found = {}
+    searched = {audit.term_digest(n) for n in _name_forms(person)}
     for condition in (AuditEvent.case_id.in_(case_ids),
-                      (AuditEvent.object_id == str(person.id)) & (AuditEvent.object_type == "person")):
+                      (AuditEvent.object_id == str(person.id)) & (AuditEvent.object_type == "person"),
+                      AuditEvent.object_id.in_(searched) & (AuditEvent.action == "search")):
         for row in db.session.execute(select(*columns).where(condition).order_by(AuditEvent.id.desc())
                                       .limit(VIEW_LIMIT)):
             found[row.id] = row
     for _id, at, email, org_id, action, object_type, object_id, case_id in \
             sorted(found.values(), key=lambda r: r.id, reverse=True)[:VIEW_LIMIT]:
-        views.append((at, email, orgs.get(org_id), action, f"{object_type} {object_id}",
-                      references.get(case_id)))
+        what = f"{object_type} {object_id}" if object_id not in searched else f"{object_type} list, by their name"
+        views.append((at, email, orgs.get(org_id), action, what, references.get(case_id)))
     for reference, org, added in db.session.execute(
             select(Case.reference, Organisation.name, CaseOrganisation.added_at)
             .join(Case, Case.id == CaseOrganisation.case_id)
@@ -189,6 +191,12 @@ def build(user: User, person: Person, out: IO[bytes]) -> dict[str, int]:
     audit.record("subject_access", user=user, object_type="person", object_id=person.id,
                  detail={"cases": [c.reference for c in cases], "rows": counts})
     return counts
+
+
+def _name_forms(person: Person) -> list[str]:
+    """The ways someone would type this person's name into a search box."""
+    given, family = person.given_name or "", person.family_name or ""
+    return [n for n in (f"{given} {family}", f"{family} {given}", family, given) if n.strip()]
 
 
 def _plain(value: Any) -> Any:

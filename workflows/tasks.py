@@ -14,6 +14,7 @@ from casework.errors import CasebookError, Conflict, InvalidData, InvalidInput, 
 from models import (Case, CaseNote, CaseTypeProcess, InstanceStatus, ItemStatus, Organisation, User,
                     WorkflowInstance, WorkItem, audit, db, utcnow)
 from models.enums import Role
+from models.facts import MAPPING_IN_EFFECT
 from workflows import assignment, engine, operations, processes
 from workflows.formdata import coerce_and_validate
 from workflows.sandbox import RESERVED_NAMES
@@ -81,7 +82,7 @@ def start_mapped(user: User, case: Case) -> list[str]:
     """
     warnings = []
     mapped = db.session.scalars(select(CaseTypeProcess).where(CaseTypeProcess.case_type_code == case.case_type_code,
-                                                              CaseTypeProcess.approval == "approved")
+                                                              CaseTypeProcess.approval.in_(MAPPING_IN_EFFECT))
                                 .order_by(CaseTypeProcess.position, CaseTypeProcess.id)).all()
     for row in mapped:
         if processes.latest(row.process_key) is None:

@@ -53,6 +53,6 @@ def test_ask_city_homes_and_see_the_answer(page, live_app):
     page.locator("#bell").click()
     page.get_by_role("link", name=f"Your request on {reference} was answered").click()
     page.wait_for_url(re.compile(r".*/admin/cases/details/.*"))
-    history = page.locator(f"[data-instance] table").filter(has_text="Answer the request")
+    history = page.locator("[data-instance] table").filter(has_text="Answer the request")
     assert "the door was repaired in March" in history.inner_text()
     shot(page, "request-answer-seen")

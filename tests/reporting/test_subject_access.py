@@ -42,6 +42,7 @@ def world(ctx):
 def test_the_controller_gets_the_whole_pack(client, login, world):
     login("pc@police.example.org")
     client.get(f"/admin/people/details/?id={world['ann']}")            # a view that must appear in the pack
+    client.get("/admin/people/?search=ann+subject")                    # so must a search for her name
     login("manager@police.example.org")
     assert "Subject access pack" in client.get(f"/admin/people/details/?id={world['ann']}").get_data(as_text=True)
     response = client.get(f"/admin/people/{world['ann']}/subject-access.xlsx")
@@ -63,6 +64,8 @@ def test_the_controller_gets_the_whole_pack(client, login, world):
     assert not answers["victim_name"]["review"]        # her own name is not a third party
     views = table(book["Views and disclosures"])[1]
     assert any(v["who"] == "pc@police.example.org" and v["what"] == "view" for v in views)
+    assert any(v["who"] == "pc@police.example.org" and v["what"] == "search" and "by their name" in v["object"]
+               for v in views)
     assert any(v["what"] == "shared with" and v["organisation"] == "Organisation council" for v in views)
     assert [r["name"] for r in table(book["Third parties"])[1]] == ["Bob Witness"]
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "subject_access")).one()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from models import CaseNote, CaseTypeProcess, WorkflowInstance, db
+from models import AuditEvent, CaseNote, CaseTypeProcess, WorkflowInstance, db
 from models.facts import DEFAULT_CASE_TYPE_PROCESSES
 from tests.factories import make_case, make_org, make_user
 from workflows import processes, tasks
@@ -90,3 +90,41 @@ def test_a_new_mapping_starts_processes_once_another_organisations_lead_approves
     after = make_case(lead, case_type="hmo", title="after approval")
     tasks.start_mapped(lead, after)
     assert db.session.scalars(select(WorkflowInstance).where(WorkflowInstance.case_id == after.id)).all()
+
+
+def test_removing_a_mapping_in_effect_waits_for_another_organisations_lead(client, login, ctx):
+    org = make_org("vs", "victim_services")
+    lead = make_user(org, "lead", "practitioner", email="lead@vs.example.org")
+    colleague = make_user(org, "lead", email="lead2@vs.example.org")
+    police_lead = make_user(make_org("police_a", "police"), "lead", email="lead@police-a.example.org")
+    processes.deploy((DATA / "one_step.bpmn").read_text(), lead)
+    kept = CaseTypeProcess(case_type_code="hmo", process_key="one_step", position=0)
+    fresh = CaseTypeProcess(case_type_code="hmo", process_key="other", position=1, approval="pending",
+                            requested_by_id=lead.id)
+    db.session.add_all([kept, fresh])
+    db.session.commit()
+    login(lead.email)
+    client.post("/admin/case_type_processes/delete/", data={"id": str(kept.id)})
+    client.post("/admin/case_type_processes/delete/", data={"id": str(fresh.id)})   # never in effect: goes at once
+    db.session.expire_all()
+    assert db.session.get(CaseTypeProcess, fresh.id) is None
+    assert db.session.get(CaseTypeProcess, kept.id).approval == "removal_pending"
+    still = make_case(lead, case_type="hmo", title="while the removal waits")
+    tasks.start_mapped(lead, still)
+    assert db.session.scalars(select(WorkflowInstance).where(WorkflowInstance.case_id == still.id)).all()
+    login(colleague.email)   # the same organisation is not a second pair of eyes
+    client.post("/admin/case_type_processes/action/", data={"action": "approve", "rowid": [str(kept.id)]})
+    db.session.expire_all()
+    assert db.session.get(CaseTypeProcess, kept.id).approval == "removal_pending"
+    login(police_lead.email)
+    client.post("/admin/case_type_processes/action/", data={"action": "reject", "rowid": [str(kept.id)]})
+    db.session.expire_all()
+    assert db.session.get(CaseTypeProcess, kept.id).approval == "approved"     # refused: stays in effect
+    login(lead.email)
+    client.post("/admin/case_type_processes/delete/", data={"id": str(kept.id)})
+    login(police_lead.email)
+    client.post("/admin/case_type_processes/action/", data={"action": "approve", "rowid": [str(kept.id)]})
+    db.session.expire_all()
+    assert db.session.get(CaseTypeProcess, kept.id) is None
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "case_type_process")).all()
+    assert {"request_mapping_removal", "reject_mapping_removal", "approve_mapping_removal"} <= set(actions)
