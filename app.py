@@ -46,7 +46,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     if app.config["FORCE_HTTPS"]:
-        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+        # __Host-: browsers accept it only Secure, for this host alone and the whole path (ASVS 3.4.4).
+        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True,
+                          SESSION_COOKIE_NAME="__Host-casebook", SESSION_COOKIE_PATH="/", SESSION_COOKIE_DOMAIN=None)
 
     models.init_app(app)
     access.init_app(app)

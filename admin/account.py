@@ -1,5 +1,5 @@
-"""Your account: the second factor and recovery codes, where you are signed in (end any session), and your
-API tokens (issue, see when each was last used, revoke)."""
+"""Your account: the password, the second factor and recovery codes, where you are signed in (end any
+session), and your API tokens (issue, see when each was last used, revoke)."""
 from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
@@ -8,7 +8,7 @@ from flask_login import current_user, logout_user
 
 import access
 from admin.base import SecureView
-from casework import mfa, sessions, tokens
+from casework import directory, mfa, sessions, tokens
 from casework.errors import InvalidInput, NotFound
 from models import audit, db
 
@@ -55,6 +55,24 @@ class AccountView(SecureView):
         db.session.commit()
         logout_user()
         return redirect(url_for("auth.login"))
+
+    @expose("/password", methods=("POST",))
+    def change_password(self):
+        """A new password: the current one first; every other session ends (a thief's included)."""
+        new = request.form.get("new_password", "")
+        try:
+            if new != request.form.get("repeat_password", ""):
+                raise InvalidInput({"repeat_password": "the two new passwords differ"})
+            ended = directory.change_password(current_user, request.form.get("current_password", ""), new)
+        except InvalidInput as exc:
+            db.session.commit()   # a wrong current password still counts toward the lockout
+            flash(f"The password was not changed: {'; '.join(exc.fields.values())}.", "error")
+            if directory.is_locked(current_user):
+                return self._log_out_here()
+            return self._page(status=400)
+        db.session.commit()
+        flash(f"Your password is changed{f'; {ended} other session(s) ended' if ended else ''}.", "success")
+        return redirect(url_for(".index"))
 
     @expose("/recovery-codes", methods=("POST",))
     def recovery_codes(self):

@@ -16,7 +16,7 @@ from admin.base import ScopedModelView, perform
 from admin.forms import (AddMemberForm, AddOrganisationForm, AddParticipantForm, CaseEditForm, CaseOpenForm,
                          NoteForm)
 from admin.people import apply_errors, named_like, visible_people
-from casework import areas, cases
+from casework import areas, cases, validate
 from casework.errors import InvalidInput, NotFound, NotPermitted, StaleEdit
 from models import (Case, CaseParticipant, CaseType, InstanceStatus, ItemStatus, Organisation, Person, Service,
                     WorkflowInstance, WorkItem, db, utcnow)
@@ -122,7 +122,7 @@ class CaseView(ScopedModelView):
             row.person_id.choices = people_choices
         if request.method == "GET":
             form.lead_organisation.data = current_user.organisation_id
-            person_id = request.args.get("person_id", type=int)
+            person_id = validate.whole_number(request.args.get("person_id"))
             if person_id:
                 form.participants[0].person_id.data = person_id
         if form.validate_on_submit():
@@ -344,7 +344,7 @@ class CaseView(ScopedModelView):
             abort(404)
 
         def assign() -> tuple[str, str]:
-            tasks.assign(current_user, item, request.form.get("organisation", type=int))
+            tasks.assign(current_user, item, validate.whole_number(request.form.get("organisation")))
             return f"“{item.title}” is now with {item.organisation.name}.", "success"
 
         perform(assign)

@@ -11,6 +11,7 @@ from flask_login import current_user
 import access
 from admin.base import SecureView
 from admin.taskforms import form_class_for, submitted
+from casework import validate
 from casework.errors import CasebookError, Conflict, InvalidData, InvalidInput, NotFound
 from models import ProcessDefinition, ProcessDraft, ProcessTestRun, db
 from workflows import drafts, engine
@@ -48,7 +49,7 @@ class DesignerView(SecureView):
     def new(self):
         """Open a draft from a deployed version (or a blank process)."""
         self._require_lead()
-        definition = db.session.get(ProcessDefinition, request.form.get("from", type=int) or 0)
+        definition = db.session.get(ProcessDefinition, validate.whole_number(request.form.get("from")) or 0)
         draft = drafts.open_draft(current_user, definition)
         db.session.commit()
         return redirect(url_for(".edit", draft_id=draft.id))
@@ -173,7 +174,7 @@ class DesignerView(SecureView):
             return redirect(url_for(".edit", draft_id=draft.id))
         try:
             text = upload.read().decode("utf-8")
-            drafts.save(current_user, draft, text, request.form.get("version", type=int) or -1)
+            drafts.save(current_user, draft, text, validate.whole_number(request.form.get("version")) or -1)
             db.session.commit()
             flash("Uploaded into the draft. Validate, then deploy.", "success")
         except (UnicodeDecodeError, Conflict, InvalidInput) as exc:

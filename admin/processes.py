@@ -9,6 +9,7 @@ from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import func, select
 
 import access
+from casework import validate
 from casework.errors import Conflict, NotPermitted
 from admin.base import SecureView
 from models import InstanceStatus, ProcessDefinition, WorkflowInstance, audit, db
@@ -114,8 +115,8 @@ class ProcessesView(SecureView):
         if not rows:
             abort(404)
         newest = rows[0].version
-        to_v = request.args.get("to", type=int) or newest
-        from_v = request.args.get("from", type=int) or max(to_v - 1, 1)
+        to_v = validate.whole_number(request.args.get("to")) or newest
+        from_v = validate.whole_number(request.args.get("from")) or max(to_v - 1, 1)
         diff = versions.diff_versions(key, from_v, to_v) if len(rows) > 1 else None
         return self.render("processes/history.html", key=key, rows=rows, diff=diff, from_v=from_v, to_v=to_v)
 

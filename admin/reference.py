@@ -113,6 +113,8 @@ class UserView(ScopedModelView):
                 raise InvalidInput({"role_codes": "at least one role is required"})
             if is_created and not form.new_password.data:
                 raise InvalidInput({"new_password": "an initial password is required"})
+            if form.new_password.data:
+                directory.check_password_strength(form.new_password.data, (model.email, model.name))
         except InvalidInput as exc:
             raise ValidationError(str(exc)) from None
         with db.session.no_autoflush:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import defer, selectinload
 import access
 from admin.base import ScopedModelView, perform
 from admin.taskforms import form_class_for, prefill, submitted
+from casework import validate
 from casework.errors import Conflict, InvalidData, NotFound, NotPermitted
 from models import Case, ItemStatus, WorkItem, audit, db, utcnow
 from models.enums import Role
@@ -247,7 +248,7 @@ class MyWorkView(WorkView):
         item = self._item(item_id)
 
         def give() -> tuple[str, str]:
-            tasks.give_to(current_user, item, request.form.get("user", type=int))
+            tasks.give_to(current_user, item, validate.whole_number(request.form.get("user")))
             return f"“{item.title}” is now with {item.claimed_by.name}.", "success"
 
         perform(give)

@@ -8,14 +8,17 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
-from casework import validate
+from casework import sessions, validate
 from casework.errors import Conflict, InvalidInput, NotPermitted
 from models import Organisation, RoleGrant, User, audit, db, utcnow
 from models.base import NAME_MAX
 from models.enums import OrgType, Role
 
 PASSWORD_MIN = 12
+PASSWORD_MAX = 1024   # long passphrases welcome; beyond this the KDF would be work for nothing
+PASSWORD_SCORE = 3    # zxcvbn's 0-4: 3 is "safely unguessable" (offline, slow hash)
 # Compared against when the e-mail is unknown, so timing does not reveal which accounts exist.
 _DUMMY_HASH = generate_password_hash("casebook-timing-equaliser", method="scrypt")
 
@@ -45,10 +48,38 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-def check_password_strength(password: str) -> None:
-    """Refuse short passwords."""
-    if len(password or "") < PASSWORD_MIN:
+def check_password_strength(password: str, known: tuple[str, ...] = ()) -> None:
+    """Refuse short, over-long and easily guessed passwords (common passwords, keyboard runs, repeats, the
+    account's own name or e-mail), by zxcvbn's estimate; no composition rules (ASVS 2.1.9)."""
+    password = password or ""
+    if len(password) < PASSWORD_MIN:
         raise InvalidInput({"password": f"must be at least {PASSWORD_MIN} characters"})
+    if len(password) > PASSWORD_MAX:
+        raise InvalidInput({"password": f"must be at most {PASSWORD_MAX} characters"})
+    # zxcvbn reads at most 72 characters; a longer password is at least as strong as its first 72.
+    guess = zxcvbn(password[:72], user_inputs=[k for k in known if k])
+    if guess["score"] < PASSWORD_SCORE:
+        hint = guess["feedback"]["warning"] or "it would be guessed quickly"
+        raise InvalidInput({"password": f"is too easy to guess ({hint.rstrip('.')}); three or four unrelated "
+                                        "words make a strong one"})
+
+
+def change_password(user: User, current: str, new: str) -> int:
+    """The user's own change: the current password proves it is them; other sessions end. Returns how many.
+
+    :raise InvalidInput: a wrong current password (counted toward the lockout) or a weak new one
+    """
+    if not user.password_hash:
+        raise InvalidInput({"password": "your organisation signs you in (single sign-on): change it there"})
+    if not check_password_hash(user.password_hash, current or ""):
+        count_failure(user, "wrong password at password change")
+        raise InvalidInput({"current_password": "the current password is not right"})
+    check_password_strength(new, (user.email, user.email.split("@")[0], user.name))
+    if check_password_hash(user.password_hash, new):
+        raise InvalidInput({"password": "is the same as the current one"})
+    user.password_hash = hash_password(new)
+    audit.record("password_changed", user=user, object_type="user", object_id=user.id)
+    return sessions.end_all(user, user, "password changed", keep_current=True)
 
 
 def create_user(email: str, name: str, org_code: str, roles: list[str], password: str | None = None,
@@ -70,7 +101,7 @@ def create_user(email: str, name: str, org_code: str, roles: list[str], password
         raise InvalidInput({"email": f"a user with e-mail {email!r} already exists"})
     if password is None:
         password = secrets.token_urlsafe(15)
-    check_password_strength(password)
+    check_password_strength(password, (email, email.split("@")[0], name))
     user = User(email=email, name=name, organisation=org, password_hash=hash_password(password))
     user.set_roles([Role(r) for r in roles])
     db.session.add(user)

@@ -84,6 +84,9 @@ def test_force_https_redirects(db_url):
     assert response.status_code == 301 and response.headers["Location"].startswith("https://")
     secure = app.test_client().get("/login", base_url="https://localhost")
     assert "max-age" in secure.headers["Strict-Transport-Security"]
+    cookie = secure.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-casebook=") and "Secure" in cookie and "Path=/" in cookie
+    assert "Domain" not in cookie and "HttpOnly" in cookie
 
 
 def test_root_redirects_into_console(client):

@@ -408,7 +408,7 @@ def test_console_forms_never_answer_500(world, endpoint):
         files = None
         if target.files:
             # Multipart text must be valid UTF-8 (a browser sends nothing else there); the files carry the rest.
-            fields = {k: [v.encode("utf-8", "replace").decode() for v in vs] for k, vs in fields.items()}
+            fields = {_utf8(k): [_utf8(v) for v in vs] for k, vs in fields.items()}
             files = {name: (data.draw(UPLOADS), data.draw(strings.map(_safe_segment))) for name in target.files}
         response = _send_form(world, target, fields, files)
         assert response.status_code < 500, (target.url, response.get_data(as_text=True)[:300])
@@ -516,6 +516,11 @@ def test_api_never_answers_500_or_html(world, endpoint, method):
         assert response.is_json or response.mimetype.startswith("application/vnd.openxml"), (url, response.mimetype)
 
     send()
+
+
+def _utf8(value: str) -> str:
+    """Text a browser could put in a multipart form (lone surrogates become "?")."""
+    return value.encode("utf-8", "replace").decode()
 
 
 def _safe_segment(value: str) -> str:

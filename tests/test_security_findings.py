@@ -229,3 +229,16 @@ def test_a_return_address_with_a_line_break_is_refused(client, login, partnershi
     response = client.post("/admin/case_type_processes/action/", data={"action": "approve", "url": "\n"})
     assert response.status_code == 400 and "control character" in response.get_data(as_text=True)
     assert client.get("/login?next=/admin/%0d%0aSet-Cookie:x=1").status_code in (302, 400)
+
+
+def test_ids_typed_into_console_forms_beyond_the_column_range_are_refused(client, login, api):
+    """Found by tests/test_bad_input.py: giving a step to user 99999999999999999999 was a 500 on SQLite."""
+    assert api["lead"].deploy("one_step.bpmn").status_code == 201
+    case_id = api["pc"].post("/cases", {"case_type": "victim_support", "title": "t"}).json["id"]
+    task = api["pc"].post(f"/cases/{case_id}/processes", {"key": "one_step"}).json["tasks"][0]
+    manager = make_user(db.session.get(User, 1).organisation, "manager", email="boss@police.example.org")
+    login(manager.email)
+    response = client.post(f"/admin/my_work/{task['id']}/give/", data={"user": "99999999999999999999"})
+    assert response.status_code in (302, 400)
+    assert client.get("/admin/processes/history/one_step/?to=99999999999999999999&from=%D9%A1").status_code in (
+        200, 404)

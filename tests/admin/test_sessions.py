@@ -167,3 +167,26 @@ def test_admins_list_and_revoke_anyones_tokens(app, people):
     assert app.test_client().get("/api/v1/tasks", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     pc = _sign_in(app, "pc@example.org")
     assert pc.get("/admin/api_tokens/").status_code == 404   # owners use their account page
+
+
+def test_users_change_their_password_and_their_other_sessions_end(app, people):
+    laptop, phone = _sign_in(app, "pc@example.org"), _sign_in(app, "pc@example.org")
+    url = "/admin/account/password"
+    for current, new, repeat, message in [
+            ("wrong password!", "a-brand-new-password-1", "a-brand-new-password-1", "current password is not right"),
+            (PASSWORD, "short", "short", "at least 12 characters"),
+            (PASSWORD, "password1234", "password1234", "too easy to guess"),
+            (PASSWORD, "pc@example.org1", "pc@example.org1", "too easy to guess"),   # their own e-mail
+            (PASSWORD, "a-brand-new-password-1", "a-brand-new-password-2", "differ")]:
+        refused = laptop.post(url, data={"current_password": current, "new_password": new,
+                                         "repeat_password": repeat})
+        assert refused.status_code == 400 and message in refused.get_data(as_text=True), (new, message)
+    assert _signed_in(phone)
+    done = laptop.post(url, data={"current_password": PASSWORD, "new_password": "lantern orbit velvet crane",
+                                  "repeat_password": "lantern orbit velvet crane"})
+    assert done.status_code == 302 and _signed_in(laptop) and not _signed_in(phone)
+    assert app.test_client().post("/login", data={"email": "pc@example.org",
+                                                  "password": "lantern orbit velvet crane"}).status_code == 302
+    db.session.rollback()
+    actions = db.session.scalars(select(AuditEvent.action)).all()
+    assert "password_changed" in actions and actions.count("login_failed") == 1   # the wrong current password
