@@ -1,14 +1,14 @@
-"""Your account: the password, the second factor and recovery codes, where you are signed in (end any
-session), and your API tokens (issue, see when each was last used, revoke)."""
+"""Your account: the password, the second factor (authenticator app, recovery codes, security keys), where you
+are signed in (end any session), and your API tokens (issue, see when each was last used, revoke)."""
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user, logout_user
 
 import access
-from admin.base import SecureView
-from casework import directory, mfa, sessions, tokens
+from admin.base import SecureView, json_body
+from casework import directory, mfa, security_keys, sessions, tokens
 from casework.errors import InvalidInput, NotFound
 from models import audit, db
 
@@ -29,6 +29,7 @@ class AccountView(SecureView):
         return self.render("account/index.html", user=current_user, sessions=sessions.active(current_user),
                            current=sessions.current_row_id(), tokens=tokens.of_user(current_user),
                            codes_left=mfa.recovery_codes_left(current_user), new_token=new_token,
+                           keys=security_keys.of_user(current_user),
                            mfa_needed=mfa.needed(current_user)), status
 
     @expose("/sessions/<int:session_id>/end", methods=("POST",))
@@ -72,6 +73,41 @@ class AccountView(SecureView):
             return self._page(status=400)
         db.session.commit()
         flash(f"Your password is changed{f'; {ended} other session(s) ended' if ended else ''}.", "success")
+        return redirect(url_for(".index"))
+
+    @expose("/keys/options", methods=("POST",))
+    def key_options(self):
+        """The challenge for a new security key (JSON, for the page's script)."""
+        if current_user.mfa_enrolled_at is None:
+            return jsonify(error="Set up an authenticator app first (at your next login)."), 400
+        return current_app.response_class(security_keys.registration_options(current_user),
+                                          mimetype="application/json")
+
+    @expose("/keys", methods=("POST",))
+    def add_key(self):
+        """Keep the new key once its answer checks out (JSON in and out)."""
+        data = json_body()
+        try:
+            if current_user.mfa_enrolled_at is None:
+                raise InvalidInput({"credential": "set up an authenticator app first (at your next login)"})
+            key = security_keys.register(current_user, data.get("credential"), data.get("label"))
+        except InvalidInput as exc:
+            db.session.rollback()
+            return jsonify(error=f"The key was not added: {'; '.join(exc.fields.values())}."), 400
+        db.session.commit()
+        flash(f"“{key.label}” is added: you can use it instead of a code when you log in.", "success")
+        return jsonify(next=url_for(".index"))
+
+    @expose("/keys/<int:key_id>/remove", methods=("POST",))
+    def remove_key(self, key_id: int):
+        try:
+            security_keys.remove(current_user, key_id, current_user)
+        except NotFound:
+            db.session.rollback()
+            flash("No such security key (it may already be removed).", "error")
+            return redirect(url_for(".index"))
+        db.session.commit()
+        flash("The security key is removed.", "success")
         return redirect(url_for(".index"))
 
     @expose("/recovery-codes", methods=("POST",))

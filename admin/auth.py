@@ -5,15 +5,17 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, session, url_for
+from flask import (Blueprint, Flask, abort, current_app, flash, jsonify, redirect, render_template, request, session,
+                   url_for)
 from flask_login import current_user, logout_user
-from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
-from casework import directory, mfa, sessions, sso
+from admin.forms import Form
+from admin.base import json_body
+from casework import directory, mfa, security_keys, sessions, sso
 from models import Organisation, User, audit, db
 from models.enums import Role
 
@@ -21,7 +23,7 @@ bp = Blueprint("auth", __name__)
 PENDING = "mfa_pending"
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField("E-mail", validators=[InputRequired(), Length(max=254)],
                        render_kw={"autocomplete": "username", "autofocus": True})
     password = PasswordField("Password", validators=[InputRequired(), Length(max=1024)],
@@ -40,7 +42,7 @@ def _safe_next(target: str | None) -> str:
 PENDING_SECONDS = 300  # between a right password and the second factor
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     code = StringField("Code", validators=[InputRequired(), Length(max=64)],
                        render_kw={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false",
                                   "autocapitalize": "off"})
@@ -86,10 +88,14 @@ def _first_factor() -> str:
 
 
 def _sign_in(user: User, method: str, target: str):
+    _complete(user, method)
+    return redirect(target)
+
+
+def _complete(user: User, method: str) -> None:
     directory.complete_login(user, method)
     sessions.start(user, method)
     db.session.commit()
-    return redirect(target)
 
 
 def _pending_user() -> User | None:
@@ -136,7 +142,36 @@ def second_factor():
         status = 401
     elif request.method == "POST":
         status = 400
-    return render_template("auth/code.html", form=form), status
+    return render_template("auth/code.html", form=form, keys=security_keys.has_keys(user)), status
+
+
+@bp.post("/login/key/options")
+def key_options():
+    """The challenge for the pending user's security key (JSON, for the page's script)."""
+    user = _pending_user()
+    if user is None or not security_keys.has_keys(user):
+        return jsonify(error="Please log in again (the second step waits five minutes at most)."), 401
+    return current_app.response_class(security_keys.authentication_options(user), mimetype="application/json")
+
+
+@bp.post("/login/key")
+def key_answer():
+    """The security key's signature: signed in (JSON with where to go), or refused and counted."""
+    user = _pending_user()
+    if user is None:
+        return jsonify(error="Please log in again (the second step waits five minutes at most).",
+                       next=url_for("auth.login")), 401
+    if security_keys.verify(user, json_body().get("credential")):
+        target, method = session[PENDING]["next"], f"{_first_factor()}+key"
+        _complete(user, method)
+        return jsonify(next=target)
+    directory.count_failure(user, "security key refused")
+    db.session.commit()
+    if directory.is_locked(user):
+        session.pop(PENDING, None)
+        return jsonify(error="Too many failed attempts: the account is locked for a while.",
+                       next=url_for("auth.login")), 401
+    return jsonify(error="The key's answer did not check out. Try again, or enter a code instead."), 401
 
 
 @bp.route("/login/enrol", methods=["GET", "POST"])

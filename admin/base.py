@@ -26,6 +26,12 @@ def _deny(name: str | None = None, **kwargs: Any):
     abort(404)
 
 
+def json_body() -> dict[str, Any]:
+    """The JSON object a console script sent; {} for anything else (the view then says what it needs)."""
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
+
+
 def perform(action: Callable[[], tuple[str, str]], refused_prefix: str = "") -> bool:
     """Run a console action that changes data: commit and flash the (message, category) it returns. A refusal
     rolls back and says why (403 when the user may not); returns whether it went through."""

@@ -9,7 +9,7 @@ from flask_admin import expose
 from flask_login import current_user
 
 import access
-from admin.base import SecureView
+from admin.base import SecureView, json_body
 from admin.taskforms import form_class_for, submitted
 from casework import validate
 from casework.errors import CasebookError, Conflict, InvalidData, InvalidInput, NotFound
@@ -73,7 +73,7 @@ class DesignerView(SecureView):
         return Response(draft.bpmn_xml, mimetype="application/xml", headers=headers)
 
     def _payload(self) -> tuple[str, int]:
-        data = request.get_json(silent=True) or {}
+        data = json_body()
         xml, version = data.get("xml"), data.get("version")
         if not isinstance(xml, str) or not isinstance(version, int):
             abort(400, "send {xml, version}")
@@ -97,7 +97,7 @@ class DesignerView(SecureView):
     def validate(self, draft_id: int):
         """The deploy lint on the XML in the browser (nothing is saved)."""
         self._draft(draft_id)
-        xml = (request.get_json(silent=True) or {}).get("xml")
+        xml = json_body().get("xml")
         if not isinstance(xml, str):
             abort(400, "send {xml}")
         errors, warnings = drafts.validate(xml)

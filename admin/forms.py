@@ -1,7 +1,10 @@
 """WTForms for the console's own screens (Flask-Admin generates the reference-data forms)."""
 from __future__ import annotations
 
+from flask import request
 from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto
+from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import (BooleanField, DateField, EmailField, FieldList, FormField, HiddenField, IntegerField,
                      SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms import Form as PlainForm
@@ -10,6 +13,17 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 
 from models.base import NAME_MAX, TEXT_MAX, TITLE_MAX
 from models.enums import CaseStatus, ParticipantRole, RiskLevel, choices
+
+
+class Form(FlaskForm):
+    """The base of the console's forms: they read form fields only. Flask-WTF would otherwise take a JSON body
+    as the form's data, untyped (a number where text is due, a list where pairs are), and fail on it."""
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            if formdata is _Auto and request.is_json and not request.form and not request.files:
+                return ImmutableMultiDict()
+            return super().wrap_formdata(form, formdata)
 
 
 def opts(pairs) -> list[SelectChoice]:
@@ -21,7 +35,7 @@ SEX_CHOICES = [("", "Not asked"), ("female", "Female"), ("male", "Male"), ("othe
                ("prefer_not_to_say", "Prefer not to say")]
 
 
-class PersonForm(FlaskForm):
+class PersonForm(Form):
     given_name = StringField("Given name(s)", validators=[InputRequired(), Length(max=NAME_MAX)],
                              render_kw={"autocomplete": "off"})
     family_name = StringField("Family name", validators=[InputRequired(), Length(max=NAME_MAX)],
@@ -51,7 +65,7 @@ class ParticipantRow(PlainForm):
 AREA_HELP = "Where the case belongs: steps for a service go to the organisation providing it in this area."
 
 
-class CaseOpenForm(FlaskForm):
+class CaseOpenForm(Form):
     case_type = SelectField("Case type", validators=[InputRequired()])
     area = SelectField("Area", description=AREA_HELP, validate_choice=False)  # checked by the service
     title = StringField("Title", validators=[InputRequired(), Length(max=TITLE_MAX)],
@@ -65,7 +79,7 @@ class CaseOpenForm(FlaskForm):
                                         description="Organisations working on this case with you.")
 
 
-class CaseEditForm(FlaskForm):
+class CaseEditForm(Form):
     case_type = SelectField("Case type", validators=[InputRequired()])
     area = SelectField("Area", description=AREA_HELP, validate_choice=False)  # checked by the service
     title = StringField("Title", validators=[InputRequired(), Length(max=TITLE_MAX)])
@@ -76,19 +90,19 @@ class CaseEditForm(FlaskForm):
     version = HiddenField(validators=[InputRequired()])
 
 
-class NoteForm(FlaskForm):
+class NoteForm(Form):
     body = TextAreaField("New note", validators=[InputRequired(), Length(max=TEXT_MAX)])
 
 
-class AddParticipantForm(FlaskForm):
+class AddParticipantForm(Form):
     person_id = IntegerField("Person", validators=[InputRequired(), NumberRange(min=1)])
     role = SelectField("Role", choices=opts(choices(ParticipantRole)))
 
 
-class AddOrganisationForm(FlaskForm):
+class AddOrganisationForm(Form):
     organisation_id = SelectField("Add a partner organisation", coerce=int, validate_choice=False,
                                   validators=[InputRequired("Choose an organisation.")])
 
 
-class AddMemberForm(FlaskForm):
+class AddMemberForm(Form):
     email = EmailField("User's e-mail", validators=[InputRequired(), Email(check_deliverability=False)])

@@ -11,7 +11,6 @@ from io import BytesIO
 from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_admin import Admin, expose
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
@@ -20,12 +19,13 @@ from wtforms.validators import Length, Optional
 
 import access
 from admin.base import SecureView
+from admin.forms import Form
 from casework import import_jobs, importing
 from casework.errors import CasebookError, NotFound
 from models import ImportJob, db
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     kind = SelectField("What the file holds", choices=[SelectChoice("people", "People"),
                                                        SelectChoice("cases", "Cases")])
     file = FileField("Spreadsheet (.xlsx)", description="The first sheet is read unless you name another; "

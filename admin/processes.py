@@ -4,20 +4,20 @@ from __future__ import annotations
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import func, select
 
 import access
 from casework import validate
 from casework.errors import Conflict, NotPermitted
+from admin.forms import Form
 from admin.base import SecureView
 from models import InstanceStatus, ProcessDefinition, WorkflowInstance, audit, db
 from workflows import processes, routing_check
 from workflows.engine import DiagramError
 
 
-class UploadForm(FlaskForm):
+class UploadForm(Form):
     file = FileField("BPMN file", validators=[FileRequired()],
                      description="A .bpmn file with one executable process (e.g. saved from Camunda Modeler).")
 

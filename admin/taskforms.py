@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import (DateField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField,
                      TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from admin.forms import Form
 from workflows.formdata import is_multiple
 
 
@@ -61,10 +61,10 @@ def _field(spec: dict[str, Any]):
     return cls(validators=base + extra, **kwargs)
 
 
-def form_class_for(fields: list[dict[str, Any]]) -> type[FlaskForm]:
-    """A FlaskForm subclass with one field per diagram field, in diagram order."""
+def form_class_for(fields: list[dict[str, Any]]) -> type[Form]:
+    """A form class with one field per diagram field, in diagram order."""
 
-    class TaskForm(FlaskForm):
+    class TaskForm(Form):
         pass
 
     for spec in fields:
@@ -72,7 +72,7 @@ def form_class_for(fields: list[dict[str, Any]]) -> type[FlaskForm]:
     return TaskForm
 
 
-def submitted(form: FlaskForm, fields: list[dict[str, Any]]) -> dict[str, Any]:
+def submitted(form: Form, fields: list[dict[str, Any]]) -> dict[str, Any]:
     """The answers as the service expects them (dates as ISO text, booleans as true/false)."""
     out: dict[str, Any] = {}
     for spec in fields:
@@ -85,7 +85,7 @@ def submitted(form: FlaskForm, fields: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def prefill(form: FlaskForm, fields: list[dict[str, Any]]) -> None:
+def prefill(form: Form, fields: list[dict[str, Any]]) -> None:
     """Show each field's default (from the diagram) on a fresh form."""
     from datetime import date
 

@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 
 from casework import sessions
-from models import RecoveryCode, User, audit, db, utcnow
+from models import RecoveryCode, SecurityKey, User, audit, db, utcnow
 from models.enums import Role
 from models.security import digest
 
@@ -113,10 +113,11 @@ def recovery_codes_left(user: User) -> int:
 
 
 def reset(user: User, actor: User) -> None:
-    """An admin clears the user's factor (lost phone): they enrol again at their next login; their sessions
-    end. Audited."""
+    """An admin clears the user's factors (lost phone or key): they enrol again at their next login; their
+    sessions end. Audited."""
     user.totp_secret, user.mfa_enrolled_at, user.totp_last_step = None, None, None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    db.session.execute(delete(SecurityKey).where(SecurityKey.user_id == user.id))
     sessions.end_all(user, actor, "second factor reset")
     audit.record("reset_mfa", user=actor, object_type="user", object_id=user.id,
                  organisation_id=user.organisation_id, detail={"for_user": user.email})

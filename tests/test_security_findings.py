@@ -242,3 +242,16 @@ def test_ids_typed_into_console_forms_beyond_the_column_range_are_refused(client
     assert response.status_code in (302, 400)
     assert client.get("/admin/processes/history/one_step/?to=99999999999999999999&from=%D9%A1").status_code in (
         200, 404)
+
+
+@pytest.mark.parametrize("body", [True, [1, 2], [["a"]], {"body": 5}, {"body": {"x": 1}}])
+def test_json_sent_to_a_console_form_is_a_400(client, login, api, body):
+    """Found by tests/test_bad_input.py: Flask-WTF read a JSON body as the form's data, untyped, and failed."""
+    case_id = api["pc"].post("/cases", {"case_type": "victim_support", "title": "t"}).json["id"]
+    login("pc@police.example.org")
+    assert client.post(f"/admin/cases/{case_id}/notes/", json=body).status_code == 400
+    lead = db.session.scalar(select(User).where(User.email == "lead@vs.example.org"))
+    draft = drafts.open_draft(lead)
+    db.session.commit()
+    login(lead.email)
+    assert client.post(f"/admin/designer/{draft.id}/validate", json=[1]).status_code == 400

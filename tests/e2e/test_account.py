@@ -5,9 +5,10 @@ import re
 import time
 
 import pyotp
+from sqlalchemy import select
 
-from casework import directory
-from models import db
+from casework import directory, mfa
+from models import AuditEvent, SecurityKey, User, UserSession, db, utcnow
 from tests.e2e.conftest import shot
 
 
@@ -54,7 +55,7 @@ def test_new_user_sets_up_an_authenticator_and_manages_sessions(page, live_app, 
     other.goto("/admin/account/")
     assert "/login" in other.url
 
-    page.get_by_label("Name").fill("referral intake")
+    page.get_by_label("Name", exact=True).fill("referral intake")
     page.get_by_role("button", name="Issue a new token").click()
     assert page.locator("#new-token code").inner_text().startswith("cbk_")
     page.get_by_role("button", name="Revoke referral intake").click()
@@ -86,3 +87,56 @@ def test_console_runs_under_a_strict_csp(page, live_app):
     for path in ("/admin/", "/admin/organisations/", "/admin/account/", "/admin/role_requests/"):
         page.goto(path)
     assert violations == []
+
+
+def test_a_security_key_is_added_and_then_used_at_login(browser, live_app):
+    """Chromium's virtual authenticator (the DevTools WebAuthn domain) plays the key: the real browser API, the
+    real signatures, no mock on our side. WebAuthn needs a host name, so the page is opened as localhost."""
+    url, app = live_app
+    origin = url.replace("127.0.0.1", "localhost")
+    with app.app_context():
+        user, _ = directory.create_user("key.user@vs.example.org", "Key User", "victim_services", ["practitioner"],
+                                        "lantern orbit velvet crane")
+        secret = mfa.begin_enrolment(user)
+        user.mfa_enrolled_at = utcnow()
+        db.session.commit()
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=origin)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    devtools = context.new_cdp_session(page)
+    devtools.send("WebAuthn.enable")
+    devtools.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "usb", "hasResidentKey": False, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True}})
+
+    def password_step() -> None:
+        page.goto("/login")
+        page.get_by_label("E-mail").fill("key.user@vs.example.org")
+        page.get_by_label("Password").fill("lantern orbit velvet crane")
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url("**/login/code")
+
+    password_step()
+    page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url("**/admin/")
+    page.goto("/admin/account/")
+    page.get_by_label("Key name").fill("Blue key")
+    page.get_by_role("button", name="Add a security key").click()
+    page.get_by_text("“Blue key” is added").wait_for()
+    assert page.locator("tr[data-key]").count() == 1
+    shot(page, "security-key-added")
+
+    page.get_by_role("button", name="Log out", exact=True).click()
+    password_step()
+    shot(page, "security-key-login")
+    page.get_by_role("button", name="Use security key").click()
+    page.wait_for_url("**/admin/")
+    with app.app_context():
+        method = db.session.scalar(select(UserSession.method).join(User)
+                                   .where(User.email == "key.user@vs.example.org"))
+        key = db.session.scalar(select(SecurityKey))
+        assert method == "password+key" and key.last_used_at is not None and key.label == "Blue key"
+        actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.user_email == "key.user@vs.example.org")).all()
+        assert "security_key_added" in actions
+    context.close()
