@@ -146,6 +146,8 @@ def _load_user(user_id: str) -> User | None:
     raw = session.get(SID_KEY) if has_request_context() else None
     if not raw or not isinstance(raw, str) or not user_id.isdigit():
         return None
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        return None   # a request that names its token acts as the token's user, never as the cookie's
     row = db.session.execute(_SESSION_USER, {"digest": digest(raw), "uid": int(user_id)}).unique().first()
     if row is None:
         return None

@@ -6,13 +6,14 @@ from typing import Any
 from flask import jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 import access
 from api.base import body, bp, error
 from api.tasks import task_json
-from casework import agreements, cases, people
+from casework import agreements, cases, people, validate
 from casework.errors import InvalidInput, NotFound
-from models import Case, Organisation, WorkflowInstance, audit, db
+from models import Case, Organisation, Person, WorkflowInstance, audit, db
 from models.enums import ParticipantRole
 from workflows import assignment, requests, tasks
 
@@ -24,7 +25,8 @@ def _iso(value) -> str | None:
 def case_json(case: Case, content: bool = True) -> dict[str, Any]:
     """The case as JSON; auditors get metadata only."""
     out: dict[str, Any] = {
-        "id": case.id, "reference": case.reference, "case_type": case.case_type_code,
+        "id": case.id, "reference": case.reference, "external_reference": case.external_reference,
+        "case_type": case.case_type_code,
         "area": case.area_code, "status": case.status.value, "risk_level": case.risk_level.value,
         "lead_organisation": case.lead_organisation.code, "restricted": case.restricted,
         "opened_at": _iso(case.opened_at), "closed_at": _iso(case.closed_at),
@@ -57,13 +59,53 @@ def _org_by_code(code: Any, field: str) -> Organisation:
 
 @bp.post("/cases")
 def open_case():
-    """Open a case with people in roles and partner organisations; duplicates and ISAs are warnings."""
+    """Open a case with people in roles and partner organisations; duplicates and ISAs are warnings.
+
+    With `external_reference` (the sending system's own reference) it is idempotent per lead organisation: the
+    same reference again answers 200 with the case it opened, never a second case, even when two arrive at once.
+    """
     if not access.can(current_user, access.Action.CREATE, Case):
         return error(403, "your role cannot open cases")
     data = body()
     lead = _org_by_code(data.get("lead_organisation") or current_user.organisation.code, "lead_organisation")
     if not access.can_act_for(current_user, lead):
         return error(403, f"you cannot open a case for {lead.name}: you act for {current_user.organisation.name}")
+    external = validate.text(data.get("external_reference"), "external_reference", 64, required=False)
+    if external:
+        existing = _already_opened(lead, external)
+        if existing is not None:
+            return existing
+    try:
+        case, warnings = _open(data, lead, external)
+        db.session.commit()
+    except IntegrityError:
+        # Another request opened this reference between our look and our insert: answer with its case.
+        db.session.rollback()
+        existing = _already_opened(lead, external) if external else None
+        if existing is None:
+            raise
+        return existing
+    return jsonify(id=case.id, reference=case.reference, external_reference=case.external_reference,
+                   warnings=warnings), 201
+
+
+def _already_opened(lead: Organisation, external: str):
+    """200 with the case this organisation opened under the reference, or None when there is none."""
+    case = db.session.scalar(select(Case).where(Case.lead_organisation_id == lead.id,
+                                                Case.external_reference == external))
+    if case is None:
+        return None
+    if not access.is_visible(current_user, case):
+        return error(409, f"your organisation already has a case with external reference {external!r}, "
+                          "restricted to named workers; ask them or your manager")
+    audit.record("view", user=current_user, object_type="case", object_id=case.id, case_id=case.id,
+                 detail={"external_reference": external, "repeat": True})
+    db.session.commit()
+    return jsonify(id=case.id, reference=case.reference, external_reference=external, warnings=[]), 200
+
+
+def _open(data: dict[str, Any], lead: Organisation, external: str | None) -> tuple[Case, list[str]]:
+    """Register or find the people, open the case, start its processes (nothing committed)."""
     people_in, orgs_in = data.get("people") or [], data.get("organisations") or []
     if not isinstance(people_in, list) or not isinstance(orgs_in, list):
         raise InvalidInput({"people": "people and organisations must be lists"})
@@ -75,27 +117,60 @@ def open_case():
         role = row.get("role")
         if role not in {r.value for r in ParticipantRole}:
             raise InvalidInput({f"people[{n}].role": f"{role!r} is not a participant role"})
-        fields = {k: row.get(k) for k in ("given_name", "family_name", "date_of_birth", "external_reference")}
-        try:
-            clean = people.clean(fields)
-        except InvalidInput as exc:
-            raise InvalidInput({f"people[{n}].{k}": v for k, v in exc.fields.items()}) from None
-        matches = people.find_duplicates(current_user, clean["given_name"], clean["family_name"],
-                                         clean["date_of_birth"])
-        if matches:
-            warnings.append(f"{clean['given_name']} {clean['family_name']} may already be registered "
-                            f"(person {', '.join(str(m.id) for m in matches)})")
-        person = people.register(current_user, fields, confirm_not_duplicate=True)
-        participants.append((person.id, role))
+        person_id = _existing_person(row, n)
+        if person_id is None:
+            person_id, warning = _register(row, n)
+            warnings += warning
+        participants.append((person_id, role))
     case = cases.open_case(current_user, case_type=data.get("case_type"), title=data.get("title"),
                            area=data.get("area"),
                            summary=data.get("summary"), risk_level=data.get("risk_level") or "not_assessed",
                            restricted=bool(data.get("restricted")), lead_organisation_id=lead.id,
-                           participants=participants, organisation_ids=[p.id for p in partners])
+                           participants=participants, organisation_ids=[p.id for p in partners],
+                           external_reference=external)
     warnings += agreements.missing(lead, partners, case.case_type_code)
     warnings += tasks.start_mapped(current_user, case)
-    db.session.commit()
-    return jsonify(id=case.id, reference=case.reference, warnings=warnings), 201
+    return case, warnings
+
+
+def _existing_person(row: dict[str, Any], n: int) -> int | None:
+    """The person a people entry names: by `id` (one the caller may see), or by the `external_reference` the
+    caller's organisation registered them under; None when the entry describes someone to register."""
+    if "id" in row:
+        person = _person(validate.whole_number(row["id"]))
+        if person is None:
+            # The same words whether the person does not exist or is not the caller's to see.
+            raise InvalidInput({f"people[{n}].id": f"no person {row['id']!r} that you can see"})
+        return person.id
+    ref = row.get("external_reference")
+    if ref is None:
+        return None
+    ref = validate.text(ref, f"people[{n}].external_reference", 64)
+    found = db.session.scalar(select(Person.id).where(Person.registered_by_org_id == current_user.organisation_id,
+                                                      Person.external_reference == ref).order_by(Person.id))
+    if found is None and not (row.get("given_name") or row.get("family_name")):
+        raise InvalidInput({f"people[{n}].external_reference":
+                            f"your organisation has registered nobody as {ref!r}; send their names to register them"})
+    return found
+
+
+def _person(person_id: int | None) -> Person | None:
+    person = db.session.get(Person, person_id) if person_id else None
+    return person if person is not None and access.is_visible(current_user, person) else None
+
+
+def _register(row: dict[str, Any], n: int) -> tuple[int, list[str]]:
+    """Register the person a people entry describes; a warning when they may be registered already."""
+    fields = {k: row.get(k) for k in ("given_name", "family_name", "date_of_birth", "external_reference")}
+    try:
+        clean = people.clean(fields)
+    except InvalidInput as exc:
+        raise InvalidInput({f"people[{n}].{k}": v for k, v in exc.fields.items()}) from None
+    matches = people.find_duplicates(current_user, clean["given_name"], clean["family_name"],
+                                     clean["date_of_birth"])
+    warnings = [f"{clean['given_name']} {clean['family_name']} may already be registered "
+                f"(person {', '.join(str(m.id) for m in matches)})"] if matches else []
+    return people.register(current_user, fields, confirm_not_duplicate=True).id, warnings
 
 
 @bp.get("/cases/<int:case_id>")

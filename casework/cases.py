@@ -41,8 +41,11 @@ def _case_type(code: str | None) -> CaseType:
 def open_case(user: User, *, case_type: str, title: str, lead_organisation_id: int | None = None,
               summary: str | None = None, risk_level: str = RiskLevel.NOT_ASSESSED.value,
               restricted: bool = False, participants: list[tuple[int, str]] | None = None,
-              organisation_ids: list[int] | None = None, area: str | None = None) -> Case:
+              organisation_ids: list[int] | None = None, area: str | None = None,
+              external_reference: str | None = None) -> Case:
     """Open a case led by the user's organisation, with people in roles and partner organisations.
+
+    `external_reference` is the sending system's own reference (unique per lead organisation).
 
     `area` (a code) is where the case belongs: routing by service picks that area's providers.
 
@@ -62,7 +65,8 @@ def open_case(user: User, *, case_type: str, title: str, lead_organisation_id: i
                 area_code=areas.area_or_error(area).code if area else None, title=validate.text(title, "title", TITLE_MAX),
                 summary=validate.text(summary, "summary", TEXT_MAX, required=False),
                 risk_level=RiskLevel(validate.choice(risk_level, "risk_level", {r.value for r in RiskLevel})),
-                restricted=bool(restricted), opened_by_id=user.id, status=CaseStatus.OPEN)
+                restricted=bool(restricted), opened_by_id=user.id, status=CaseStatus.OPEN,
+                external_reference=validate.text(external_reference, "external_reference", 64, required=False))
     people = _check_participants(user, participants or [])
     orgs = _check_organisations(organisation_ids or [], exclude=lead.id)
     case.reference = next_reference(utcnow().year)

@@ -255,3 +255,16 @@ def test_json_sent_to_a_console_form_is_a_400(client, login, api, body):
     db.session.commit()
     login(lead.email)
     assert client.post(f"/admin/designer/{draft.id}/validate", json=[1]).status_code == 400
+
+
+def test_a_bearer_token_outranks_a_session_cookie(api, client, login):
+    """Found while writing the intake tests: a request with a council token and a police cookie acted as police."""
+    login("pc@police.example.org")
+    who = client.get("/api/v1/cases", headers={"Authorization": f"Bearer {api['council'].token}"})
+    assert who.status_code == 200
+    opened = client.post("/api/v1/cases", json={"case_type": "victim_support", "title": "t"},
+                         headers={"Authorization": f"Bearer {api['council'].token}"})
+    assert opened.status_code == 201
+    assert api["council"].get(f"/cases/{opened.json['id']}").json["lead_organisation"] == "mansfield"
+    bad = client.get("/api/v1/cases", headers={"Authorization": "Bearer cbk_not-a-token"})
+    assert bad.status_code == 401    # a bad token never falls back to the cookie
