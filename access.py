@@ -69,6 +69,7 @@ class Area(StrEnum):
     NOTIFICATIONS = "notifications"
     ACCOUNT = "account"
     RETENTION = "retention"
+    AGREEMENTS = "agreements"
 
 
 AREA_ROLES: dict[Area, frozenset[Role]] = {
@@ -88,6 +89,8 @@ AREA_ROLES: dict[Area, frozenset[Role]] = {
     Area.NOTIFICATIONS: frozenset(Role),
     Area.ACCOUNT: frozenset(Role),
     Area.RETENTION: frozenset({Role.MANAGER, Role.LEAD}),
+    # Admins record agreements; each party's managers approve them; auditors (the IG lead's view) read them all.
+    Area.AGREEMENTS: frozenset({Role.ADMIN, Role.MANAGER, Role.AUDITOR}),
 }
 
 
@@ -279,7 +282,11 @@ def _clause(user: Any, model: type) -> ColumnElement[bool]:
     if model is RetentionRule:   # reference data every manager may read; admins change it
         return true()
     if model is InformationSharingAgreement:
-        return true() if roles & {Role.ADMIN, Role.AUDITOR, Role.LEAD, Role.MANAGER} else false()
+        if roles & {Role.ADMIN, Role.AUDITOR}:
+            return true()
+        if roles & {Role.LEAD, Role.MANAGER}:   # the agreements their organisation is a party to
+            return InformationSharingAgreement.organisations.any(id=user.organisation_id)
+        return false()
     return false()
 
 
@@ -398,7 +405,13 @@ def can(user: Any, action: Action, obj: Any) -> bool:
     if model is RetentionRule:
         return Role.ADMIN in roles and action in (Action.LIST, Action.VIEW, Action.CREATE, Action.EDIT,
                                                   Action.DELETE)
-    if model in (*PUBLIC_REFERENCE, User, InformationSharingAgreement):
+    if model is InformationSharingAgreement:
+        if action is Action.LIST:
+            return bool(roles & {Role.ADMIN, Role.MANAGER, Role.AUDITOR})
+        if action is Action.VIEW:
+            return not isinstance(obj, type) and is_visible(user, obj)
+        return Role.ADMIN in roles and action in (Action.CREATE, Action.EDIT)   # kept for the record, never deleted
+    if model in (*PUBLIC_REFERENCE, User):
         if action is Action.LIST:
             return model in PUBLIC_REFERENCE or Role.ADMIN in roles
         if action is Action.VIEW:

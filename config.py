@@ -44,6 +44,11 @@ ENVIRONMENT: dict[str, tuple[str, Any, Any, str]] = {
                      "Demo accounts made by `seed-demo` are exempt, and the login page says so."),
     "MFA_ISSUER": ("MFA_ISSUER", str, "Casebook",
                    "The name authenticator apps show beside the account. Default `Casebook`."),
+    "ISA_ENFORCEMENT": ("ISA_ENFORCEMENT", str, "enforce",
+                        "`enforce` (default): a case is shared with a partner organisation (by hand, over the API, "
+                        "by a process or by routing) only under an information-sharing agreement in force for the "
+                        "lead, the partner and the case type; otherwise it is refused, naming what is missing. "
+                        "`warn`: the share goes ahead and the gap is reported (warnings and the audit log)."),
     "API_TOKEN_DAYS": ("API_TOKEN_DAYS", int, 90,
                        "API tokens expire this many days after they are issued. Default 90."),
     "SQLITE_BUSY_TIMEOUT_MS": ("SQLITE_BUSY_TIMEOUT_MS", int, 10_000,

@@ -26,6 +26,33 @@ class Form(FlaskForm):
             return super().wrap_formdata(form, formdata)
 
 
+class TypedDateField(StringField):
+    """A date typed as people write it (01/04/2026 is the first of April; 2026-04-01 works too), shown the same
+    way back; no date picker, which garbled typed and pasted dates."""
+
+    def __init__(self, label: str | None = None, validators=None, required: bool = False, **kwargs) -> None:
+        kwargs.setdefault("render_kw", {"placeholder": "dd/mm/yyyy", "autocomplete": "off", "inputmode": "numeric"})
+        super().__init__(label, validators, **kwargs)
+        self.required = required
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        from casework import validate
+        from casework.errors import InvalidInput
+
+        raw = (valuelist[0] if valuelist else "") or ""
+        self.raw_text = raw
+        try:
+            self.data = validate.date_value(raw, self.name, required=self.required)
+        except InvalidInput as exc:
+            self.data = None
+            raise ValueError(next(iter(exc.fields.values()))) from None
+
+    def _value(self) -> str:
+        if getattr(self, "raw_text", None) is not None and self.data is None:
+            return self.raw_text
+        return self.data.strftime("%d/%m/%Y") if self.data else ""
+
+
 def opts(pairs) -> list[SelectChoice]:
     """WTForms 3.3 choices from (value, label) pairs."""
     return [SelectChoice(value, text) for value, text in pairs]

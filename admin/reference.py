@@ -2,6 +2,8 @@
 information-sharing agreements; and audit."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
@@ -13,10 +15,11 @@ from wtforms.validators import Length, Optional, ValidationError
 
 import access
 from admin.base import ScopedModelView
-from admin.forms import opts
-from casework import directory, mfa, sessions, sso, tokens, validate
+from admin.forms import TypedDateField, opts
+from casework import agreements, directory, mfa, sessions, sso, tokens, validate
 from casework.errors import Conflict, InvalidInput, NotPermitted
-from models import ApiToken, AuditEvent, CaseTypeProcess, RoleGrant, ServiceProvision, User, audit, db
+from models import (ApiToken, AuditEvent, CaseTypeProcess, InformationSharingAgreement, RoleGrant, ServiceProvision, User,
+                    audit, db)
 from models.enums import Role, choices, label
 
 
@@ -319,15 +322,72 @@ class SettingView(ScopedModelView):
 
 
 class AgreementView(ScopedModelView):
-    area = access.Area.REFERENCE
+    """Information-sharing agreements: admins record them; a manager of each party approves for it; in force once
+    every party has and within its dates. Changing the parties, case types or dates sends it back to draft."""
+
+    area = access.Area.AGREEMENTS
     audit_type = "isa"
-    column_list = ("name", "lawful_basis", "valid_from", "valid_to", "organisations", "case_types")
-    form_columns = ("name", "lawful_basis", "valid_from", "valid_to", "organisations", "case_types")
+    can_view_details = True
+    column_list = ("name", "status", "organisations", "approvals", "case_types", "valid_from", "valid_to",
+                   "review_on")
+    column_labels = {"organisations": "Parties", "approvals": "Approved by", "case_types": "Case types",
+                     "valid_from": "From", "valid_to": "To", "review_on": "Review on"}
+    column_details_list = ("name", "status", "lawful_basis", "organisations", "approvals", "case_types",
+                           "valid_from", "valid_to", "review_on", "created_at")
+    column_formatters = {
+        "status": lambda v, c, m, p: m.status(date.today()),
+        "approvals": lambda v, c, m, p: "; ".join(
+            f"{a.organisation.name} ({a.approved_by.name if a.approved_by else 'operator'}, "
+            f"{a.approved_at:%d/%m/%Y})" for a in m.approvals) or "nobody yet",
+        "case_types": lambda v, c, m, p: ", ".join(t.name for t in m.case_types) or "every case type",
+        "valid_from": lambda v, c, m, p: f"{m.valid_from:%d/%m/%Y}",
+        "valid_to": lambda v, c, m, p: f"{m.valid_to:%d/%m/%Y}" if m.valid_to else "open-ended",
+        "review_on": lambda v, c, m, p: f"{m.review_on:%d/%m/%Y}" if m.review_on else "",
+    }
+    column_formatters_detail = column_formatters
+    form_columns = ("name", "lawful_basis", "organisations", "case_types", "valid_from", "valid_to", "review_on")
+    form_overrides = {"valid_from": TypedDateField, "valid_to": TypedDateField, "review_on": TypedDateField}
+    form_args = {"valid_from": {"label": "In force from", "required": True,
+                                "description": "The first day, as 01/04/2026."},
+                 "valid_to": {"label": "In force until", "description": "The last day (empty: until ended)."},
+                 "review_on": {"label": "Review on", "description": "When the parties review it."},
+                 "organisations": {"label": "Parties", "description": "Two or more organisations."},
+                 "case_types": {"description": "Empty: every case type."}}
 
     def on_model_change(self, form, model, is_created: bool) -> None:
-        if model.valid_to and model.valid_from and model.valid_to < model.valid_from:
+        if model.valid_from is None:
+            raise ValidationError("valid_from: the first day in force is required")
+        if model.valid_to and model.valid_to < model.valid_from:
             raise ValidationError("valid_to: the agreement cannot end before it starts")
+        if len(model.organisations) < 2:
+            raise ValidationError("organisations: an agreement needs at least two parties")
+        state = inspect(model)
+        changed = [name for name in ("organisations", "case_types", "valid_from", "valid_to")
+                   if state.attrs[name].history.has_changes()]
+        if not is_created and changed:
+            agreements.reset_approvals(model, f"changed: {', '.join(changed)}")
+            flash(f"“{model.name}” changed ({', '.join(changed)}): it is a draft again until every party "
+                  "approves it.", "warning")
         super().on_model_change(form, model, is_created)
+
+    def is_action_allowed(self, name: str) -> bool:
+        if name == "approve":   # each party's managers approve for it
+            return current_user.has_role(Role.MANAGER)
+        return super().is_action_allowed(name)
+
+    @action("approve", "Approve for my organisation",
+            "Approve these agreements for your organisation? Sharing under them starts once every party has.")
+    def approve(self, ids: list[str]) -> None:
+        wanted = [n for n in map(validate.whole_number, ids) if n is not None]
+        done = 0
+        for isa in self.get_query().filter(InformationSharingAgreement.id.in_(wanted)):
+            try:
+                done += agreements.approve(isa, current_user.organisation, current_user)
+            except NotPermitted as exc:
+                flash(str(exc), "error")
+        db.session.commit()
+        if done:
+            flash(f"Approved {done} agreement(s) for {current_user.organisation.name}.", "success")
 
 
 class CaseTypeProcessView(ScopedModelView):

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import StaleDataError
 
 import access
-from casework import areas, notifications, validate
+from casework import agreements, areas, notifications, validate
 from casework.errors import InvalidInput, NotPermitted, StaleEdit
 from models import (Case, CaseMember, CaseNote, CaseOrganisation, CaseParticipant, CaseType, Organisation,
                     Person, ReferenceCounter, User, audit, db, utcnow)
@@ -69,6 +69,8 @@ def open_case(user: User, *, case_type: str, title: str, lead_organisation_id: i
                 external_reference=validate.text(external_reference, "external_reference", 64, required=False))
     people = _check_participants(user, participants or [])
     orgs = _check_organisations(organisation_ids or [], exclude=lead.id)
+    for org in orgs:
+        agreements.check(lead, org, ct.code)
     case.reference = next_reference(utcnow().year)
     db.session.add(case)
     for person, role in people:
@@ -179,11 +181,13 @@ def add_organisation(user: User, case: Case, organisation_id: int) -> CaseOrgani
     orgs = _check_organisations([organisation_id], exclude=case.lead_organisation_id)
     if not orgs or any(o.organisation_id == organisation_id for o in case.organisations):
         raise InvalidInput({"organisations": "that organisation is already on this case"})
+    isa, warning = agreements.check(case.lead_organisation, orgs[0], case.case_type_code)
     row = CaseOrganisation(organisation=orgs[0], added_by_id=user.id)
     case.organisations.append(row)
     db.session.flush()
     audit.record("add_organisation", user=user, object_type="case", object_id=case.id, case_id=case.id,
-                 detail={"organisation": orgs[0].code})
+                 detail={"organisation": orgs[0].code, "isa": isa.id if isa else None,
+                         **({"isa_warnings": [warning]} if warning else {})})
     notifications.case_shared(case, orgs[0])
     return row
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -82,6 +82,34 @@ def date_of_birth(value: date | str | None, field: str = "date_of_birth", *,
     if value.year < today.year - 130:
         raise InvalidInput({field: "is more than 130 years ago"})
     return value
+
+
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %m %Y")
+
+
+def date_value(value: object, field: str, *, required: bool = True) -> date | None:
+    """A date as people type it in England: 01/04/2026 is the first of April (also 2026-04-01, 1-4-2026,
+    1.4.2026); years 1900 to 2999 only."""
+    if value in (None, ""):
+        if required:
+            raise InvalidInput({field: "is required (a date such as 01/04/2026)"})
+        return None
+    if isinstance(value, date):
+        parsed: date | None = value
+    else:
+        text_value = _as_text(value, field).strip()
+        parsed = None
+        for fmt in DATE_FORMATS:
+            try:
+                parsed = datetime.strptime(text_value, fmt).date()
+                break
+            except ValueError:
+                continue
+        if parsed is None:
+            raise InvalidInput({field: f"{text_value[:40]!r} is not a date (write it as 01/04/2026)"})
+    if not 1900 <= parsed.year <= 2999:
+        raise InvalidInput({field: f"{parsed:%d/%m/%Y} is outside the years 1900 to 2999"})
+    return parsed
 
 
 def choice(value: str | None, field: str, allowed: list[str] | set[str]) -> str:

@@ -8,14 +8,21 @@ from typing import Any
 
 from sqlalchemy import select
 
-from casework import areas, cases, directory, people, reference
-from models import Area, ItemStatus, Organisation, Person, Service, User, WorkItem, db
+from casework import agreements, areas, cases, directory, people, reference
+from models import (Area, InformationSharingAgreement, ItemStatus, Organisation, Person, Service, User, WorkItem,
+                    db)
 from workflows import processes, tasks
 from workflows.engine import DiagramError
 
 BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 
 DEMO_PASSWORD = "casebook-demo"
+DEMO_AGREEMENT = "Nottinghamshire multi-agency information-sharing agreement (demo)"
+# Demo wording from ../shared/domain (05-vulnerable-persons-panel.md, 01-victim-referral.md); a partnership
+# records its own agreement's basis.
+DEMO_LAWFUL_BASIS = ("Crime and Disorder Act 1998 s.115 (a power to disclose to relevant authorities); the Victims' "
+                     "Code (s.32 Domestic Violence, Crime and Victims Act 2004) for victim referrals; consent where "
+                     "a voluntary-sector agency shares onward.")
 
 AREAS = [  # the seven districts and the City (business case); cases belong to one
     ("ashfield", "Ashfield"), ("bassetlaw", "Bassetlaw"), ("broxtowe", "Broxtowe"), ("gedling", "Gedling"),
@@ -113,7 +120,8 @@ def _slug(code: str) -> str:
 def seed() -> str:
     """Create whatever demo rows are missing; returns a one-line summary."""
     reference.ensure_defaults()
-    made = {"areas": 0, "services": 0, "organisations": 0, "users": 0, "people": 0, "cases": 0, "processes": 0}
+    made = {"areas": 0, "services": 0, "organisations": 0, "agreements": 0, "users": 0, "people": 0, "cases": 0,
+            "processes": 0}
     for code, name in AREAS:
         if db.session.get(Area, code) is None:
             areas.create_area(code, name)
@@ -128,6 +136,12 @@ def seed() -> str:
             made["organisations"] += 1
         for service, where in provides:
             areas.provide(service, code, where)
+    if not db.session.scalar(select(InformationSharingAgreement.id).where(
+            InformationSharingAgreement.name == DEMO_AGREEMENT)):
+        # Sharing needs an agreement in force (ISA_ENFORCEMENT): the demo partnership's, approved by every party.
+        agreements.create(DEMO_AGREEMENT, [code for code, _, _, _ in ORGANISATIONS], [], date(2025, 4, 1),
+                          date(2028, 3, 31), DEMO_LAWFUL_BASIS, review_on=date(2027, 3, 31), approve_all=True)
+        made["agreements"] = 1
     named = {org for _, _, org, _ in USERS}
     accounts = [*USERS, *[(f"{role}@{_slug(code)}.demo", f"{name} {role}", code, [role])
                           for code, name, _, _ in ORGANISATIONS if code not in named

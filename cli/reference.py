@@ -1,9 +1,10 @@
-"""Reference-data commands: `areas create`, `services create`, `services provide`."""
+"""Reference-data commands: `areas create`, `services create`, `services provide`, `agreements create`."""
 from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
 
+from casework import agreements as agreement_service
 from casework import areas as area_service
 from casework.errors import CasebookError
 from cli.common import fail
@@ -56,4 +57,28 @@ def services_provide(service: str, org_code: str, area_codes: tuple[str, ...]) -
     click.echo(f"{org_code} provides {service} in {where}")
 
 
-COMMANDS = (areas, services)
+agreements = AppGroup("agreements", help="Information-sharing agreements between organisations.")
+
+
+@agreements.command("create")
+@click.argument("name")
+@click.option("--org", "org_codes", multiple=True, required=True, help="A party (organisation code); two or more.")
+@click.option("--case-type", "case_types", multiple=True, help="A case type it covers; repeat; none: every type.")
+@click.option("--valid-from", required=True, help="First day in force, YYYY-MM-DD.")
+@click.option("--valid-to", required=True, help="Last day in force, YYYY-MM-DD.")
+@click.option("--approve", is_flag=True, help="Record every party's approval now (else it stays a draft).")
+@click.option("--lawful-basis", default=None, help="The lawful basis for the sharing, in words.")
+def agreements_create(name: str, org_codes: tuple[str, ...], case_types: tuple[str, ...], valid_from: str,
+                      valid_to: str, approve: bool, lawful_basis: str | None) -> None:
+    """Record an agreement; without --approve it is a draft, which is not in force."""
+    try:
+        isa = agreement_service.create(name, list(org_codes), list(case_types), valid_from, valid_to,
+                                       lawful_basis, approve_all=approve)
+        db.session.commit()
+    except CasebookError as exc:
+        fail(exc)
+    state = "approved by every party" if isa.approved_at else "a draft until every party approves it"
+    click.echo(f"created agreement {isa.id}: {isa.name} ({state}; {isa.valid_from} to {isa.valid_to})")
+
+
+COMMANDS = (areas, services, agreements)

@@ -19,13 +19,14 @@ from models.person import Person, PersonChange
 from models.retention import DisposalReview, RetentionRule
 from models.security import RecoveryCode, SecurityKey, UserSession
 from models.notifications import Notification, NotificationPreference, OutboxMessage
-from models.reference import Area, CaseType, InformationSharingAgreement, Service, ServiceProvision, Setting
+from models.reference import (Area, CaseType, InformationSharingAgreement, IsaApproval, Service, ServiceProvision,
+                              Setting)
 from models.workflow import (ApiToken, InstanceStatus, ItemStatus, ProcessDefinition, ProcessDraft,
                              ProcessTestRun, WorkflowInstance, WorkItem)
 
 __all__ = ["Area", "Notification", "NotificationPreference", "OutboxMessage", "Service", "ServiceProvision", "Setting", "DashboardSnapshot", "ExportChunk", "ExportJob", "ImportJob", "ProcessDraft", "ProcessTestRun", "CaseFact", "CaseTypeProcess", "ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
            "AuditEvent", "AuditHead", "Base", "Case", "CaseAccess", "CaseMember", "CaseNote", "CaseOrganisation",
-           "CaseParticipant", "CaseType", "InformationSharingAgreement", "Organisation", "Person", "PersonChange",
+           "CaseParticipant", "CaseType", "InformationSharingAgreement", "IsaApproval", "Organisation", "Person", "PersonChange",
            "DisposalReview", "RecoveryCode", "SecurityKey", "ReferenceCounter", "RetentionRule", "RoleGrant", "User", "UserSession", "UserRole", "db", "init_app", "utcnow"]
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")

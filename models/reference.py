@@ -7,7 +7,7 @@ from sqlalchemy import Boolean, Column, Date, ForeignKey, String, Table, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import NAME_MAX, TITLE_MAX, UTCDateTime, db, utcnow
-from models.organisation import Organisation
+from models.organisation import Organisation, User
 
 # The business case's areas; present in every database after `init-db` (admins may rename or add).
 DEFAULT_CASE_TYPES: list[tuple[str, str]] = [
@@ -53,7 +53,9 @@ isa_case_type = Table(
 
 
 class InformationSharingAgreement(db.Model):
-    """An ISA between organisations for case types; recorded now, enforced by a later issue."""
+    """An ISA between two or more organisations for case types (none listed: every type). A draft until each
+    party approves it (`IsaApproval`); in force while approved and within its dates; sharing a case with a
+    partner needs one in force (casework/agreements.py, `ISA_ENFORCEMENT`)."""
 
     __tablename__ = "information_sharing_agreement"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -61,13 +63,40 @@ class InformationSharingAgreement(db.Model):
     lawful_basis: Mapped[str] = mapped_column(Text)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    review_on: Mapped[date | None] = mapped_column(Date)
+    # Set when the last party approves; cleared when the parties, case types or dates change.
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     organisations: Mapped[list[Organisation]] = relationship(secondary=isa_organisation)
     case_types: Mapped[list[CaseType]] = relationship(secondary=isa_case_type)
+    approvals: Mapped[list[IsaApproval]] = relationship(cascade="all, delete-orphan", back_populates="agreement")
 
     def __str__(self) -> str:
         return self.name
+
+    def status(self, on: date) -> str:
+        """draft, approved (not yet started), in force, or expired, on that day."""
+        if self.approved_at is None:
+            return "draft"
+        if self.valid_to is not None and self.valid_to < on:
+            return "expired"
+        return "in force" if self.valid_from <= on else "approved"
+
+
+class IsaApproval(db.Model):
+    """One party's approval of an agreement: who approved it for that organisation, and when."""
+
+    __tablename__ = "isa_approval"
+    isa_id: Mapped[int] = mapped_column(ForeignKey("information_sharing_agreement.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))   # None: the operator (CLI)
+    approved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    agreement: Mapped[InformationSharingAgreement] = relationship(back_populates="approvals")
+    organisation: Mapped[Organisation] = relationship()
+    approved_by: Mapped[User | None] = relationship()
 
 
 class Area(db.Model):

@@ -27,6 +27,9 @@ BASE_CONFIG = {
     "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
     # Tests log in many times a minute from one address; tests/admin/test_auth.py checks the default limit.
     "RATELIMIT_LOGIN": "",
+    # Most tests share cases between the organisations they make without writing agreements for them; the
+    # tests of sharing (tests/casework/test_sharing.py) and the browser tests run with the default, enforce.
+    "ISA_ENFORCEMENT": "warn",
 }
 PASSWORD = "correct-horse-battery"
 # Shared fixtures (API clients, import and export partnerships) for tests in any folder.

@@ -151,17 +151,21 @@ def _holds(org: Organisation, role: str) -> bool:
 
 
 def bring_on(case: Case, org: Organisation, why: str, user: User | None = None) -> bool:
-    """Make the organisation a partner on the case (so its people can see the step); audited. Added?"""
+    """Make the organisation a partner on the case (so its people can see the step), under the agreement in
+    force that covers it; audited. Added?
+
+    :raise agreements.NotShared: no agreement in force covers the share (when enforcing)
+    """
     if org.id == case.lead_organisation_id or db.session.scalar(select(exists().where(
             CaseOrganisation.case_id == case.id, CaseOrganisation.organisation_id == org.id))):
         return False
+    isa, warning = agreements.check(case.lead_organisation, org, case.case_type_code)
     db.session.add(CaseOrganisation(case_id=case.id, organisation_id=org.id, added_by_id=user.id if user else None))
     db.session.flush()
     db.session.expire(case, ["organisations"])
-    # Information-sharing agreements are still reported, not enforced (DESIGN.md C2): the audit keeps the gap.
-    warnings = agreements.missing(case.lead_organisation, [org], case.case_type_code)
     audit.record("add_organisation", user=user, object_type="case", object_id=case.id, case_id=case.id,
-                 detail={"organisation": org.code, "why": why, **({"isa_warnings": warnings} if warnings else {})})
+                 detail={"organisation": org.code, "why": why, "isa": isa.id if isa else None,
+                         **({"isa_warnings": [warning]} if warning else {})})
     notifications.case_shared(case, org)
     return True
 
@@ -169,10 +173,17 @@ def bring_on(case: Case, org: Organisation, why: str, user: User | None = None) 
 def give(item: WorkItem, who: Assignment, case: Case) -> None:
     """Put an assignment on an item (already in the session), bringing a routed organisation onto the case and
     telling its people."""
+    if who.organisation is not None:
+        try:
+            bring_on(case, who.organisation, f"routed step {item.bpmn_id}")
+        except agreements.NotShared as exc:
+            # Not shared without an agreement: the step waits, unassigned, saying why (never an error).
+            item.organisation_id, item.required_role = None, who.role
+            item.unassigned_reason = f"{who.organisation.name} cannot be given this step: {exc}"
+            return
     item.organisation_id = who.organisation.id if who.organisation else None
     item.required_role, item.unassigned_reason = who.role, who.reason
     if who.organisation is not None:
-        bring_on(case, who.organisation, f"routed step {item.bpmn_id}")
         groups = [Group.parse(g) for g in groups_for(item.groups, item.lane)]
         notifications.step_ready(item, who.organisation, case,
                                  escalation=bool(groups) and groups[0].role == Role.MANAGER.value)

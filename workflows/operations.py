@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from sqlalchemy import select
 
-from casework import areas, notifications
+from casework import agreements, areas, notifications
 from casework.errors import CasebookError
 from models import Case, CaseFact, CaseNote, Organisation, User, WorkflowInstance, audit, db, utcnow
 from models.enums import CaseStatus, OrgType, RiskLevel, label
@@ -73,7 +73,14 @@ def add_organisation(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
                      detail={"params": {k: str(v) for k, v in params.items()}, "reason": gap,
                              "by_process": ctx.instance.id})
         return {"added": False, "reason": gap}
-    added = assignment.bring_on(ctx.case, org, f"process {ctx.instance.id}")
+    try:
+        added = assignment.bring_on(ctx.case, org, f"process {ctx.instance.id}")
+    except agreements.NotShared as exc:
+        # A share the agreements do not allow is a gap for people to resolve, never an error in the process.
+        _note(ctx, f"{ctx.call.name or ctx.call.bpmn_id} did not bring {org.name} onto the case: {exc}")
+        audit.record("add_organisation_refused", object_type="case", object_id=ctx.case.id, case_id=ctx.case.id,
+                     detail={"organisation": org.code, "reason": str(exc), "by_process": ctx.instance.id})
+        return {"organisation": org.code, "added": False, "reason": str(exc)}
     assignment.reassign_unassigned(ctx.case)
     return {"organisation": org.code, "added": added}
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload, undefer
 
 import access
-from casework import notifications
+from casework import agreements, notifications
 from casework.errors import CasebookError, Conflict, InvalidData, InvalidInput, NotFound, NotPermitted
 from models import (Case, CaseNote, CaseTypeProcess, InstanceStatus, ItemStatus, Organisation, User,
                     WorkflowInstance, WorkItem, audit, db, utcnow)
@@ -369,6 +369,7 @@ def assign(user: User, item: WorkItem, organisation_id: int | None) -> WorkItem:
     org = db.session.get(Organisation, organisation_id) if organisation_id else None
     if org is None or not org.active:
         raise InvalidInput({"organisation": "choose an active organisation"})
+    agreements.check(case.lead_organisation, org, case.case_type_code)   # refused here, not left unassigned
     assignment.give(item, assignment.to(org, item.groups, item.lane), case)
     audit.record("assign", user=user, object_type="work_item", object_id=item.id, case_id=case.id,
                  detail={"organisation": org.code, "bpmn_id": item.bpmn_id})

@@ -47,7 +47,7 @@ def browser():
 @pytest.fixture
 def live_app(db_url, tmp_path):
     """The real app on a real port with the demo partnership loaded."""
-    app = create_app(_config(db_url))
+    app = create_app(_config(db_url, ISA_ENFORCEMENT="enforce"))   # the demo shares under its agreements
     app.instance_path = str(tmp_path / "instance")
     if db_url.startswith("postgresql"):
         from tests.conftest import _truncate_pg

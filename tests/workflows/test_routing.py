@@ -305,3 +305,22 @@ def test_team_work_shows_the_gap_to_the_lead_organisation(county, client, login)
     page = client.get("/admin/team_work/").get_data(as_text=True)
     assert "No organisation provides Vulnerable persons panel in Nottingham City" in page
     assert "Assign on the case page" in page
+
+
+def test_a_routed_step_waits_when_no_agreement_covers_the_share(county, app):
+    """Under ISA_ENFORCEMENT=enforce routing never shares a case on its own: the step waits, saying why."""
+    from casework import agreements
+
+    app.config["ISA_ENFORCEMENT"] = "enforce"
+    orgs, users = county
+    case, instance = _start(users["lead"], "mansfield")
+    assert instance.status is InstanceStatus.RUNNING                     # not an error in the process
+    item = _item(case, "panel_step")
+    assert item.organisation_id is None
+    assert item.unassigned_reason.startswith("Mansfield VPP cannot be given this step: no information-sharing")
+    assert "mansfield_vpp" not in {o.organisation.code for o in case.organisations}
+    agreements.create("County ISA", ["mansfield_council", "mansfield_vpp", "city_homes"], [], "2020-01-01",
+                      "2099-12-31", approve_all=True)
+    db.session.commit()
+    case2, _ = _start(users["lead"], "mansfield")
+    assert _item(case2, "panel_step").organisation.code == "mansfield_vpp"
