@@ -13,9 +13,9 @@ from sqlalchemy import (ColumnElement, Select, and_, bindparam, delete, exists, 
                         update)
 from sqlalchemy.orm import aliased, joinedload
 
-from models import (ApiToken, AuditEvent, Case, CaseAccess, CaseFact, CaseMember, CaseParticipant,
+from models import (ApiToken, AuditEvent, Case, CaseAccess, CaseFact, CaseMember, CaseParticipant, Disclosure,
                     CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation, Person, ProcessDefinition,
-                    RetentionRule, RoleGrant,
+                    RetentionRule, RoleGrant, SharingException,
                     Service, ServiceProvision, Setting, User, WorkflowInstance, WorkItem, db)
 from models import Area as CaseArea  # access.Area below names console screens
 from models import READ_MOSTLY, UserSession, audit, utcnow
@@ -281,6 +281,8 @@ def _clause(user: Any, model: type) -> ColumnElement[bool]:
         return true() if Role.ADMIN in roles else false()
     if model is RetentionRule:   # reference data every manager may read; admins change it
         return true()
+    if model in (Disclosure, SharingException):   # the information-governance lead's view
+        return true() if Role.AUDITOR in roles else false()
     if model is InformationSharingAgreement:
         if roles & {Role.ADMIN, Role.AUDITOR}:
             return true()

@@ -16,7 +16,7 @@ from admin.base import ScopedModelView, perform
 from admin.forms import (AddMemberForm, AddOrganisationForm, AddParticipantForm, CaseEditForm, CaseOpenForm,
                          NoteForm)
 from admin.people import apply_errors, named_like, visible_people
-from casework import areas, cases, validate
+from casework import areas, cases, disclosures, validate
 from casework.errors import InvalidInput, NotFound, NotPermitted, StaleEdit
 from models import (Case, CaseParticipant, CaseType, InstanceStatus, ItemStatus, Organisation, Person, Service,
                     WorkflowInstance, WorkItem, db, utcnow)
@@ -173,6 +173,7 @@ class CaseView(ScopedModelView):
             can_start=access.can(current_user, access.Action.START_PROCESS, case),
             ask=_ask_choices(), default_due=requests.default_due(),
             is_lead=current_user.has_role(Role.LEAD) and case.lead_organisation_id == current_user.organisation_id,
+            may_except=current_user.has_role(Role.MANAGER) and case.lead_organisation_id == current_user.organisation_id,
             note_form=forms.get("note_form") or NoteForm(prefix="note"),
             participant_form=forms.get("participant_form") or AddParticipantForm(prefix="part"),
             org_form=org_form, member_form=forms.get("member_form") or AddMemberForm(prefix="member"),
@@ -256,6 +257,12 @@ class CaseView(ScopedModelView):
     def add_organisation(self, case_id: int):
         """Add a partner organisation to the case."""
         def add(case: Case, form: AddOrganisationForm) -> None:
+            if (form.exception_basis.data or "").strip() or (form.exception_reason.data or "").strip():
+                org = db.session.get(Organisation, form.organisation_id.data)
+                if org is None:
+                    raise InvalidInput({"organisations": "choose an organisation"})
+                disclosures.record_exception(current_user, case, org, form.exception_basis.data,
+                                             form.exception_reason.data)
             cases.add_organisation(current_user, case, form.organisation_id.data)
             assignment.reassign_unassigned(case)  # steps waiting for such a partner go to it
 

@@ -129,6 +129,11 @@ class AddParticipantForm(Form):
 class AddOrganisationForm(Form):
     organisation_id = SelectField("Add a partner organisation", coerce=int, validate_choice=False,
                                   validators=[InputRequired("Choose an organisation.")])
+    # Managers of the lead organisation only, when no agreement in force covers the share.
+    exception_basis = TextAreaField("Lawful basis for sharing without an agreement",
+                                    validators=[Optional(), Length(max=2000)])
+    exception_reason = TextAreaField("Why this share cannot wait for an agreement",
+                                     validators=[Optional(), Length(max=2000)])
 
 
 class AddMemberForm(Form):

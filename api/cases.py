@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 import access
 from api.base import body, bp, error
 from api.tasks import task_json
-from casework import agreements, cases, people, validate
+from casework import agreements, cases, disclosures, people, validate
 from casework.errors import InvalidInput, NotFound
 from models import Case, Organisation, Person, WorkflowInstance, audit, db
 from models.enums import ParticipantRole
@@ -186,12 +186,18 @@ def get_case(case_id: int):
 
 @bp.post("/cases/<int:case_id>/organisations")
 def add_organisation(case_id: int):
-    """Add a participating organisation; items waiting for its type are assigned to it."""
+    """Add a participating organisation under an agreement in force (422 naming what is missing otherwise), or
+    under an exception a manager of the lead organisation records here: {"code", "exception": {"lawful_basis",
+    "reason"}}; items waiting for its type are assigned to it."""
     case = _visible_case(case_id)
     if not access.can(current_user, access.Action.EDIT, case):
         return error(403, "only the lead organisation may add organisations")
-    org = _org_by_code(body().get("code"), "code")
+    data = body()
+    org = _org_by_code(data.get("code"), "code")
     if org.id != case.lead_organisation_id and all(o.organisation_id != org.id for o in case.organisations):
+        if "exception" in data:
+            given = data["exception"] if isinstance(data["exception"], dict) else {}
+            disclosures.record_exception(current_user, case, org, given.get("lawful_basis"), given.get("reason"))
         cases.add_organisation(current_user, case, org.id)
     assignment.reassign_unassigned(case)
     out = case_json(case)

@@ -6,14 +6,16 @@ and reports it, as Casebook did before agreements were enforced.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
 from sqlalchemy import select
 
-from casework import validate
+from casework import disclosures, validate
 from casework.errors import InvalidInput, NotPermitted
-from models import CaseType, InformationSharingAgreement, IsaApproval, Organisation, User, audit, db, utcnow
+from models import (Case, CaseType, InformationSharingAgreement, IsaApproval, Organisation, SharingException, User,
+                    audit, db, utcnow)
 from models.enums import Role
 
 
@@ -79,21 +81,46 @@ def why_not(lead: Organisation, partner: Organisation, case_type: str, on: date 
     return f"{base}: {'; '.join(reasons)}"
 
 
-def check(lead: Organisation, partner: Organisation, case_type: str) -> tuple[InformationSharingAgreement | None,
-                                                                              str | None]:
-    """The agreement a share rests on, or (under `warn`) the warning that there is none.
+@dataclass
+class Basis:
+    """What a share rests on: an agreement in force, or an exception recorded for this case; under `warn`,
+    neither, and the warning that says so."""
 
-    :raise NotShared: when enforcing and no agreement in force covers the share
+    agreement: InformationSharingAgreement | None = None
+    exception: SharingException | None = None
+    warning: str | None = None
+
+
+def check(lead: Organisation, partner: Organisation, case_type: str, case: Case | None = None) -> Basis:
+    """The basis for sharing a case of this type, led by `lead`, with `partner` (an exception recorded for
+    `case` counts when no agreement does).
+
+    :raise NotShared: when enforcing and there is neither
     """
     if partner.id == lead.id:
-        return None, None
+        return Basis()
     isa = in_force(lead, partner, case_type)
     if isa is not None:
-        return isa, None
+        return Basis(agreement=isa)
+    exception = disclosures.exception_for(case, partner) if case is not None and case.id else None
+    if exception is not None:
+        return Basis(exception=exception)
     reason = why_not(lead, partner, case_type)
     if enforcing():
         raise NotShared(reason)
-    return None, reason
+    return Basis(warning=reason)
+
+
+def shared(case: Case, partner: Organisation, basis: Basis, user: User | None, why: str) -> None:
+    """Log a share that has just happened: the disclosure log (with its basis) and the audit."""
+    disclosures.record("case shared", partner, case=case, agreement=basis.agreement, exception=basis.exception,
+                       user=user, detail={"why": why, **({"basis": f"none ({basis.warning})"} if basis.warning
+                                                         else {})})
+    audit.record("add_organisation", user=user, object_type="case", object_id=case.id, case_id=case.id,
+                 detail={"organisation": partner.code, "why": why,
+                         "isa": basis.agreement.id if basis.agreement else None,
+                         "exception": basis.exception.id if basis.exception else None,
+                         **({"isa_warnings": [basis.warning]} if basis.warning else {})})
 
 
 def missing(lead: Organisation, partners: list[Organisation], case_type: str, on: date | None = None) -> list[str]:

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.exc import StaleDataError
 
 import access
-from casework import agreements, areas, notifications, validate
+from casework import agreements, areas, disclosures, notifications, validate
 from casework.errors import InvalidInput, NotPermitted, StaleEdit
 from models import (Case, CaseMember, CaseNote, CaseOrganisation, CaseParticipant, CaseType, Organisation,
                     Person, ReferenceCounter, User, audit, db, utcnow)
@@ -69,8 +69,7 @@ def open_case(user: User, *, case_type: str, title: str, lead_organisation_id: i
                 external_reference=validate.text(external_reference, "external_reference", 64, required=False))
     people = _check_participants(user, participants or [])
     orgs = _check_organisations(organisation_ids or [], exclude=lead.id)
-    for org in orgs:
-        agreements.check(lead, org, ct.code)
+    bases = [agreements.check(lead, org, ct.code) for org in orgs]
     case.reference = next_reference(utcnow().year)
     db.session.add(case)
     for person, role in people:
@@ -84,7 +83,10 @@ def open_case(user: User, *, case_type: str, title: str, lead_organisation_id: i
                  detail={"reference": case.reference, "case_type": ct.code, "area": case.area_code,
                          "restricted": case.restricted,
                          "participants": [[p.id, r] for p, r in people], "organisations": [o.code for o in orgs]})
-    for org in orgs:
+    for org, basis in zip(orgs, bases):
+        disclosures.record("case shared", org, case=case, agreement=basis.agreement, user=user,
+                           detail={"why": "opened with this partner",
+                                   **({"basis": f"none ({basis.warning})"} if basis.warning else {})})
         notifications.case_shared(case, org)
     return case
 
@@ -181,13 +183,11 @@ def add_organisation(user: User, case: Case, organisation_id: int) -> CaseOrgani
     orgs = _check_organisations([organisation_id], exclude=case.lead_organisation_id)
     if not orgs or any(o.organisation_id == organisation_id for o in case.organisations):
         raise InvalidInput({"organisations": "that organisation is already on this case"})
-    isa, warning = agreements.check(case.lead_organisation, orgs[0], case.case_type_code)
+    basis = agreements.check(case.lead_organisation, orgs[0], case.case_type_code, case)
     row = CaseOrganisation(organisation=orgs[0], added_by_id=user.id)
     case.organisations.append(row)
     db.session.flush()
-    audit.record("add_organisation", user=user, object_type="case", object_id=case.id, case_id=case.id,
-                 detail={"organisation": orgs[0].code, "isa": isa.id if isa else None,
-                         **({"isa_warnings": [warning]} if warning else {})})
+    agreements.shared(case, orgs[0], basis, user, "added by hand")
     notifications.case_shared(case, orgs[0])
     return row
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, select
 
 from casework import agreements, areas, notifications
-from models import Case, CaseOrganisation, ItemStatus, Organisation, User, UserRole, WorkItem, audit, db
+from models import Case, CaseOrganisation, ItemStatus, Organisation, User, UserRole, WorkItem, db
 from models.enums import OrgType, Role, label
 from workflows.engine import lane_org_type
 
@@ -159,13 +159,11 @@ def bring_on(case: Case, org: Organisation, why: str, user: User | None = None) 
     if org.id == case.lead_organisation_id or db.session.scalar(select(exists().where(
             CaseOrganisation.case_id == case.id, CaseOrganisation.organisation_id == org.id))):
         return False
-    isa, warning = agreements.check(case.lead_organisation, org, case.case_type_code)
+    basis = agreements.check(case.lead_organisation, org, case.case_type_code, case)
     db.session.add(CaseOrganisation(case_id=case.id, organisation_id=org.id, added_by_id=user.id if user else None))
     db.session.flush()
     db.session.expire(case, ["organisations"])
-    audit.record("add_organisation", user=user, object_type="case", object_id=case.id, case_id=case.id,
-                 detail={"organisation": org.code, "why": why, "isa": isa.id if isa else None,
-                         **({"isa_warnings": [warning]} if warning else {})})
+    agreements.shared(case, org, basis, user, why)
     notifications.case_shared(case, org)
     return True
 

@@ -369,7 +369,7 @@ def assign(user: User, item: WorkItem, organisation_id: int | None) -> WorkItem:
     org = db.session.get(Organisation, organisation_id) if organisation_id else None
     if org is None or not org.active:
         raise InvalidInput({"organisation": "choose an active organisation"})
-    agreements.check(case.lead_organisation, org, case.case_type_code)   # refused here, not left unassigned
+    agreements.check(case.lead_organisation, org, case.case_type_code, case)   # refused here, not left unassigned
     assignment.give(item, assignment.to(org, item.groups, item.lane), case)
     audit.record("assign", user=user, object_type="work_item", object_id=item.id, case_id=case.id,
                  detail={"organisation": org.code, "bpmn_id": item.bpmn_id})

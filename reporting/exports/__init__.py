@@ -13,9 +13,10 @@ from datetime import date
 from typing import IO, Any, Callable
 
 import access
+from casework import disclosures
 from models import audit
 from models.enums import Role
-from reporting.exports import audit_log, cases, facts, performance, work
+from reporting.exports import audit_log, cases, facts, performance, sharing, work
 from reporting.exports.filters import BadFilter, Context, Filters, Progress
 from reporting.exports.filters import parse as parse_filters
 from reporting.exports.xlsx import MARKING, Book
@@ -67,6 +68,10 @@ REPORTS: dict[str, Report] = {r.name: r for r in (
            facts.panel_actions, CASEWORK),
     Report("audit", "Audit log", "Every audited event with its hash chain (auditors only).",
            audit_log.audit, frozenset({Role.AUDITOR})),
+    Report("sharing", "Sharing and exceptions",
+           "The disclosure log (every share, to whom, on which agreement or exception) and the exceptions "
+           "managers recorded to share without an agreement (auditors: the information-governance lead).",
+           sharing.sharing, frozenset({Role.AUDITOR})),
     Report("performance_report", "6-monthly performance report",
            "Headline figures with charts and a sheet per area; the period against a baseline "
            "(default: the same dates a year earlier).",
@@ -124,4 +129,8 @@ def run(name: str, user: Any, filters: Filters, out: str | IO[bytes], progress: 
     ctx.book.save(out)
     audit.record("export", user=user, object_type="export", object_id=name,
                  detail={"export": name, "filters": shown, "rows": ctx.rows, "sheets": ctx.sheets})
+    # An export takes data out of Casebook into a file the user's organisation holds: a disclosure too.
+    disclosures.record("export", user.organisation, user=user,
+                       detail={"export": name, "filters": shown, "rows": ctx.rows,
+                               "basis": "the exporting user's own access"})
     return Result(name, ctx.rows, ctx.sheets, filename(name, filters))

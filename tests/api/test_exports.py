@@ -27,7 +27,7 @@ def test_download_with_filters(world, client):
 
 def test_list_shows_only_what_the_caller_may_run(world, client):
     names = [e["name"] for e in get(client, world, "auditor", "/exports").get_json()]
-    assert names == ["cases", "audit"]
+    assert names == ["cases", "audit", "sharing"]
     names = [e["name"] for e in get(client, world, "vs_manager", "/exports").get_json()]
     assert "performance_report" in names and "audit" not in names
 

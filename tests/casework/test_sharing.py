@@ -7,9 +7,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from casework import agreements
-from models import AuditEvent, Case, CaseNote, InformationSharingAgreement, Organisation, WorkItem, db
+from casework import agreements, tokens
+from models import (AuditEvent, Case, CaseNote, Disclosure, InformationSharingAgreement, Organisation, SharingException,
+                    User, WorkItem, db)
 from tests.factories import make_org, make_user
+from tests.fixtures.api import Api
+from tests.fixtures.exports import open_xlsx, table
 
 
 @pytest.fixture
@@ -20,6 +23,10 @@ def enforced(app, api):
     make_user(_org("mansfield"), "manager", email="manager@council.example.org")
     db.session.commit()
     return api
+
+
+def _user(email: str) -> User:
+    return db.session.scalar(select(User).where(User.email == email))
 
 
 def _org(code: str) -> Organisation:
@@ -161,3 +168,54 @@ def test_the_command_line_records_drafts_and_approved_agreements(enforced, runne
     reversed_dates = runner.invoke(args=["agreements", "create", "Bad", "--org", "notts_police", "--org", "mansfield",
                                          "--valid-from", "2027-01-01", "--valid-to", "2026-01-01"])
     assert reversed_dates.exit_code != 0 and "cannot end before it starts" in reversed_dates.output
+
+
+def test_a_manager_of_the_lead_records_an_exception_and_the_ig_lead_sees_it(enforced, client, login):
+    case_id = _case(enforced)
+    manager = Api(enforced["pc"].client, tokens.issue(_user("manager@police.example.org")))
+    db.session.commit()
+    ask = {"code": "mansfield", "exception": {"lawful_basis": "CDA 1998 s.115", "reason": "risk to life tonight"}}
+    assert enforced["pc"].post(f"/cases/{case_id}/organisations", ask).status_code == 403     # not a manager
+    no_reason = manager.post(f"/cases/{case_id}/organisations", {**ask, "exception": {"lawful_basis": "x"}})
+    assert no_reason.status_code == 422 and "needs a lawful basis and a reason" in str(no_reason.json)
+    assert db.session.scalar(select(SharingException.id)) is None
+    shared = manager.post(f"/cases/{case_id}/organisations", ask)
+    assert shared.status_code == 200 and "mansfield" in shared.json["organisations"]
+    exception = db.session.scalar(select(SharingException))
+    disclosure = db.session.scalars(select(Disclosure).where(Disclosure.what == "case shared")).one()
+    assert (disclosure.exception_id, disclosure.case_id) == (exception.id, case_id)
+    assert disclosure.basis == "exception: CDA 1998 s.115" and disclosure.organisation.code == "mansfield"
+    # In the console, the same for the fire service; an exception without a reason changes nothing.
+    make_org("notts_fire", "fire", "Fire and Rescue")
+    db.session.commit()
+    login("manager@police.example.org")
+    fire = _org("notts_fire").id
+    refused = client.post(f"/admin/cases/{case_id}/organisations/",
+                          data={"org-organisation_id": fire, "org-exception_basis": "s.115"})
+    assert refused.status_code == 400 and "needs a lawful basis and a reason" in refused.get_data(as_text=True)
+    done = client.post(f"/admin/cases/{case_id}/organisations/",
+                       data={"org-organisation_id": fire, "org-exception_basis": "s.115",
+                             "org-exception_reason": "arson threat"})
+    assert done.status_code == 302
+    # The information-governance lead's export lists both shares and both exceptions.
+    book = enforced["auditor"].get("/exports/sharing.xlsx")
+    assert book.status_code == 200
+    sheets = open_xlsx(book.data)
+    disclosures = table(sheets["Disclosures"])[1]
+    exceptions = table(sheets["Exceptions"])[1]
+    assert {d["to_organisation"] for d in disclosures if d["what"] == "case shared"} == {
+        "Mansfield District Council", "Fire and Rescue"}
+    assert [e["reason"] for e in exceptions] == ["risk to life tonight", "arson threat"]
+    assert enforced["pc"].get("/exports/sharing.xlsx").status_code == 403
+
+
+def test_every_share_and_export_is_in_the_disclosure_log(enforced):
+    isa = _agreement("notts_police", "mansfield", "victim_services")
+    opened = enforced["pc"].post("/cases", {"case_type": "asb", "title": "t", "organisations": [{"code": "mansfield"}]})
+    enforced["pc"].post(f"/cases/{opened.json['id']}/organisations", {"code": "victim_services"})
+    enforced["pc"].get("/exports/cases.xlsx")
+    rows = db.session.scalars(select(Disclosure).order_by(Disclosure.id)).all()
+    assert [(r.what, r.organisation.code, r.agreement_id) for r in rows] == [
+        ("case shared", "mansfield", isa.id), ("case shared", "victim_services", isa.id),
+        ("export", "notts_police", None)]
+    assert rows[0].basis.startswith("agreement “Police and council”: CDA 1998 s.115")

@@ -30,7 +30,7 @@ def test_registry_names_and_roles(world):
             "performance_report"} <= set(exports.REPORTS)
     u = world.users
     assert "audit" not in [r.name for r in exports.available(u["pc"])]
-    assert [r.name for r in exports.available(u["auditor"])] == ["cases", "audit"]
+    assert [r.name for r in exports.available(u["auditor"])] == ["cases", "audit", "sharing"]
     assert "performance_report" in [r.name for r in exports.available(u["police_manager"])]
     assert "performance_report" not in [r.name for r in exports.available(u["pc"])]
     assert exports.available(u["admin"]) == []
@@ -43,7 +43,7 @@ def test_registry_names_and_roles(world):
 @pytest.mark.parametrize("name", sorted(exports.REPORTS))
 def test_every_export_is_marked_frozen_filtered_and_audited(world, name):
     """Does each export carry the marking, a frozen header and an autofilter, and get audited once?"""
-    user = world.users["auditor" if name == "audit" else "police_manager"]
+    user = world.users["auditor" if name in ("audit", "sharing") else "police_manager"]
     wb, result = build(user, name, **{"from": "2026-01-01", "to": "2026-06-30"})
     for ws in wb:
         assert ws["A1"].value.startswith("OFFICIAL-SENSITIVE")

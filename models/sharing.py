@@ -1,0 +1,48 @@
+"""The disclosure log and sharing exceptions (casework/disclosures.py)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import UTCDateTime, db, utcnow
+from models.organisation import Organisation, User
+
+
+class SharingException(db.Model):
+    """A manager of the lead organisation let a case be shared with an organisation without an agreement in
+    force, with a lawful basis and a reason (listed for the information-governance lead)."""
+
+    __tablename__ = "sharing_exception"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    lawful_basis: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+    recorded_by: Mapped[User] = relationship()
+
+
+class Disclosure(db.Model):
+    """One share: what went to which organisation, when, by whom, on which basis."""
+
+    __tablename__ = "disclosure"
+    __table_args__ = (Index("ix_disclosure_at", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    what: Mapped[str] = mapped_column(String(32))        # "case shared", "export", ...
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="SET NULL"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"), index=True)
+    agreement_id: Mapped[int | None] = mapped_column(ForeignKey("information_sharing_agreement.id",
+                                                                ondelete="SET NULL"))
+    exception_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_exception.id", ondelete="SET NULL"))
+    basis: Mapped[str] = mapped_column(Text)
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    organisation: Mapped[Organisation] = relationship()
