@@ -15,7 +15,7 @@ from wtforms import FieldList
 import access
 from admin.base import ScopedModelView
 from admin.forms import PersonForm
-from casework import people
+from casework import matching, people
 from casework.errors import InvalidInput, NotPermitted, PossibleDuplicates, StaleEdit
 from models import Case, CaseParticipant, Person, audit, db
 from models.enums import Role
@@ -139,15 +139,20 @@ class PersonView(ScopedModelView):
     def create_view(self):
         """Register a person; likely duplicates are shown before anything is saved."""
         form = PersonForm()
-        matches = []
+        matches, known_to = [], []
         if form.validate_on_submit():
             data = {f: getattr(form, f).data for f in FIELDS}
             try:
-                person = people.register(current_user, data,
-                                         confirm_not_duplicate=form.confirm_not_duplicate.data)
-                db.session.commit()
-                flash(f"Registered {person.full_name}.", "success")
-                return redirect(url_for(".details_view", id=person.id))
+                found = _across_partnership(data)
+                if (found.visible or found.known_to) and not form.confirm_not_duplicate.data:
+                    db.session.commit()   # the search's audit row; nothing is registered
+                    matches, known_to = found.visible, found.known_to
+                else:
+                    person = people.register(current_user, data, confirm_not_duplicate=True,
+                                             known_duplicates=found.visible)
+                    db.session.commit()
+                    flash(f"Registered {person.full_name}.", "success")
+                    return redirect(url_for(".details_view", id=person.id))
             except PossibleDuplicates as exc:
                 db.session.rollback()
                 matches = exc.matches
@@ -155,7 +160,7 @@ class PersonView(ScopedModelView):
                 db.session.rollback()
                 apply_errors(form, exc)
         status = 400 if request.method == "POST" else 200
-        return self.render("people/form.html", form=form, matches=matches, person=None), status
+        return self.render("people/form.html", form=form, matches=matches, known_to=known_to, person=None), status
 
     @expose("/details/")
     def details_view(self):
@@ -166,8 +171,9 @@ class PersonView(ScopedModelView):
             .where(CaseParticipant.person_id == person.id, access.clause(current_user, Case))
             .order_by(Case.opened_at.desc())).all()
         audit.record("view", user=current_user, object_type="person", object_id=person.id)
+        also = matching.also_known_to(current_user, person)
         db.session.commit()
-        return self.render("people/detail.html", person=person, case_rows=case_rows,
+        return self.render("people/detail.html", person=person, case_rows=case_rows, also_known_to=also,
                            can_edit=access.can(current_user, access.Action.EDIT, person),
                            can_pack=current_user.has_role(Role.MANAGER))
 
@@ -212,3 +218,11 @@ class PersonView(ScopedModelView):
         status = 400 if request.method == "POST" else 200
         return self.render("people/form.html", form=form, matches=[], person=person), status
 
+
+def _across_partnership(data: dict) -> matching.Matches:
+    """Likely matches for a registration among all people (told as this user may be told); none without a date
+    of birth (the search needs one)."""
+    if not data.get("date_of_birth"):
+        return matching.Matches()
+    return matching.find(current_user, data.get("given_name"), data.get("family_name"), data["date_of_birth"],
+                         address=data.get("address"))

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 import access
 from api.base import body, bp, error
 from api.tasks import task_json
-from casework import agreements, cases, disclosures, people, validate
+from casework import agreements, cases, disclosures, matching, people, validate
 from casework.errors import InvalidInput, NotFound
 from models import Case, Organisation, Person, WorkflowInstance, audit, db
 from models.enums import ParticipantRole
@@ -166,11 +166,15 @@ def _register(row: dict[str, Any], n: int) -> tuple[int, list[str]]:
         clean = people.clean(fields)
     except InvalidInput as exc:
         raise InvalidInput({f"people[{n}].{k}": v for k, v in exc.fields.items()}) from None
-    matches = people.find_duplicates(current_user, clean["given_name"], clean["family_name"],
-                                     clean["date_of_birth"])
-    warnings = [f"{clean['given_name']} {clean['family_name']} may already be registered "
-                f"(person {', '.join(str(m.id) for m in matches)})"] if matches else []
-    return people.register(current_user, fields, confirm_not_duplicate=True).id, warnings
+    found = matching.find(current_user, clean["given_name"], clean["family_name"], clean["date_of_birth"]) \
+        if clean["date_of_birth"] else matching.Matches()
+    name = f"{clean['given_name']} {clean['family_name']}"
+    warnings = [f"{name} may already be registered (person {', '.join(str(m.id) for m in found.visible)})"] \
+        if found.visible else []
+    if found.known_to:
+        warnings.append(f"{name} is possibly known to {', '.join(found.known_to)}")
+    return people.register(current_user, fields, confirm_not_duplicate=True,
+                           known_duplicates=found.visible).id, warnings
 
 
 @bp.get("/cases/<int:case_id>")

@@ -37,6 +37,7 @@ from sqlalchemy import select
 
 import access
 from casework import cases as case_service
+from casework import matching
 from casework import people as people_service
 from casework import validate
 from casework.errors import CasebookError, InvalidInput, NotPermitted
@@ -611,12 +612,15 @@ def _apply_person(user: User, person: Person | None, fields: dict[str, Any], row
                   letters: dict[str, str]) -> _PersonResult:
     if person is None:
         data = people_service.clean(fields)
-        # One bounded search per row (people.DUPLICATE_CANDIDATES); the person is registered either way and
-        # the report warns about the likely duplicates.
-        matches = people_service.find_duplicates(user, data["given_name"], data["family_name"],
-                                                 data["date_of_birth"])
-        person = people_service.register(user, fields, confirm_not_duplicate=True, known_duplicates=matches)
-        return _PersonResult(row.number, "created", person, warnings=[_duplicate_text(p) for p in matches])
+        # One bounded search per row across the partnership (matching.CANDIDATES); the person is registered
+        # either way and the report warns about likely duplicates, or names who may know them.
+        found = matching.find(user, data["given_name"], data["family_name"], data["date_of_birth"],
+                              address=data.get("address")) if data["date_of_birth"] else matching.Matches()
+        person = people_service.register(user, fields, confirm_not_duplicate=True, known_duplicates=found.visible)
+        warnings = [_duplicate_text(p) for p in found.visible]
+        if found.known_to:
+            warnings.append(f"possibly known to {', '.join(found.known_to)} (ask them before relying on this record)")
+        return _PersonResult(row.number, "created", person, warnings=warnings)
     # Blank optional cells keep what is recorded; only filled cells can change a person.
     data = people_service.clean({**{k: getattr(person, k) for k in people_service.EDITABLE}, **fields})
     changed = [k for k in people_service.EDITABLE if getattr(person, k) != data[k]]

@@ -1,23 +1,20 @@
 """People: registration with duplicate detection, edits with a version check."""
 from __future__ import annotations
 
-import difflib
-import unicodedata
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 import access
-from casework import validate
+from casework import matching, validate
 from casework.errors import NotPermitted, PossibleDuplicates, StaleEdit
 from models import Person, PersonChange, User, audit, db
 from models.base import NAME_MAX, TEXT_MAX
 
 EDITABLE = ("given_name", "family_name", "date_of_birth", "dob_estimated", "sex", "preferred_language",
             "interpreter_required", "email", "phone", "address", "safe_contact", "external_reference")
-SIMILARITY = 0.8
 
 
 def clean(fields: dict[str, Any]) -> dict[str, Any]:
@@ -44,47 +41,17 @@ def clean(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _fold(name: str) -> str:
-    """Lowercase, strip accents and punctuation for name comparison."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    return "".join(ch for ch in decomposed if ch.isalnum() or ch == " ").strip()
-
-
-def name_similarity(a_given: str, a_family: str, b_given: str, b_family: str) -> float:
-    """0..1 similarity of two names; tolerant of typos, initials and swapped order."""
-    a, b = _fold(f"{a_given} {a_family}"), _fold(f"{b_given} {b_family}")
-    matcher = difflib.SequenceMatcher(None, a, b)
-    straight = matcher.ratio()
-    matcher.set_seq2(_fold(f"{b_family} {b_given}"))
-    swapped = matcher.ratio()
-    family = difflib.SequenceMatcher(None, _fold(a_family), _fold(b_family)).ratio()
-    initial = _fold(a_given)[:1] == _fold(b_given)[:1]
-    return max(straight, swapped, family if (family >= 0.9 and initial) else 0.0)
-
-
-DUPLICATE_CANDIDATES = 50  # same-birthday people compared per registration: bounded work, even in a large import
+DUPLICATE_CANDIDATES = matching.CANDIDATES  # same-birthday people compared per registration: bounded work
 
 
 def find_duplicates(user: User, given_name: str, family_name: str, date_of_birth: date | None,
                     exclude_id: int | None = None) -> list[Person]:
-    """People the user can see with the same date of birth and a similar name.
-
-    Work per call is bounded: only same-birthday people sharing an initial with the name (in either order)
-    are compared, at most DUPLICATE_CANDIDATES of them, reading names only; whole rows are loaded for matches.
-    """
+    """People the user can see with the same date of birth (or day and month swapped) and a similar name, as
+    casework/matching.py compares them; matches the user cannot see are matching.find's business."""
     if date_of_birth is None:
         return []
-    initials = {_fold(n)[:1] for n in (given_name, family_name) if _fold(n)}
-    first = lambda column: func.lower(func.substr(column, 1, 1))  # noqa: E731 - two uses, one line
-    stmt = (select(Person.id, Person.given_name, Person.family_name)
-            .where(access.clause(user, Person), Person.date_of_birth == date_of_birth,
-                   or_(first(Person.given_name).in_(initials), first(Person.family_name).in_(initials)))
-            .order_by(Person.id.desc()).limit(DUPLICATE_CANDIDATES))
-    if exclude_id is not None:
-        stmt = stmt.where(Person.id != exclude_id)
-    with db.session.no_autoflush:
-        ids = [row.id for row in db.session.execute(stmt)
-               if name_similarity(given_name, family_name, row.given_name, row.family_name) >= SIMILARITY]
+    ids = matching.candidates(given_name, family_name, date_of_birth, exclude_id=exclude_id,
+                              within=access.clause(user, Person))
     return list(db.session.scalars(select(Person).where(Person.id.in_(ids)).order_by(Person.id))) if ids else []
 
 
