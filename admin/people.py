@@ -139,14 +139,14 @@ class PersonView(ScopedModelView):
     def create_view(self):
         """Register a person; likely duplicates are shown before anything is saved."""
         form = PersonForm()
-        matches, known_to = [], []
+        matches, holders = [], []
         if form.validate_on_submit():
             data = {f: getattr(form, f).data for f in FIELDS}
             try:
                 found = _across_partnership(data)
                 if (found.visible or found.known_to) and not form.confirm_not_duplicate.data:
                     db.session.commit()   # the search's audit row; nothing is registered
-                    matches, known_to = found.visible, found.known_to
+                    matches, holders = found.visible, found.holders
                 else:
                     person = people.register(current_user, data, confirm_not_duplicate=True,
                                              known_duplicates=found.visible)
@@ -160,7 +160,7 @@ class PersonView(ScopedModelView):
                 db.session.rollback()
                 apply_errors(form, exc)
         status = 400 if request.method == "POST" else 200
-        return self.render("people/form.html", form=form, matches=matches, known_to=known_to, person=None), status
+        return self.render("people/form.html", form=form, matches=matches, holders=holders, person=None), status
 
     @expose("/details/")
     def details_view(self):

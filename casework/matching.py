@@ -42,6 +42,7 @@ class Matches:
 
     visible: list[Person] = field(default_factory=list)
     known_to: list[str] = field(default_factory=list)   # organisation names only
+    holders: list[Organisation] = field(default_factory=list)   # the same organisations (for "Ask to share")
 
 
 def _nicknames() -> dict[str, str]:
@@ -109,7 +110,8 @@ def find(user: User, given_name: object, family_name: object, date_of_birth: obj
         seen = set(db.session.scalars(access.visible(user, Person).where(Person.id.in_(ids)).with_only_columns(
             Person.id)))
         result.visible = list(db.session.scalars(select(Person).where(Person.id.in_(seen)).order_by(Person.id)))
-        result.known_to = known_to(user, [i for i in ids if i not in seen])
+        result.holders = holders_for(user, [i for i in ids if i not in seen])
+        result.known_to = [o.name for o in result.holders]
     audit.record("person_match", user=user, object_type="person", object_id=audit.term_digest(f"{given} {family}"),
                  detail={"visible": [p.id for p in result.visible], "known_to": result.known_to})
     return result
@@ -140,11 +142,41 @@ def candidates(given: str, family: str, dob: date, address: str | None = None, e
 def known_to(user: User, person_ids: list[int]) -> list[str]:
     """Names of the organisations holding these people that the user's organisation has an agreement in force
     with; nothing for a person on any restricted case."""
-    if not person_ids:
+    return [o.name for o in holders_for(user, person_ids)]
+
+
+def holders_for(user: User, person_ids: list[int]) -> list[Organisation]:
+    """The organisations behind known_to (holding these people, under an agreement with the user's), by name."""
+    return _holders(user, person_ids)
+
+
+def holds(organisation_id: int, person_ids: list[int]) -> list[int]:
+    """Which of these people the organisation holds (registered them, or leads or partners on a case they are
+    on), leaving out anyone on a restricted case."""
+    allowed = [i for i in person_ids if i not in _on_restricted(person_ids)]
+    if not allowed:
         return []
-    on_restricted = set(db.session.scalars(
+    registered = set(db.session.scalars(select(Person.id).where(Person.id.in_(allowed),
+                                                                Person.registered_by_org_id == organisation_id)))
+    on_cases = set(db.session.scalars(
+        select(CaseParticipant.person_id).join(Case, Case.id == CaseParticipant.case_id)
+        .where(CaseParticipant.person_id.in_(allowed),
+               or_(Case.lead_organisation_id == organisation_id,
+                   Case.id.in_(select(CaseOrganisation.case_id)
+                               .where(CaseOrganisation.organisation_id == organisation_id))))))
+    return sorted(registered | on_cases)
+
+
+def _on_restricted(person_ids: list[int]) -> set[int]:
+    return set(db.session.scalars(
         select(CaseParticipant.person_id).join(Case, Case.id == CaseParticipant.case_id)
         .where(CaseParticipant.person_id.in_(person_ids), Case.restricted.is_(True))))
+
+
+def _holders(user: User, person_ids: list[int]) -> list[Organisation]:
+    if not person_ids:
+        return []
+    on_restricted = _on_restricted(person_ids)
     open_ids = [i for i in person_ids if i not in on_restricted]
     if not open_ids:
         return []
@@ -156,7 +188,8 @@ def known_to(user: User, person_ids: list[int]) -> list[str]:
         .where(CaseParticipant.person_id.in_(open_ids))))
     holders.discard(user.organisation_id)
     partners = partners_of(user.organisation_id)
-    return sorted(db.session.scalars(select(Organisation.name).where(Organisation.id.in_(holders & partners))))
+    return list(db.session.scalars(select(Organisation).where(Organisation.id.in_(holders & partners))
+                                   .order_by(Organisation.name)))
 
 
 def partners_of(organisation_id: int, on: date | None = None) -> set[int]:

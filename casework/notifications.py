@@ -25,10 +25,12 @@ LABELS = {
     "escalated": "A step escalated to me",
     "request_answered": "My request to another agency was answered",
     "case_shared": "A case shared with my organisation",
+    "share_request": "Another organisation asks to share what mine holds about someone (managers)",
+    "share_decided": "My request to share was granted or refused",
 }
 DEFAULT_MODES = {"new_step": "immediate", "assigned_to_me": "immediate", "escalated": "immediate",
                  "request_answered": "immediate", "due_soon": "digest", "overdue": "digest",
-                 "case_shared": "digest"}
+                 "case_shared": "digest", "share_request": "immediate", "share_decided": "immediate"}
 # Kinds addressed to a whole organisation: its shared mailbox (if any) gets them by e-mail too.
 ORGANISATION_KINDS = {"new_step", "escalated", "case_shared", "due_soon", "overdue"}
 CASEWORK_ROLES = (Role.PRACTITIONER, Role.MANAGER, Role.LEAD)
@@ -54,6 +56,8 @@ def text_for(kind: str, case: Case | None, item: WorkItem | None = None, org: Or
         "escalated": f"Escalated to you: {step}{due}",
         "request_answered": f"Your request on {ref} was answered",
         "case_shared": f"Case {ref} was shared with {org.name if org else 'your organisation'}",
+        "share_request": f"{org.name if org else 'Another organisation'} asks to share what you hold about a person",
+        "share_decided": f"Your request to share with {org.name if org else 'another organisation'} was answered",
     }[kind][:500]
 
 
@@ -116,10 +120,10 @@ def _members(org_id: int, role: str | None) -> tuple[ColumnElement[bool], ...]:
 
 
 def notify(users: Iterable[User], kind: str, *, case: Case | None = None,
-           item: WorkItem | None = None) -> list[Notification]:
+           item: WorkItem | None = None, org: Organisation | None = None) -> list[Notification]:
     """Tell these people (once each); e-mail those who chose it now, keep it for the digest of those who chose that."""
     people = list({u.id: u for u in users if u.active}.values())
-    text = text_for(kind, case, item)
+    text = text_for(kind, case, item, org)
     mail = mail_enabled()
     chosen = modes((u.id for u in people), kind) if mail else {}  # without e-mail, choices change nothing
     rows = []
@@ -190,6 +194,16 @@ def assigned_to(user: User, item: WorkItem, case: Case) -> None:
 def case_shared(case: Case, org: Organisation) -> None:
     """An organisation joined a case: tell its caseworkers."""
     notify_organisation(org, None, "case_shared", case=case)
+
+
+def share_requested(holder: Organisation, asker: Organisation) -> None:
+    """Another organisation asks to share: tell the holder's managers (who decide)."""
+    notify(members(holder.id, Role.MANAGER.value), "share_request", org=asker)
+
+
+def share_decided(user: User, holder: Organisation) -> None:
+    """The holder granted or refused: tell whoever asked."""
+    notify([user], "share_decided", org=holder)
 
 
 def request_answered(user: User | None, case: Case) -> None:

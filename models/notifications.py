@@ -12,7 +12,8 @@ from models.organisation import User
 from models.workflow import WorkItem
 
 # Kinds of notification; their wording and default delivery live in casework/notifications.py.
-KINDS = ("new_step", "assigned_to_me", "due_soon", "overdue", "escalated", "request_answered", "case_shared")
+KINDS = ("new_step", "assigned_to_me", "due_soon", "overdue", "escalated", "request_answered", "case_shared",
+         "share_request", "share_decided")
 MODES = ("immediate", "digest", "off")
 
 

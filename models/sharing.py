@@ -46,3 +46,28 @@ class Disclosure(db.Model):
     detail: Mapped[str | None] = mapped_column(Text)
 
     organisation: Mapped[Organisation] = relationship()
+
+
+class ShareRequest(db.Model):
+    """An organisation asks the one holding a person (found by matching, unseen by the asker) to share: granted
+    (the asker becomes a partner on the cases the holder chooses) or refused with a reason."""
+
+    __tablename__ = "share_request"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requester_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    holder_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))   # never shown to the asker
+    purpose: Mapped[str] = mapped_column(Text)
+    lawful_basis: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")   # pending, granted, refused
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refusal_reason: Mapped[str | None] = mapped_column(Text)
+    shared_cases: Mapped[str | None] = mapped_column(Text)   # the case references shared, comma-separated
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    requester_org: Mapped[Organisation] = relationship(foreign_keys=[requester_org_id])
+    holder_org: Mapped[Organisation] = relationship(foreign_keys=[holder_org_id])
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
