@@ -58,7 +58,8 @@ class NotificationsView(SecureView):
         """How I am told about each kind of event."""
         status = 200
         if request.method == "POST":
-            choices = {kind: request.form.get(kind, "") for kind in KINDS}
+            # A kind the form does not carry (a page from before it existed) keeps its setting.
+            choices = {kind: request.form.get(kind, "") for kind in KINDS if kind in request.form}
             try:
                 changed = notifications.set_preferences(current_user, choices)
                 audit.record("update", user=current_user, object_type="notification_preferences",

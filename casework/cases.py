@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -177,19 +177,33 @@ def add_participant(user: User, case: Case, person_id: int, role: str) -> CasePa
     return row
 
 
-def add_organisation(user: User, case: Case, organisation_id: int) -> CaseOrganisation:
-    """Add a participating organisation to the case."""
+def add_organisation(user: User, case: Case, organisation_id: int) -> None:
+    """Add a participating organisation to the case (the lead organisation, under an agreement in force).
+
+    :raise InvalidInput: unknown, or already on the case; agreements.NotShared without an agreement
+    """
     _require(user, access.Action.EDIT, case, "Only the lead organisation may add organisations.")
     orgs = _check_organisations([organisation_id], exclude=case.lead_organisation_id)
-    if not orgs or any(o.organisation_id == organisation_id for o in case.organisations):
+    if not orgs or not share_with(case, orgs[0], "added by hand", user):
         raise InvalidInput({"organisations": "that organisation is already on this case"})
-    basis = agreements.check(case.lead_organisation, orgs[0], case.case_type_code, case)
-    row = CaseOrganisation(organisation=orgs[0], added_by_id=user.id)
-    case.organisations.append(row)
+
+
+def share_with(case: Case, org: Organisation, why: str, user: User | None = None) -> bool:
+    """Make the organisation a partner on the case under the agreement in force (or exception) that covers it:
+    logged (disclosure log, audit) and its people told. Added? (False when it already takes part.)
+
+    :raise agreements.NotShared: no agreement in force covers the share (when enforcing)
+    """
+    if org.id == case.lead_organisation_id or db.session.scalar(select(exists().where(
+            CaseOrganisation.case_id == case.id, CaseOrganisation.organisation_id == org.id))):
+        return False
+    basis = agreements.check(case.lead_organisation, org, case.case_type_code, case)
+    db.session.add(CaseOrganisation(case_id=case.id, organisation_id=org.id, added_by_id=user.id if user else None))
     db.session.flush()
-    agreements.shared(case, orgs[0], basis, user, "added by hand")
-    notifications.case_shared(case, orgs[0])
-    return row
+    db.session.expire(case, ["organisations"])
+    agreements.shared(case, org, basis, user, why)
+    notifications.case_shared(case, org)
+    return True
 
 
 def add_member(user: User, case: Case, member_email: str) -> CaseMember:

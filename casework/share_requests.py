@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 import access
 
+from casework import cases as case_service
 from casework import matching, notifications, validate
 from casework.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from models import Case, CaseOrganisation, CaseParticipant, Organisation, Person, ShareRequest, User, audit, db, utcnow
 from models.enums import Role
-from workflows import assignment
 
 TEXT_MAX = 2000
 
@@ -122,7 +122,7 @@ def decide(user: User, request: ShareRequest, grant: bool, case_ids: list[object
             raise InvalidInput({"cases": "choose one or more of the listed cases to share"})
         shared = [eligible[w] for w in dict.fromkeys(wanted)]
         for case in shared:
-            assignment.bring_on(case, request.requester_org, f"share request {request.id} granted", user)
+            case_service.share_with(case, request.requester_org, f"share request {request.id} granted", user)
         request.status, request.shared_cases = "granted", ", ".join(c.reference for c in shared)
     else:
         why = validate.text(reason, "reason", TEXT_MAX, required=False)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import exists, select
 
-from casework import agreements, areas, notifications
+from casework import agreements, areas, cases, notifications
 from models import Case, CaseOrganisation, ItemStatus, Organisation, User, UserRole, WorkItem, db
 from models.enums import OrgType, Role, label
 from workflows.engine import lane_org_type
@@ -151,21 +151,11 @@ def _holds(org: Organisation, role: str) -> bool:
 
 
 def bring_on(case: Case, org: Organisation, why: str, user: User | None = None) -> bool:
-    """Make the organisation a partner on the case (so its people can see the step), under the agreement in
-    force that covers it; audited. Added?
+    """Make the organisation a partner on the case (so its people can see the step): cases.share_with.
 
     :raise agreements.NotShared: no agreement in force covers the share (when enforcing)
     """
-    if org.id == case.lead_organisation_id or db.session.scalar(select(exists().where(
-            CaseOrganisation.case_id == case.id, CaseOrganisation.organisation_id == org.id))):
-        return False
-    basis = agreements.check(case.lead_organisation, org, case.case_type_code, case)
-    db.session.add(CaseOrganisation(case_id=case.id, organisation_id=org.id, added_by_id=user.id if user else None))
-    db.session.flush()
-    db.session.expire(case, ["organisations"])
-    agreements.shared(case, org, basis, user, why)
-    notifications.case_shared(case, org)
-    return True
+    return cases.share_with(case, org, why, user)
 
 
 def give(item: WorkItem, who: Assignment, case: Case) -> None:
