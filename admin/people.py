@@ -15,7 +15,7 @@ from wtforms import FieldList
 import access
 from admin.base import ScopedModelView
 from admin.forms import PersonForm
-from casework import matching, people
+from casework import matching, people, validate
 from casework.errors import InvalidInput, NotPermitted, PossibleDuplicates, StaleEdit
 from models import Case, CaseParticipant, Person, audit, db
 from models.enums import Role
@@ -94,15 +94,20 @@ class PersonView(ScopedModelView):
         """Search first: with no search or filter the list shows the people the user's organisation registered
         (everyone the user may see is found by name or date of birth; listing two million people helps no one)."""
         g.people_unsearched = not self.search_terms(search)[0] and not filters   # per request: views are shared
+        g.people_listing = True   # lists leave out merged records (their pages stay reachable by id)
         return super().get_list(page, sort_column, sort_desc, search, filters, execute, page_size)
 
     def get_query(self):
         query = super().get_query()
+        if g.get("people_listing"):
+            query = query.filter(Person.merged_into_id.is_(None))
         return query.filter(Person.registered_by_org_id == current_user.organisation_id) \
             if g.get("people_unsearched") else query
 
     def get_count_query(self):
         query = super().get_count_query().capped_at(self.count_cap())
+        if g.get("people_listing"):
+            query = query.filter(Person.merged_into_id.is_(None))
         return query.filter(Person.registered_by_org_id == current_user.organisation_id) \
             if g.get("people_unsearched") else query
 
@@ -173,9 +178,34 @@ class PersonView(ScopedModelView):
         audit.record("view", user=current_user, object_type="person", object_id=person.id)
         also = matching.also_known_to(current_user, person)
         db.session.commit()
+        merged_into = db.session.get(Person, person.merged_into_id) if person.merged_into_id else None
         return self.render("people/detail.html", person=person, case_rows=case_rows, also_known_to=also,
+                           merged_into=merged_into if merged_into and access.is_visible(current_user, merged_into)
+                           else None,
                            can_edit=access.can(current_user, access.Action.EDIT, person),
                            can_pack=current_user.has_role(Role.MANAGER))
+
+    @expose("/<int:person_id>/merge", methods=("POST",))
+    def merge(self, person_id: int):
+        """Merge another record of the same person into this one (managers who see both)."""
+        keep = self.get_one(str(person_id))
+        other_id = validate.whole_number(request.form.get("other"))
+        other = db.session.get(Person, other_id) if other_id else None
+        try:
+            if other is None or not access.is_visible(current_user, other):
+                raise InvalidInput({"other": "no record with that number that you can see"})
+            if request.form.get("confirm") != "y":
+                raise InvalidInput({"confirm": "tick the box to confirm they are the same person"})
+            moved = people.merge(current_user, keep, other)
+        except (InvalidInput, NotPermitted) as exc:
+            db.session.rollback()
+            flash(f"Not merged: {str(exc) if isinstance(exc, NotPermitted) else '; '.join(exc.fields.values())}.",
+                  "error")
+            return redirect(url_for(".details_view", id=keep.id))
+        db.session.commit()
+        flash(f"Merged person {other.id} into this record ({moved} case role(s) moved); the other record now "
+              "points here.", "success")
+        return redirect(url_for(".details_view", id=keep.id))
 
     @expose("/<int:person_id>/subject-access.xlsx")
     def subject_access(self, person_id: int):

@@ -633,7 +633,7 @@ def _apply_person(user: User, person: Person | None, fields: dict[str, Any], row
 def _duplicate_text(p: Person) -> str:
     ref = f", ref {p.external_reference}" if p.external_reference else ""
     return (f"possible duplicate of {p} (person {p.id}{ref}, registered by {p.registered_by_org.name}); "
-            "check and merge if it is the same person")
+            f"check, and if it is the same person merge them on /admin/people/details/?id={p.id} (Merge)")
 
 
 # ---------------------------------------------------------------- cases

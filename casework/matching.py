@@ -125,7 +125,7 @@ def candidates(given: str, family: str, dob: date, address: str | None = None, e
                {w[:1] for w in (given + " " + family).casefold().split()}
     first = lambda column: func.lower(func.substr(column, 1, 1))  # noqa: E731 - two uses, one line
     stmt = (select(Person.id, Person.given_name, Person.family_name, Person.address)
-            .where(Person.date_of_birth.in_(birthdays(dob)),
+            .where(Person.date_of_birth.in_(birthdays(dob)), Person.merged_into_id.is_(None),
                    or_(first(Person.given_name).in_(initials), first(Person.family_name).in_(initials)))
             .order_by(Person.id.desc()).limit(CANDIDATES))
     if within is not None:

@@ -5,12 +5,14 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm.exc import StaleDataError
 
 import access
 from casework import matching, validate
-from casework.errors import NotPermitted, PossibleDuplicates, StaleEdit
-from models import Person, PersonChange, User, audit, db
+from casework.errors import InvalidInput, NotPermitted, PossibleDuplicates, StaleEdit
+from models import CaseParticipant, Disclosure, Person, PersonChange, ShareRequest, User, audit, db, utcnow
+from models.enums import Role
 from models.base import NAME_MAX, TEXT_MAX
 
 EDITABLE = ("given_name", "family_name", "date_of_birth", "dob_estimated", "sex", "preferred_language",
@@ -109,3 +111,43 @@ def update(user: User, person: Person, expected_version: int, fields: dict[str, 
                      detail={"changed": changed})
     return changed
 
+
+
+def merge(user: User, keep: Person, other: Person) -> int:
+    """Merge `other` into `keep` (two records of one person): its case participations, share requests and
+    disclosure entries move to the kept record; `other` stays as a tombstone pointing to it (its details and
+    their history stay with it). Returns how many participations moved.
+
+    :raise NotPermitted: not a manager, or either record not visible to the user
+    :raise InvalidInput: the same record, or one already merged
+    """
+    if not user.has_role(Role.MANAGER):
+        raise NotPermitted("Only a manager merges records.")
+    if not (access.is_visible(user, keep) and access.is_visible(user, other)):
+        raise NotPermitted("You can merge only records your organisation sees both of.")
+    if keep.id == other.id:
+        raise InvalidInput({"other": "choose another record than this one"})
+    if keep.merged_into_id or other.merged_into_id:
+        raise InvalidInput({"other": "one of these records was already merged"})
+    # Both rows locked, in id order, so two managers merging the same pair cannot both succeed.
+    for row in sorted((keep, other), key=lambda p: p.id):
+        db.session.refresh(row, with_for_update=True)
+    if keep.merged_into_id or other.merged_into_id:
+        raise InvalidInput({"other": "one of these records was already merged"})
+    moved = 0
+    already = {(p.case_id, p.role) for p in db.session.scalars(select(CaseParticipant)
+                                                              .where(CaseParticipant.person_id == keep.id))}
+    for part in db.session.scalars(select(CaseParticipant).where(CaseParticipant.person_id == other.id)).all():
+        if (part.case_id, part.role) in already:
+            db.session.delete(part)
+        else:
+            part.person_id = keep.id
+            moved += 1
+    for model in (ShareRequest, Disclosure):
+        db.session.execute(sql_update(model).where(model.person_id == other.id).values(person_id=keep.id))
+    other.merged_into_id, other.merged_at = keep.id, utcnow()
+    db.session.flush()
+    for person, role in ((keep, "kept"), (other, "merged")):
+        audit.record("merge", user=user, object_type="person", object_id=person.id,
+                     detail={"kept": keep.id, "merged": other.id, "as": role, "participations_moved": moved})
+    return moved

@@ -33,6 +33,9 @@ class Person(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # A record merged into another stays as a tombstone pointing to the kept one (people.merge).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     registered_by_org: Mapped[Organisation] = relationship()
     created_by: Mapped[User | None] = relationship()
