@@ -15,9 +15,9 @@ from wtforms import FieldList
 import access
 from admin.base import ScopedModelView
 from admin.forms import PersonForm
-from casework import matching, people, validate
-from casework.errors import InvalidInput, NotPermitted, PossibleDuplicates, StaleEdit
-from models import Case, CaseParticipant, Person, audit, db
+from casework import consent, matching, people, validate
+from casework.errors import Conflict, InvalidInput, NotFound, NotPermitted, PossibleDuplicates, StaleEdit
+from models import Case, CaseParticipant, Consent, Organisation, Person, audit, db
 from models.enums import Role
 from reporting import subject_access
 
@@ -179,11 +179,49 @@ class PersonView(ScopedModelView):
         also = matching.also_known_to(current_user, person)
         db.session.commit()
         merged_into = db.session.get(Person, person.merged_into_id) if person.merged_into_id else None
+        consents = consent.history(person)
+        organisations = db.session.scalars(select(Organisation).where(Organisation.active.is_(True))
+                                           .order_by(Organisation.name)).all()
         return self.render("people/detail.html", person=person, case_rows=case_rows, also_known_to=also,
+                           consents=consents, organisations=organisations, consent_methods=consent.METHODS,
                            merged_into=merged_into if merged_into and access.is_visible(current_user, merged_into)
                            else None,
                            can_edit=access.can(current_user, access.Action.EDIT, person),
                            can_pack=current_user.has_role(Role.MANAGER))
+
+    @expose("/<int:person_id>/consents", methods=("POST",))
+    def record_consent(self, person_id: int):
+        """Record a consent decision: given or refused, purpose, organisations, how."""
+        person = self.get_one(str(person_id))
+        given = {"given": True, "refused": False}.get(request.form.get("decision", ""))
+        try:
+            consent.record(current_user, person, given, request.form.get("purpose"),
+                           request.form.getlist("organisations"), request.form.get("method"))
+        except (InvalidInput, NotPermitted) as exc:
+            db.session.rollback()
+            flash(f"Not recorded: {str(exc) if isinstance(exc, NotPermitted) else '; '.join(exc.fields.values())}.",
+                  "error")
+            return redirect(url_for(".details_view", id=person.id) + "#consent")
+        db.session.commit()
+        flash("Consent recorded.", "success")
+        return redirect(url_for(".details_view", id=person.id) + "#consent")
+
+    @expose("/consents/<int:consent_id>/withdraw", methods=("POST",))
+    def withdraw_consent(self, consent_id: int):
+        """Withdraw a consent: the organisations it covered are told and their shares flagged for review."""
+        try:
+            flagged = consent.withdraw(current_user, consent_id)
+        except NotFound:
+            abort(404)
+        except Conflict as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(request.referrer or url_for(".index_view"))
+        db.session.commit()
+        person_id = db.session.get(Consent, consent_id).person_id
+        flash(f"Consent withdrawn; {len(flagged)} shared case(s) flagged for review." if flagged
+              else "Consent withdrawn.", "success")
+        return redirect(url_for(".details_view", id=person_id) + "#consent")
 
     @expose("/<int:person_id>/merge", methods=("POST",))
     def merge(self, person_id: int):

@@ -27,12 +27,14 @@ LABELS = {
     "case_shared": "A case shared with my organisation",
     "share_request": "Another organisation asks to share what mine holds about someone (managers)",
     "share_decided": "My request to share was granted or refused",
+    "consent_withdrawn": "Consent was withdrawn for someone on a case shared with my organisation",
 }
 DEFAULT_MODES = {"new_step": "immediate", "assigned_to_me": "immediate", "escalated": "immediate",
                  "request_answered": "immediate", "due_soon": "digest", "overdue": "digest",
-                 "case_shared": "digest", "share_request": "immediate", "share_decided": "immediate"}
+                 "case_shared": "digest", "share_request": "immediate", "share_decided": "immediate",
+                 "consent_withdrawn": "immediate"}
 # Kinds addressed to a whole organisation: its shared mailbox (if any) gets them by e-mail too.
-ORGANISATION_KINDS = {"new_step", "escalated", "case_shared", "due_soon", "overdue"}
+ORGANISATION_KINDS = {"new_step", "escalated", "case_shared", "due_soon", "overdue", "consent_withdrawn"}
 CASEWORK_ROLES = (Role.PRACTITIONER, Role.MANAGER, Role.LEAD)
 BELL_CAP = 100  # unread notifications counted for the bell; more shows as "99+"
 REMINDER_BATCH = 500  # work items looked at per worker tick; the rest wait for the next one
@@ -58,6 +60,7 @@ def text_for(kind: str, case: Case | None, item: WorkItem | None = None, org: Or
         "case_shared": f"Case {ref} was shared with {org.name if org else 'your organisation'}",
         "share_request": f"{org.name if org else 'Another organisation'} asks to share what you hold about a person",
         "share_decided": f"Your request to share with {org.name if org else 'another organisation'} was answered",
+        "consent_withdrawn": f"Consent was withdrawn for someone on {ref}: review what is shared",
     }[kind][:500]
 
 

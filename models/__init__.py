@@ -18,7 +18,7 @@ from models.organisation import Organisation, RoleGrant, User, UserRole
 from models.person import Person, PersonChange
 from models.retention import DisposalReview, RetentionRule
 from models.security import RecoveryCode, SecurityKey, UserSession
-from models.sharing import Disclosure, ShareRequest, SharingException
+from models.sharing import Consent, Disclosure, ShareRequest, SharingException
 from models.notifications import Notification, NotificationPreference, OutboxMessage
 from models.reference import (Area, CaseType, InformationSharingAgreement, IsaApproval, Service, ServiceProvision,
                               Setting)
@@ -28,7 +28,7 @@ from models.workflow import (ApiToken, InstanceStatus, ItemStatus, ProcessDefini
 __all__ = ["Area", "Notification", "NotificationPreference", "OutboxMessage", "Service", "ServiceProvision", "Setting", "DashboardSnapshot", "ExportChunk", "ExportJob", "ImportJob", "ProcessDraft", "ProcessTestRun", "CaseFact", "CaseTypeProcess", "ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
            "AuditEvent", "AuditHead", "Base", "Case", "CaseAccess", "CaseMember", "CaseNote", "CaseOrganisation",
            "CaseParticipant", "CaseType", "InformationSharingAgreement", "IsaApproval", "Organisation", "Person", "PersonChange",
-           "DisposalReview", "RecoveryCode", "SecurityKey", "Disclosure", "ShareRequest", "SharingException", "ReferenceCounter", "RetentionRule", "RoleGrant", "User", "UserSession", "UserRole", "db", "init_app", "utcnow"]
+           "DisposalReview", "RecoveryCode", "SecurityKey", "Consent", "Disclosure", "ShareRequest", "SharingException", "ReferenceCounter", "RetentionRule", "RoleGrant", "User", "UserSession", "UserRole", "db", "init_app", "utcnow"]
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 migrate = Migrate()

@@ -13,7 +13,7 @@ from models.workflow import WorkItem
 
 # Kinds of notification; their wording and default delivery live in casework/notifications.py.
 KINDS = ("new_step", "assigned_to_me", "due_soon", "overdue", "escalated", "request_answered", "case_shared",
-         "share_request", "share_decided")
+         "share_request", "share_decided", "consent_withdrawn")
 MODES = ("immediate", "digest", "off")
 
 

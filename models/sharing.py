@@ -71,3 +71,30 @@ class ShareRequest(db.Model):
     holder_org: Mapped[Organisation] = relationship(foreign_keys=[holder_org_id])
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class Consent(db.Model):
+    """A person's consent, given or refused, for a purpose and organisations; how and by whom it was recorded;
+    withdrawn when (never deleted: the history is the record)."""
+
+    __tablename__ = "consent"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    given: Mapped[bool] = mapped_column()
+    purpose: Mapped[str] = mapped_column(Text)
+    organisations: Mapped[str] = mapped_column(Text)     # organisation codes, comma-separated
+    method: Mapped[str] = mapped_column(String(16))      # verbal, written, online
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="SET NULL"))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    recorded_by_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
+    recorded_by_org: Mapped[Organisation] = relationship()
+    withdrawn_by: Mapped[User | None] = relationship(foreign_keys=[withdrawn_by_id])
+
+    @property
+    def organisation_codes(self) -> list[str]:
+        return [c for c in self.organisations.split(",") if c]

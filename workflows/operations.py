@@ -11,8 +11,8 @@ from typing import Any, Callable
 
 from sqlalchemy import select
 
-from casework import agreements, areas, notifications
-from casework.errors import CasebookError
+from casework import agreements, areas, consent, notifications
+from casework.errors import CasebookError, InvalidInput, NotPermitted
 from models import Case, CaseFact, CaseNote, Organisation, User, WorkflowInstance, audit, db, utcnow
 from models.enums import CaseStatus, OrgType, RiskLevel, label
 from models.notifications import KINDS
@@ -178,6 +178,32 @@ def notify(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     return {"notified": starter.id if starter is not None else None}
 
 
+def record_consent(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Record a consent decision (usually a form field's answer) for the case's people in a `role` (default
+    victim): `given` (true/false), `purpose`, `organisations` (codes, comma-separated), `method` (verbal,
+    written, online)."""
+    given = params.get("given")
+    if isinstance(given, str):
+        given = {"true": True, "yes": True, "false": False, "no": False}.get(given.strip().lower())
+    orgs = params.get("organisations") or ""
+    codes = orgs if isinstance(orgs, list) else str(orgs).split(",")
+    role = str(_text(params, "role", "victim"))
+    recorder_id = ctx.instance.started_by_id or ctx.case.opened_by_id
+    recorder = db.session.get(User, recorder_id) if recorder_id else None
+    if recorder is None:
+        raise CasebookError("record_consent needs a person who started the process or opened the case")
+    made = []
+    for part in ctx.case.participants:
+        if part.role.value == role:
+            try:
+                made.append(consent.record(recorder, part.person, given, _text(params, "purpose", required=True),
+                                           codes, _text(params, "method", "verbal"), ctx.case).id)
+            except (InvalidInput, NotPermitted) as exc:
+                why = "; ".join(exc.fields.values()) if isinstance(exc, InvalidInput) else str(exc)
+                raise CasebookError(f"record_consent: {why}") from None
+    return {"consents": made}
+
+
 OPERATIONS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
     "add_organisation": add_organisation,
     "set_risk_level": set_risk_level,
@@ -185,6 +211,7 @@ OPERATIONS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
     "start_process": start_process,
     "record_fact": record_fact,
     "notify": notify,
+    "record_consent": record_consent,
 }
 
 
