@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 
 from access import csrf
-from api import cases, exports, notifications, people, processes, tasks  # noqa: F401  (routes register on import)
+from api import cases, exports, notifications, openapi, people, processes, tasks  # noqa: F401  (routes register on import)
 from api.base import bp
 
 
@@ -12,3 +12,4 @@ def init_app(app: Flask) -> None:
     """Register the API; bearer requests skip CSRF (api/base.py checks CSRF for cookie sessions)."""
     csrf.exempt(bp)
     app.register_blueprint(bp)
+    openapi.init_app(app)

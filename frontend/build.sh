@@ -11,4 +11,9 @@ npx esbuild src/modeler-entry.css --bundle --minify --loader:.woff=dataurl --loa
 for pkg in bpmn-js bpmn-js-properties-panel @bpmn-io/properties-panel camunda-bpmn-moddle camunda-bpmn-js-behaviors; do
   cp "node_modules/$pkg/LICENSE" "$out/LICENSE-$(echo "$pkg" | tr '/@' '__')" 2>/dev/null || true
 done
-echo "built $out"
+# Swagger UI for /api/docs, as published (no build step).
+mkdir -p ../static/vendor/swagger-ui
+for f in swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt swagger-ui.css LICENSE NOTICE; do
+  cp "node_modules/swagger-ui-dist/$f" ../static/vendor/swagger-ui/
+done
+echo "built $out and ../static/vendor/swagger-ui"

@@ -54,3 +54,14 @@ def test_keyboard_only_login(page):
     page.keyboard.press("Enter")
     page.wait_for_url("**/admin/")
     assert "Welcome, PC Alex Carter" in page.content()
+
+
+def test_the_api_documentation_is_browsable(page, live_app):
+    """Swagger UI on the generated document, under the console's strict CSP."""
+    violations = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto("/api/docs")
+    page.get_by_text("Casebook API").first.wait_for()
+    page.get_by_text("/cases/{case_id}/organisations").first.wait_for()
+    shot(page, "api-docs")
+    assert violations == []
