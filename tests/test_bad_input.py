@@ -462,7 +462,7 @@ PLAUSIBLE = ["victim_support", "asb", "notts_police", "victim_services", "mansfi
 people_rows = st.lists(st.fixed_dictionaries({}, optional={
     k: st.one_of(st.sampled_from(PLAUSIBLE + ["Amira", "1988-03-14"]), json_values)
     for k in ("role", "given_name", "family_name", "date_of_birth", "external_reference")}), max_size=3)
-API_ROUTES = [(e, m) for e in _routes({"GET", "POST"}, "/api/") for m in ("GET", "POST")
+API_ROUTES = [(e, m) for e in _routes({"GET", "POST"}, "/api/v1/") for m in ("GET", "POST")
               if m in next(r.methods for r in create_app(_config("sqlite://")).url_map.iter_rules()
                            if r.endpoint == e)]
 API_USER = {"api.deploy_process": "lead@victims.demo", "api.approve_process": "lead@police.demo",

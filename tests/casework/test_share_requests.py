@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from models import Case, CaseParticipant, Disclosure, Notification, Organisation, Person, ShareRequest, User, db
+from models import (Case, CaseParticipant, CaseType, Disclosure, InformationSharingAgreement, Notification, Organisation,
+                    Person, ShareRequest, User, db)
 from tests.casework.test_matching import held  # noqa: F401  (the shared fixture)
 from tests.factories import make_user
 
@@ -110,3 +111,22 @@ def test_only_the_holders_managers_decide(held, police_manager, client, login):
                            data={"decision": "refuse", "reason": "x"}).status_code == 404
     db.session.expire_all()
     assert db.session.get(ShareRequest, request.id).status == "pending"
+
+
+def test_a_grant_the_agreement_does_not_cover_is_refused_and_changes_nothing(app, held, police_manager, client,
+                                                                             login):
+    """The police–victim services agreement is narrowed to ASB cases: sharing a victim-support case is refused."""
+    app.config["ISA_ENFORCEMENT"] = "enforce"
+    isa = db.session.scalar(select(InformationSharingAgreement))
+    isa.case_types = [db.session.get(CaseType, "asb")]
+    db.session.commit()
+    login("cw@vs.example.org")
+    client.post("/admin/share_requests/ask", data={**ASK, "holder": _org_id("notts_police")})
+    request = db.session.scalars(select(ShareRequest)).one()
+    login("manager@police.example.org")
+    refused = client.post(f"/admin/share_requests/{request.id}/decide",
+                          data={"decision": "grant", "case": [str(_amira_case().id)]}, follow_redirects=True)
+    assert "does not cover victim_support cases" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(ShareRequest, request.id).status == "pending"
+    assert held["vs"].get(f"/cases/{_amira_case().id}").status_code == 404
