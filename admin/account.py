@@ -2,6 +2,8 @@
 are signed in (end any session), and your API tokens (issue, see when each was last used, revoke)."""
 from __future__ import annotations
 
+from typing import Callable
+
 from flask import current_app, flash, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user, logout_user
@@ -100,15 +102,8 @@ class AccountView(SecureView):
 
     @expose("/keys/<int:key_id>/remove", methods=("POST",))
     def remove_key(self, key_id: int):
-        try:
-            security_keys.remove(current_user, key_id, current_user)
-        except NotFound:
-            db.session.rollback()
-            flash("No such security key (it may already be removed).", "error")
-            return redirect(url_for(".index"))
-        db.session.commit()
-        flash("The security key is removed.", "success")
-        return redirect(url_for(".index"))
+        return self._end(lambda: security_keys.remove(current_user, key_id, current_user),
+                         "No such security key (it may already be removed).", "The security key is removed.")
 
     @expose("/recovery-codes", methods=("POST",))
     def recovery_codes(self):
@@ -139,14 +134,20 @@ class AccountView(SecureView):
 
     @expose("/tokens/<int:token_id>/revoke", methods=("POST",))
     def revoke_token(self, token_id: int):
+        return self._end(lambda: tokens.revoke(current_user, token_id, current_user),
+                         "No such token (it may already be revoked).",
+                         "The token is revoked: programs using it are refused from now on.")
+
+    def _end(self, remove: Callable[[], object], missing: str, done: str):
+        """Remove one of the user's own things (a key, a token), saying what happened."""
         try:
-            tokens.revoke(current_user, token_id, current_user)
+            remove()
         except NotFound:
             db.session.rollback()
-            flash("No such token (it may already be revoked).", "error")
+            flash(missing, "error")
             return redirect(url_for(".index"))
         db.session.commit()
-        flash("The token is revoked: programs using it are refused from now on.", "success")
+        flash(done, "success")
         return redirect(url_for(".index"))
 
 

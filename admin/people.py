@@ -148,7 +148,7 @@ class PersonView(ScopedModelView):
         if form.validate_on_submit():
             data = {f: getattr(form, f).data for f in FIELDS}
             try:
-                found = _across_partnership(data)
+                found = matching.for_registration(current_user, data)
                 if (found.visible or found.known_to) and not form.confirm_not_duplicate.data:
                     db.session.commit()   # the search's audit row; nothing is registered
                     matches, holders = found.visible, found.holders
@@ -285,12 +285,3 @@ class PersonView(ScopedModelView):
                 apply_errors(form, exc if isinstance(exc, InvalidInput) else InvalidInput(str(exc)))
         status = 400 if request.method == "POST" else 200
         return self.render("people/form.html", form=form, matches=[], person=person), status
-
-
-def _across_partnership(data: dict) -> matching.Matches:
-    """Likely matches for a registration among all people (told as this user may be told); none without a date
-    of birth (the search needs one)."""
-    if not data.get("date_of_birth"):
-        return matching.Matches()
-    return matching.find(current_user, data.get("given_name"), data.get("family_name"), data["date_of_birth"],
-                         address=data.get("address"))

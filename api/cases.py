@@ -166,8 +166,7 @@ def _register(row: dict[str, Any], n: int) -> tuple[int, list[str]]:
         clean = people.clean(fields)
     except InvalidInput as exc:
         raise InvalidInput({f"people[{n}].{k}": v for k, v in exc.fields.items()}) from None
-    found = matching.find(current_user, clean["given_name"], clean["family_name"], clean["date_of_birth"]) \
-        if clean["date_of_birth"] else matching.Matches()
+    found = matching.for_registration(current_user, clean)
     name = f"{clean['given_name']} {clean['family_name']}"
     warnings = [f"{name} may already be registered (person {', '.join(str(m.id) for m in found.visible)})"] \
         if found.visible else []

@@ -16,6 +16,7 @@ from casework import disclosures, validate
 from casework.errors import InvalidInput, NotPermitted
 from models import (Case, CaseType, InformationSharingAgreement, IsaApproval, Organisation, SharingException, User,
                     audit, db, utcnow)
+from models.base import TITLE_MAX
 from models.enums import Role
 
 
@@ -165,7 +166,7 @@ def create(name: str, org_codes: list[str], case_type_codes: list[str], valid_fr
 
     :raise InvalidInput: fewer than two parties, unknown organisations or case types, bad or reversed dates
     """
-    name = validate.text(name, "name", 200)
+    name = validate.text(name, "name", TITLE_MAX)
     codes = list(dict.fromkeys(org_codes))
     orgs = db.session.scalars(select(Organisation).where(Organisation.code.in_(codes))).all()
     unknown = sorted(set(codes) - {o.code for o in orgs})

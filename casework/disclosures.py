@@ -3,6 +3,7 @@ agreement in force, or an exception a manager of the lead organisation recorded 
 reason), so an information-governance lead can answer "who received this, and why was that allowed?"."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import select
@@ -61,6 +62,4 @@ def record_exception(user: User, case: Case, organisation: Organisation, lawful_
 
 
 def _json(detail: dict[str, Any] | None) -> str | None:
-    import json
-
     return json.dumps(detail, ensure_ascii=False, default=str) if detail else None

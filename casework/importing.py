@@ -614,8 +614,7 @@ def _apply_person(user: User, person: Person | None, fields: dict[str, Any], row
         data = people_service.clean(fields)
         # One bounded search per row across the partnership (matching.CANDIDATES); the person is registered
         # either way and the report warns about likely duplicates, or names who may know them.
-        found = matching.find(user, data["given_name"], data["family_name"], data["date_of_birth"],
-                              address=data.get("address")) if data["date_of_birth"] else matching.Matches()
+        found = matching.for_registration(user, data)
         person = people_service.register(user, fields, confirm_not_duplicate=True, known_duplicates=found.visible)
         warnings = [_duplicate_text(p) for p in found.visible]
         if found.known_to:

@@ -26,7 +26,7 @@ from sqlalchemy import func, or_, select
 
 import access
 from casework.errors import InvalidInput
-from models import (Case, CaseOrganisation, CaseParticipant, InformationSharingAgreement, Organisation, Person, User,
+from models import (Case, CaseAccess, CaseParticipant, InformationSharingAgreement, Organisation, Person, User,
                     audit, db)
 
 CANDIDATES = 200
@@ -104,17 +104,22 @@ def find(user: User, given_name: object, family_name: object, date_of_birth: obj
          address: str | None = None, exclude_id: int | None = None) -> Matches:
     """Likely matches among all people, reduced to what this user may be told; the search is audited."""
     given, family, dob = check_query(given_name, family_name, date_of_birth)
-    ids = candidates(given, family, dob, address, exclude_id)
     result = Matches()
-    if ids:
-        seen = set(db.session.scalars(access.visible(user, Person).where(Person.id.in_(ids)).with_only_columns(
-            Person.id)))
-        result.visible = list(db.session.scalars(select(Person).where(Person.id.in_(seen)).order_by(Person.id)))
-        result.holders = holders_for(user, [i for i in ids if i not in seen])
-        result.known_to = [o.name for o in result.holders]
+    result.visible, unseen = split(user, candidates(given, family, dob, address, exclude_id))
+    result.holders = holders_for(user, unseen)
+    result.known_to = [o.name for o in result.holders]
     audit.record("person_match", user=user, object_type="person", object_id=audit.term_digest(f"{given} {family}"),
                  detail={"visible": [p.id for p in result.visible], "known_to": result.known_to})
     return result
+
+
+def for_registration(user: User, fields: dict[str, Any]) -> Matches:
+    """The search a registration makes (console, API, import) from its cleaned fields; none without a date of
+    birth, which the search needs."""
+    if not fields.get("date_of_birth"):
+        return Matches()
+    return find(user, fields.get("given_name"), fields.get("family_name"), fields["date_of_birth"],
+                address=fields.get("address"))
 
 
 def candidates(given: str, family: str, dob: date, address: str | None = None, exclude_id: int | None = None,
@@ -139,57 +144,46 @@ def candidates(given: str, family: str, dob: date, address: str | None = None, e
                 and (wanted_postcode is None or postcode(row.address) in (None, wanted_postcode))]
 
 
-def known_to(user: User, person_ids: list[int]) -> list[str]:
-    """Names of the organisations holding these people that the user's organisation has an agreement in force
-    with; nothing for a person on any restricted case."""
-    return [o.name for o in holders_for(user, person_ids)]
+def split(user: User, ids: list[int]) -> tuple[list[Person], list[int]]:
+    """These people as the user may see them (loaded), and the ids of the others."""
+    if not ids:
+        return [], []
+    visible = list(db.session.scalars(access.visible(user, Person).where(Person.id.in_(ids)).order_by(Person.id)))
+    seen = {p.id for p in visible}
+    return visible, [i for i in ids if i not in seen]
+
+
+def _holdings(person_ids: list[int]) -> set[tuple[int, int]]:
+    """(person, organisation) pairs: who registered each person and who takes part in a case they are on
+    (case_access: lead and partners); nobody on a restricted case."""
+    if not person_ids:
+        return set()
+    restricted = set(db.session.scalars(
+        select(CaseParticipant.person_id).join(Case, Case.id == CaseParticipant.case_id)
+        .where(CaseParticipant.person_id.in_(person_ids), Case.restricted.is_(True))))
+    allowed = [i for i in person_ids if i not in restricted]
+    if not allowed:
+        return set()
+    pairs = db.session.execute(select(Person.id, Person.registered_by_org_id).where(Person.id.in_(allowed))).all()
+    pairs += db.session.execute(select(CaseParticipant.person_id, CaseAccess.organisation_id)
+                                .join(CaseAccess, CaseAccess.case_id == CaseParticipant.case_id)
+                                .where(CaseParticipant.person_id.in_(allowed))).all()
+    return {(person, org) for person, org in pairs}
 
 
 def holders_for(user: User, person_ids: list[int]) -> list[Organisation]:
-    """The organisations behind known_to (holding these people, under an agreement with the user's), by name."""
-    return _holders(user, person_ids)
+    """The organisations holding these people that the user's organisation has an agreement in force with (the
+    names "possibly known to" shows), by name; none for a person on a restricted case."""
+    holders = {org for _, org in _holdings(person_ids)} - {user.organisation_id}
+    allowed = holders & partners_of(user.organisation_id) if holders else set()
+    return list(db.session.scalars(select(Organisation).where(Organisation.id.in_(allowed))
+                                   .order_by(Organisation.name))) if allowed else []
 
 
 def holds(organisation_id: int, person_ids: list[int]) -> list[int]:
-    """Which of these people the organisation holds (registered them, or leads or partners on a case they are
-    on), leaving out anyone on a restricted case."""
-    allowed = [i for i in person_ids if i not in _on_restricted(person_ids)]
-    if not allowed:
-        return []
-    registered = set(db.session.scalars(select(Person.id).where(Person.id.in_(allowed),
-                                                                Person.registered_by_org_id == organisation_id)))
-    on_cases = set(db.session.scalars(
-        select(CaseParticipant.person_id).join(Case, Case.id == CaseParticipant.case_id)
-        .where(CaseParticipant.person_id.in_(allowed),
-               or_(Case.lead_organisation_id == organisation_id,
-                   Case.id.in_(select(CaseOrganisation.case_id)
-                               .where(CaseOrganisation.organisation_id == organisation_id))))))
-    return sorted(registered | on_cases)
-
-
-def _on_restricted(person_ids: list[int]) -> set[int]:
-    return set(db.session.scalars(
-        select(CaseParticipant.person_id).join(Case, Case.id == CaseParticipant.case_id)
-        .where(CaseParticipant.person_id.in_(person_ids), Case.restricted.is_(True))))
-
-
-def _holders(user: User, person_ids: list[int]) -> list[Organisation]:
-    if not person_ids:
-        return []
-    on_restricted = _on_restricted(person_ids)
-    open_ids = [i for i in person_ids if i not in on_restricted]
-    if not open_ids:
-        return []
-    holders = set(db.session.scalars(select(Person.registered_by_org_id).where(Person.id.in_(open_ids))))
-    holders |= set(db.session.scalars(select(Case.lead_organisation_id).join(
-        CaseParticipant, CaseParticipant.case_id == Case.id).where(CaseParticipant.person_id.in_(open_ids))))
-    holders |= set(db.session.scalars(select(CaseOrganisation.organisation_id).join(
-        CaseParticipant, CaseParticipant.case_id == CaseOrganisation.case_id)
-        .where(CaseParticipant.person_id.in_(open_ids))))
-    holders.discard(user.organisation_id)
-    partners = partners_of(user.organisation_id)
-    return list(db.session.scalars(select(Organisation).where(Organisation.id.in_(holders & partners))
-                                   .order_by(Organisation.name)))
+    """Which of these people the organisation holds (registered them, or takes part in a case they are on),
+    leaving out anyone on a restricted case."""
+    return sorted({person for person, org in _holdings(person_ids) if org == organisation_id})
 
 
 def partners_of(organisation_id: int, on: date | None = None) -> set[int]:
@@ -210,9 +204,7 @@ def also_known_to(user: User, person: Person) -> list[str]:
     person's other cases, those the user cannot see; never a restricted case's."""
     hidden = select(Case.id).join(CaseParticipant, CaseParticipant.case_id == Case.id).where(
         CaseParticipant.person_id == person.id, Case.restricted.is_(False), ~access.clause(user, Case))
-    holders = set(db.session.scalars(select(Case.lead_organisation_id).where(Case.id.in_(hidden))))
-    holders |= set(db.session.scalars(select(CaseOrganisation.organisation_id)
-                                      .where(CaseOrganisation.case_id.in_(hidden))))
+    holders = set(db.session.scalars(select(CaseAccess.organisation_id).where(CaseAccess.case_id.in_(hidden))))
     holders.discard(user.organisation_id)
     allowed = holders & partners_of(user.organisation_id)
     return sorted(db.session.scalars(select(Organisation.name).where(Organisation.id.in_(allowed)))) if allowed else []

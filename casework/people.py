@@ -43,9 +43,6 @@ def clean(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-DUPLICATE_CANDIDATES = matching.CANDIDATES  # same-birthday people compared per registration: bounded work
-
-
 def find_duplicates(user: User, given_name: str, family_name: str, date_of_birth: date | None,
                     exclude_id: int | None = None) -> list[Person]:
     """People the user can see with the same date of birth (or day and month swapped) and a similar name, as

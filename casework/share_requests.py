@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-import access
 
 from casework import cases as case_service
 from casework import matching, notifications, validate
 from casework.errors import Conflict, InvalidInput, NotFound, NotPermitted
-from models import Case, CaseOrganisation, CaseParticipant, Organisation, Person, ShareRequest, User, audit, db, utcnow
+from models import Case, CaseOrganisation, CaseParticipant, Organisation, ShareRequest, User, audit, db, utcnow
 from models.enums import Role
 
 TEXT_MAX = 2000
@@ -36,10 +35,7 @@ def ask(user: User, holder_id: object, given_name: object, family_name: object, 
     holder = db.session.get(Organisation, validate.whole_number(holder_id)) if holder_id is not None else None
     if holder is None or not holder.active:
         raise InvalidInput({"holder": "choose one of the organisations the person is possibly known to"})
-    found = matching.candidates(given, family, dob)
-    seen = set(db.session.scalars(access.visible(user, Person).with_only_columns(Person.id)
-                                  .where(Person.id.in_(found))))
-    unseen = [i for i in found if i not in seen]
+    _, unseen = matching.split(user, matching.candidates(given, family, dob))
     held = matching.holds(holder.id, unseen) if holder.id in matching.partners_of(user.organisation_id) else []
     if not held:
         raise InvalidInput({"holder": f"nobody matching is held by {holder.name} under an agreement with "
