@@ -1,5 +1,6 @@
-"""Share requests in the console: ask the organisation a person is possibly known to, and (its managers) grant
-with the cases to share, or refuse with a reason."""
+"""Share requests in the console: ask the organisation a person is possibly known to; its managers decide in the
+step the share_request process gives them (linked from here), granting with the cases to share or refusing with
+a reason."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
@@ -10,7 +11,9 @@ import access
 from admin.base import SecureView
 from casework import agreements, share_requests
 from casework.errors import CasebookError, NotFound
-from models import audit, db
+from models import ShareRequest, User, audit, db
+from workflows import requests as agency_requests
+from workflows import tasks
 
 
 class ShareRequestView(SecureView):
@@ -22,9 +25,11 @@ class ShareRequestView(SecureView):
     def index(self):
         incoming = share_requests.incoming(current_user)
         audit.record("view", user=current_user, object_type="share_requests")
+        pending = [r for r in incoming if r.status == "pending"]
+        steps = {r.id: agency_requests.share_step(r) for r in pending}
         page = self.render("share_requests/index.html", incoming=incoming,
-                           outgoing=share_requests.outgoing(current_user),
-                           cases={r.id: share_requests.cases_to_share(r) for r in incoming if r.status == "pending"})
+                           outgoing=share_requests.outgoing(current_user), steps=steps,
+                           cases={r.id: share_requests.cases_to_share(r) for r in pending if steps[r.id] is None})
         db.session.commit()
         return page
 
@@ -33,7 +38,7 @@ class ShareRequestView(SecureView):
         """Ask the chosen organisation (from the "possibly known to" message)."""
         form = request.form
         try:
-            made = share_requests.ask(current_user, form.get("holder"), form.get("given_name"),
+            made = agency_requests.ask_to_share(current_user, form.get("holder"), form.get("given_name"),
                                       form.get("family_name"), form.get("date_of_birth"), form.get("purpose"),
                                       form.get("lawful_basis"))
         except CasebookError as exc:
@@ -53,20 +58,32 @@ class ShareRequestView(SecureView):
             abort(404)
         grant = request.form.get("decision") == "grant"
         try:
-            shared = share_requests.decide(current_user, share, grant, request.form.getlist("case"),
-                                           request.form.get("reason"))
+            _decide(current_user, share, grant, request.form.getlist("case"), request.form.get("reason"))
         except (CasebookError, agreements.NotShared) as exc:
             db.session.rollback()
             flash(f"Not decided: {_message(exc)}", "error")
             return redirect(url_for(".index"))
         db.session.commit()
-        flash(f"Shared {', '.join(c.reference for c in shared)} with {share.requester_org.name}." if grant
+        flash(f"Shared {share.shared_cases} with {share.requester_org.name}." if grant
               else f"Refused; {share.requester_org.name} is told why.", "success")
         return redirect(url_for(".index"))
 
 
+def _decide(user: User, share: ShareRequest, grant: bool, case_ids: list[str], reason: str | None) -> None:
+    """Decide through the request's open step when it has one (so its process moves on), else directly (a request
+    made while the share_request process was not deployed, or whose process stopped)."""
+    step = agency_requests.share_step(share)
+    if step is None:
+        share_requests.decide(user, share, grant, case_ids, reason)
+        return
+    item, instance = tasks.lock_for_completion(user, step.id)
+    tasks.complete(user, item, {"decision": "grant" if grant else "refuse", "cases": case_ids, "reason": reason},
+                   locked=instance)
+    db.session.refresh(share)
+
+
 def _message(exc: CasebookError) -> str:
-    fields = getattr(exc, "fields", None)
+    fields = getattr(exc, "fields", None) or getattr(exc, "errors", None)
     return "; ".join(fields.values()) if fields else str(exc)
 
 

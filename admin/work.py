@@ -222,6 +222,8 @@ class MyWorkView(WorkView):
                         target = getattr(form, field_id, None)
                         if target is not None:
                             target.errors = list(target.errors) + [message]
+                        else:   # an operation after the step refused something the form does not name
+                            flash(f"Not completed: {message}", "error")
                     status = 422
                 except Conflict as exc:
                     db.session.rollback()

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from casework import cases as case_service
 from casework import matching, notifications, validate
 from casework.errors import Conflict, InvalidInput, NotFound, NotPermitted
-from models import Case, CaseOrganisation, CaseParticipant, Organisation, ShareRequest, User, audit, db, utcnow
+from models import (Case, CaseAccess, CaseOrganisation, CaseParticipant, Organisation, Person, ShareRequest, User, audit,
+                    db, utcnow)
 from models.enums import Role
 
 TEXT_MAX = 2000
@@ -99,6 +100,36 @@ def cases_to_share(request: ShareRequest) -> list[Case]:
                ~Case.id.in_(select(CaseOrganisation.case_id)
                             .where(CaseOrganisation.organisation_id == request.requester_org_id)))
         .order_by(Case.opened_at.desc())))
+
+
+def home_case(request: ShareRequest) -> Case | None:
+    """The holder's case its managers' decision step runs on: the newest it could share, else the newest
+    unrestricted case of the person it takes part in (matching found the person there)."""
+    shareable = cases_to_share(request)
+    if shareable:
+        return shareable[0]
+    return db.session.scalar(
+        select(Case).join(CaseParticipant, CaseParticipant.case_id == Case.id)
+        .join(CaseAccess, CaseAccess.case_id == Case.id)
+        .where(CaseParticipant.person_id == request.person_id, CaseAccess.organisation_id == request.holder_org_id,
+               Case.restricted.is_(False))
+        .order_by(Case.opened_at.desc()).limit(1))
+
+
+def about(request: ShareRequest) -> str:
+    """Who the request is about, for the holder (their own record): name and date of birth."""
+    person = db.session.get(Person, request.person_id) if request.person_id else None
+    if person is None:
+        return "a person no longer held"
+    born = f", born {person.date_of_birth:%d/%m/%Y}" if person.date_of_birth else ""
+    return f"{person.given_name} {person.family_name.upper()}{born}"
+
+
+def choices(request: ShareRequest) -> list[list[str]]:
+    """The cases the decision step offers, as [id, label]: reference, type and when opened (no titles: the
+    step is in the history of a case that other partners may see)."""
+    return [[str(c.id), f"{c.reference} — {c.case_type.name}, opened {c.opened_at:%d/%m/%Y}"]
+            for c in cases_to_share(request)]
 
 
 def decide(user: User, request: ShareRequest, grant: bool, case_ids: list[object], reason: object) -> list[Case]:

@@ -65,6 +65,8 @@ class ShareRequest(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refusal_reason: Mapped[str | None] = mapped_column(Text)
     shared_cases: Mapped[str | None] = mapped_column(Text)   # the case references shared, comma-separated
+    # The share_request process whose step the holder's managers decide in (on one of the holder's cases).
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("workflow_instance.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     requester_org: Mapped[Organisation] = relationship(foreign_keys=[requester_org_id])

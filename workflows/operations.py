@@ -5,14 +5,15 @@ input parameters. Anything else is refused at deploy time.
 """
 from __future__ import annotations
 
+import contextvars
 import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from sqlalchemy import select
 
-from casework import agreements, areas, consent, notifications
-from casework.errors import CasebookError, InvalidInput, NotPermitted
+from casework import agreements, areas, consent, notifications, share_requests, validate
+from casework.errors import CasebookError, Conflict, InvalidInput, NotFound, NotPermitted
 from models import Case, CaseFact, CaseNote, Organisation, User, WorkflowInstance, audit, db, utcnow
 from models.enums import CaseStatus, OrgType, RiskLevel, label
 from models.notifications import KINDS
@@ -29,6 +30,26 @@ class Context:
     case: Case
     call: engine.ServiceCall
     start: Starter
+    user: User | None = None   # whoever completed the step that led here; None when a timer or a start did
+
+
+class AnswerRefused(CasebookError):
+    """The answers of the step just completed cannot be carried out: the person completing it is told which
+    field is wrong and nothing changes (the step stays open), instead of the process stopping with an error."""
+
+    def __init__(self, fields: dict[str, str]):
+        self.fields = fields
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+
+
+_refused: contextvars.ContextVar[AnswerRefused | None] = contextvars.ContextVar("casebook_refused", default=None)
+
+
+def take_refusal() -> AnswerRefused | None:
+    """The refusal an operation raised during the last run, if any (and forget it)."""
+    found = _refused.get()
+    _refused.set(None)
+    return found
 
 
 def _text(params: dict[str, Any], name: str, default: Any = None, required: bool = False) -> Any:
@@ -204,6 +225,31 @@ def record_consent(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     return {"consents": made}
 
 
+def answer_share_request(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Carry out a holding organisation's decision on a request to share (the answers of the step before):
+    `request` (its id), `decision` ("grant" or "refuse"), `cases` (ids of the holder's cases to share), `reason`
+    (why refused). Only a manager of the holder decides; a decision that cannot be carried out (no case
+    chosen, no reason, not covered by an agreement) goes back to them with the reason."""
+    if ctx.user is None:
+        raise CasebookError("answer_share_request follows the step in which a manager decides")
+    decision = params.get("decision")
+    try:
+        request = share_requests.get_incoming(ctx.user, validate.whole_number(params.get("request")) or 0)
+        if request.instance_id not in (None, ctx.instance.id):
+            raise NotFound("this share request is decided in another process")
+        if decision not in ("grant", "refuse"):
+            raise InvalidInput({"decision": "choose whether to share or refuse"})
+        cases = params.get("cases") or []
+        shared = share_requests.decide(ctx.user, request, decision == "grant",
+                                       list(cases) if isinstance(cases, (list, tuple)) else [cases],
+                                       params.get("reason"))
+    except InvalidInput as exc:
+        raise AnswerRefused(exc.fields) from None
+    except (Conflict, NotFound, NotPermitted, agreements.NotShared) as exc:
+        raise AnswerRefused({"cases" if isinstance(exc, agreements.NotShared) else "decision": str(exc)}) from None
+    return {"status": request.status, "shared": [c.reference for c in shared]}
+
+
 OPERATIONS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
     "add_organisation": add_organisation,
     "set_risk_level": set_risk_level,
@@ -212,21 +258,28 @@ OPERATIONS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
     "record_fact": record_fact,
     "notify": notify,
     "record_consent": record_consent,
+    "answer_share_request": answer_share_request,
 }
 
 
-def handler_for(instance: WorkflowInstance, start: Starter) -> Callable[[engine.ServiceCall], Any]:
-    """The callback engine.services() runs service tasks through, bound to one instance.
+def handler_for(instance: WorkflowInstance, start: Starter,
+                user: User | None = None) -> Callable[[engine.ServiceCall], Any]:
+    """The callback engine.services() runs service tasks through, bound to one instance (and the person whose
+    completed step set them off).
 
     `start` is how start_process starts another process (workflows/tasks.py passes it in, so this
     registry sits below the module that runs processes)."""
+    _refused.set(None)
 
     def handle(call: engine.ServiceCall) -> Any:
         operation = OPERATIONS.get(call.operation)
         if operation is None:
             raise engine.EngineError(f"unknown operation {call.operation!r}", call.bpmn_id, call.name)
         try:
-            return operation(Context(instance, instance.case, call, start), call.params)
+            return operation(Context(instance, instance.case, call, start, user), call.params)
+        except AnswerRefused as exc:
+            _refused.set(exc)   # the engine wraps what we raise; the caller looks here to tell the person
+            raise engine.EngineError(f"{call.operation}: {exc}", call.bpmn_id, call.name) from None
         except CasebookError as exc:
             raise engine.EngineError(f"{call.operation}: {exc}", call.bpmn_id, call.name) from None
 

@@ -1,6 +1,7 @@
 """Asking another agency (ad-hoc tasking): a shipped, editable diagram (bpmn/agency_request.bpmn) runs on the
 case; the asked organisation (or whoever provides the service in the case's area) gets the step and joins
-the case."""
+the case. Asking to share what another organisation holds about a person runs the same way
+(bpmn/share_request.bpmn): the holder's managers get a step on the holder's case and decide in it."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -9,13 +10,14 @@ from pathlib import Path
 from sqlalchemy import select
 
 import access
-from casework import areas, calendar, settings, validate
+from casework import areas, calendar, settings, share_requests, validate
 from casework.errors import InvalidInput, NotFound, NotPermitted
-from models import Case, ItemStatus, Organisation, User, WorkflowInstance, WorkItem, audit, db
+from models import Case, ItemStatus, Organisation, ShareRequest, User, WorkflowInstance, WorkItem, audit, db
 from workflows import processes, tasks
 
 PROCESS_KEY = "agency_request"
 BPMN_FILE = Path(__file__).resolve().parent.parent / "bpmn" / f"{PROCESS_KEY}.bpmn"  # shipped; leads may change it
+SHARE_KEY = "share_request"
 TEXT_MAX = 4000
 
 
@@ -60,6 +62,40 @@ def ask(user: User, case: Case, *, organisation: str | None = None, service: str
     audit.record("request_agency", user=user, object_type="workflow_instance", object_id=instance.id,
                  case_id=case.id, detail={"asked": group, "due_on": due.isoformat()})
     return instance, item
+
+
+def ask_to_share(user: User, holder_id: object, given_name: object, family_name: object, date_of_birth: object,
+                 purpose: object, lawful_basis: object) -> list[ShareRequest]:
+    """Ask the organisation a person is possibly known to (share_requests.ask); each request becomes a step for
+    the holder's managers, on the holder's case, through the share_request process.
+
+    :raise NotFound: the share_request process is not deployed (nothing is asked)
+    :raise InvalidInput, Conflict, NotPermitted: as share_requests.ask
+    """
+    if processes.latest(SHARE_KEY) is None:
+        raise NotFound(f"the {SHARE_KEY} process is not deployed: a working-group lead deploys "
+                       f"bpmn/{SHARE_KEY}.bpmn first")
+    made = share_requests.ask(user, holder_id, given_name, family_name, date_of_birth, purpose, lawful_basis)
+    for request in made:
+        case = share_requests.home_case(request)
+        if case is None:   # matching found the person on a case the holder no longer takes part in
+            continue
+        # Started by nobody: the asker may not see the holder's case (and is not told which it is).
+        instance = tasks.start(None, case, SHARE_KEY, {
+            "share_request_id": request.id, "holder_group": f"organisation:{request.holder_org.code}:manager",
+            "asker": request.requester_org.name, "about": share_requests.about(request), "purpose": request.purpose, "lawful_basis": request.lawful_basis,
+            "shareable_cases": share_requests.choices(request), "due_on": default_due().isoformat()})
+        request.instance_id = instance.id
+    db.session.flush()
+    return made
+
+
+def share_step(request: ShareRequest) -> WorkItem | None:
+    """The open decision step of a share request, if its process is waiting for one."""
+    if request.instance_id is None:
+        return None
+    return db.session.scalar(select(WorkItem).where(WorkItem.instance_id == request.instance_id,
+                                                    WorkItem.status == ItemStatus.READY).order_by(WorkItem.id))
 
 
 def _due(value: str | date | None) -> date:

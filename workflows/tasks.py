@@ -104,11 +104,15 @@ def advance(instance: WorkflowInstance, wf, user: User | None = None, retry_fail
     state; returns new items."""
     if instance.status is InstanceStatus.RUNNING:
         try:
-            with engine.services(operations.handler_for(instance, _starter(instance.case))):
+            with engine.services(operations.handler_for(instance, _starter(instance.case), user)):
                 if retry_failed:
                     engine.retry(wf)
                 engine.run(wf)
         except engine.EngineError as exc:
+            refused = operations.take_refusal()
+            if refused is not None and user is not None:
+                # The person's answers cannot be carried out: they are told, and the caller rolls back.
+                raise InvalidData(refused.fields) from None
             instance.status, instance.error_message = InstanceStatus.ERROR, str(exc)
     created = sync_items(instance, wf)
     if instance.status is InstanceStatus.RUNNING and engine.is_completed(wf):

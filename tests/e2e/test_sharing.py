@@ -1,6 +1,7 @@
 """One person across agencies in a real browser, on the demo partnership with its agreement enforced: victim
 services registers someone the council holds, is told only "possibly known to", asks to share; the council's
-manager grants the case, and victim services then sees it."""
+manager decides in the step the request gave them (from the share-requests screen), sharing the case, and victim
+services then sees it."""
 from __future__ import annotations
 
 from tests.e2e.conftest import log_in, shot
@@ -29,10 +30,14 @@ def test_possibly_known_to_ask_grant_and_see(page, live_app):
     page.goto("/admin/share_requests/")
     request = page.locator("[data-request]").first
     request.get_by_text("Support for an elderly victim").wait_for()
-    request.locator("input[name=case]").first.check()
     shot(page, "share-request-incoming")
-    request.get_by_role("button", name="Share the chosen cases").click()
-    page.get_by_text("with Nottinghamshire Victim Services").wait_for()
+    request.get_by_role("link", name="Decide").click()
+    page.get_by_role("heading", name="Decide a request to share").wait_for()
+    page.get_by_label("Your decision").select_option(label="Share the cases chosen below")
+    page.locator("input[name=cases]").first.check()
+    shot(page, "share-request-step")
+    page.get_by_role("button", name="Complete step").click()
+    page.get_by_text("Completed: Decide a request to share").wait_for()
 
     page.get_by_role("button", name="Log out", exact=True).click()
     log_in(page, "practitioner@victims.demo")

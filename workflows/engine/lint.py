@@ -208,7 +208,13 @@ def _user_task_problems(ts, add, org_types: set[str] | None, roles: set[str] | N
                 sandbox.check_expression(f["default"])
             except SyntaxError as exc:
                 add(f"form field {fid!r} default: {exc.msg}", ts)
-        if f["type"] == "enum" and not f["options"]:
+        source = (f.get("properties") or {}).get("options")
+        if f["type"] == "enum" and isinstance(source, str) and source.strip().startswith("${"):
+            try:   # choices the process data holds when the step is ready
+                sandbox.check_expression(source)
+            except SyntaxError as exc:
+                add(f"form field {fid!r} options: {exc.msg}", ts)
+        elif f["type"] == "enum" and not f["options"]:
             add(f"form field {fid!r} is an enum without options", ts)
     due = ext.get("dueDate")
     if due:

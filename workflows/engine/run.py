@@ -173,14 +173,40 @@ def ready_user_tasks(wf: BpmnWorkflow) -> list[TaskInfo]:
         for group in ext.get("candidateGroups", []):
             value = _dynamic(task, group)
             groups += [str(v) for v in value if v] if isinstance(value, (list, tuple)) else [str(value)] if value else []
-        fields = [{**f, "default": _as_text(_dynamic(task, f.get("default")))} if _is_expression(f.get("default"))
-                  else f for f in ext.get("form", [])]
+        fields = [_live_field(task, f) for f in ext.get("form", [])]
         assignee = _dynamic(task, ext.get("assignee"))
         out.append(TaskInfo(
             id=str(task.id), bpmn_id=spec.bpmn_id or spec.name, title=spec.bpmn_name or spec.bpmn_id or spec.name,
             lane=_effective_lane(task), documentation=getattr(spec, "documentation", None),
             candidate_groups=groups, assignee=str(assignee) if assignee else None, fields=fields,
             due_at=_due_at(task, ext.get("dueDate")), process_key=task.workflow.spec.name))
+    return out
+
+
+def _live_field(task: SpiffTask, field: dict[str, Any]) -> dict[str, Any]:
+    """A form field as this task shows it: a `${...}` default evaluated, and an enum's `options` property
+    (`${...}`) turned into the choices the process data holds."""
+    if _is_expression(field.get("default")):
+        field = {**field, "default": _as_text(_dynamic(task, field["default"]))}
+    source = (field.get("properties") or {}).get("options")
+    if field["type"] == "enum" and _is_expression(source):
+        field = {**field, "options": dynamic_options(_dynamic(task, source))}
+    return field
+
+
+def dynamic_options(value: Any) -> list[list[str]]:
+    """Choices from process data: a list of [id, label] pairs, of {"id", "label"} objects or of plain values
+    (each its own label); anything else offers nothing. Ids are text, as a form sends them back."""
+    if not isinstance(value, (list, tuple)):
+        return []
+    out = []
+    for entry in value[:500]:   # a choice list, not a data dump
+        if isinstance(entry, dict) and entry.get("id") not in (None, ""):
+            out.append([str(entry["id"]), str(entry.get("label") or entry["id"])])
+        elif isinstance(entry, (list, tuple)) and len(entry) == 2 and entry[0] not in (None, ""):
+            out.append([str(entry[0]), str(entry[1])])
+        elif isinstance(entry, (str, int)) and not isinstance(entry, bool) and str(entry):
+            out.append([str(entry), str(entry)])
     return out
 
 

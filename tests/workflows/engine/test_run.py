@@ -65,3 +65,33 @@ def test_serialization_round_trip_keeps_the_spec():
     wf = run_to_first(xml("one_step.bpmn"))
     again = engine.loads(engine.dumps(wf))
     assert [t.bpmn_id for t in engine.ready_user_tasks(again)] == ["step"]
+
+
+def _choice_diagram(options: str) -> str:
+    """The shipped share_request diagram with its `cases` choices read from `options`."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / "bpmn" / "share_request.bpmn").read_text()
+    return text.replace('value="${shareable_cases}"', f'value="{options}"')
+
+
+@pytest.mark.parametrize("data,expected", [
+    ([["7", "CB-1 — Victim support"], ["9", "CB-2 — ASB"]], [["7", "CB-1 — Victim support"], ["9", "CB-2 — ASB"]]),
+    ([{"id": 7, "label": "Seven"}, {"id": "", "label": "no id"}], [["7", "Seven"]]),
+    (["a", 3, True, None], [["a", "a"], ["3", "3"]]),
+    ("not a list", []),
+    (None, []),
+])
+def test_an_enum_offers_the_choices_its_options_property_reads_from_the_process_data(data, expected):
+    wf = run_to_first(_choice_diagram("${choices}"), {"choices": data, "holder_group": "organisation:x:manager"})
+    (task,) = engine.ready_user_tasks(wf)
+    cases = next(f for f in task.fields if f["id"] == "cases")
+    assert cases["options"] == expected
+
+
+def test_an_options_expression_that_does_not_parse_is_named_by_lint():
+    from tests.workflows.engine.diagrams import ORG_TYPES, ROLES
+
+    with pytest.raises(engine.DiagramError) as refused:
+        engine.lint(_choice_diagram("${choices +}"), {}, ORG_TYPES, ROLES)
+    assert "form field 'cases' options" in str(refused.value) and "'decide_share'" in str(refused.value)
