@@ -1,7 +1,7 @@
 """Subject access: for one person, a workbook of everything Casebook holds about them that the requesting
 organisation controls — the person record (if it registered them) and its changes before and after, the cases
 it leads that they are on, notes and form answers there, and who viewed or received their information (the
-audit and disclosure logs). Other people's names are marked for review before release, never silently kept
+audit and disclosure logs), and the consent they gave or refused. Other people's names are marked for review before release, never silently kept
 or removed: whether to disclose them is a data protection officer's decision."""
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import IO, Any
 from sqlalchemy import select
 
 from casework.errors import NotPermitted
-from models import (AuditEvent, Case, CaseNote, CaseOrganisation, CaseParticipant, Organisation, Person,
-                    PersonChange, User, WorkItem, audit, db, utcnow)
+from models import (AuditEvent, Case, CaseNote, CaseOrganisation, CaseParticipant, Consent, Disclosure, Organisation,
+                    Person, PersonChange, User, WorkItem, audit, db, utcnow)
 from models.enums import Role
 from reporting.exports.xlsx import Book, Col
 
@@ -153,6 +153,19 @@ def build(user: User, person: Person, out: IO[bytes]) -> dict[str, int]:
             answers.append((reference, step, completed, field, text, names))
     counts["answers"] = answers.rows
 
+    consents = book.sheet("Consent", [Col("recorded_at", "datetime"), Col("given"), Col("purpose", width=40),
+                                      Col("organisations", width=30), Col("method"), Col("recorded_by", width=30),
+                                      Col("case"), Col("withdrawn_at", "datetime")],
+                          "Consent they gave or refused, recorded by this organisation or on its cases")
+    for row in db.session.scalars(select(Consent).where(
+            Consent.person_id == person.id,
+            (Consent.recorded_by_org_id == user.organisation_id) | Consent.case_id.in_(case_ids))
+            .order_by(Consent.recorded_at)):
+        consents.append((row.recorded_at, "given" if row.given else "refused", row.purpose, row.organisations,
+                         row.method, row.recorded_by.email if row.recorded_by else None,
+                         references_of(row.case_id, cases), row.withdrawn_at))
+    counts["consent"] = consents.rows
+
     views = book.sheet("Views and disclosures", [Col("at", "datetime"), Col("who", width=30),
                                                  Col("organisation", width=30), Col("what", width=20),
                                                  Col("object", width=24), Col("case")],
@@ -181,6 +194,14 @@ def build(user: User, person: Person, out: IO[bytes]) -> dict[str, int]:
             .join(Organisation, Organisation.id == CaseOrganisation.organisation_id)
             .where(CaseOrganisation.case_id.in_(case_ids))):
         views.append((added, None, org, "shared with", "case", reference))
+    # The disclosure log: what went to whom, under which agreement or basis (shares, exports, granted requests).
+    for at, email, org, what, basis, case_id in db.session.execute(
+            select(Disclosure.at, User.email, Organisation.name, Disclosure.what, Disclosure.basis, Disclosure.case_id)
+            .join(Organisation, Organisation.id == Disclosure.organisation_id)
+            .outerjoin(User, User.id == Disclosure.by_user_id)
+            .where(Disclosure.case_id.in_(case_ids) | (Disclosure.person_id == person.id))
+            .order_by(Disclosure.id).limit(VIEW_LIMIT)):
+        views.append((at, email, org, f"disclosed: {what}", basis, references.get(case_id)))
     counts["views and disclosures"] = views.rows
 
     others = book.sheet("Third parties", [Col("name", width=30), Col("appears_as", width=40),
@@ -191,6 +212,11 @@ def build(user: User, person: Person, out: IO[bytes]) -> dict[str, int]:
     audit.record("subject_access", user=user, object_type="person", object_id=person.id,
                  detail={"cases": [c.reference for c in cases], "rows": counts})
     return counts
+
+
+def references_of(case_id: int | None, cases: list[Case]) -> str | None:
+    """The reference of one of the pack's cases (None for a case outside it)."""
+    return next((c.reference for c in cases if c.id == case_id), None)
 
 
 def _name_forms(person: Person) -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from casework import people
+from casework import consent, disclosures, people
 from models import AuditEvent, CaseNote, WorkItem, db
 from tests.factories import make_case, make_org, make_person, make_user
 from tests.fixtures.exports import open_xlsx, table
@@ -35,6 +35,8 @@ def world(ctx):
     db.session.add(CaseNote(case_id=case.id, author_id=pc.id, organisation_id=police.id,
                             body="Spoke to Ann; Bob Witness was there too."))
     people.update(pc, ann, ann.version, {"phone": "07700 900123"})
+    consent.record(pc, ann, True, "Referral to victim services", ["vs"], "verbal", case)
+    disclosures.record("case shared", council, case=case, user=pc, detail={"basis": "agreement: Police and council"})
     db.session.commit()
     return {"ann": ann.id, "bob": bob.id, "case": case.reference}
 
@@ -48,8 +50,10 @@ def test_the_controller_gets_the_whole_pack(client, login, world):
     response = client.get(f"/admin/people/{world['ann']}/subject-access.xlsx")
     assert response.status_code == 200 and "subject-access-person" in response.headers["Content-Disposition"]
     book = open_xlsx(response.data)
-    assert book.sheetnames == ["Summary", "Person record", "Changes", "Cases", "Notes", "Answers",
+    assert book.sheetnames == ["Summary", "Person record", "Changes", "Cases", "Notes", "Answers", "Consent",
                                "Views and disclosures", "Third parties"]
+    (given,) = table(book["Consent"])[1]
+    assert (given["given"], given["purpose"], given["case"]) == ("given", "Referral to victim services", world["case"])
     record = {r["field"]: r["value"] for r in table(book["Person record"])[1]}
     assert record["given_name"] == "Ann" and record["phone"] == "07700 900123"
     (change,) = table(book["Changes"])[1]
@@ -67,6 +71,8 @@ def test_the_controller_gets_the_whole_pack(client, login, world):
     assert any(v["who"] == "pc@police.example.org" and v["what"] == "search" and "by their name" in v["object"]
                for v in views)
     assert any(v["what"] == "shared with" and v["organisation"] == "Organisation council" for v in views)
+    assert any(v["what"] == "disclosed: case shared" and v["object"] == "agreement: Police and council"
+               for v in views)
     assert [r["name"] for r in table(book["Third parties"])[1]] == ["Bob Witness"]
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "subject_access")).one()
     assert event.user_email == "manager@police.example.org" and event.object_id == str(world["ann"])
