@@ -13,10 +13,10 @@ from wtforms.fields.choices import SelectChoice
 
 import access
 from admin.base import ScopedModelView, perform
-from admin.forms import (AddMemberForm, AddOrganisationForm, AddParticipantForm, CaseEditForm, CaseOpenForm,
+from admin.forms import (AddMemberForm, AddOrganisationForm, AddParticipantForm, IncidentForm, CaseEditForm, CaseOpenForm,
                          NoteForm)
 from admin.people import apply_errors, named_like, visible_people
-from casework import areas, cases, disclosures, validate
+from casework import areas, cases, disclosures, incidents, validate
 from casework.errors import InvalidInput, NotFound, NotPermitted, StaleEdit
 from models import (Case, CaseParticipant, CaseType, InstanceStatus, ItemStatus, Organisation, Person, Service,
                     WorkflowInstance, WorkItem, db, utcnow)
@@ -56,6 +56,24 @@ def _org_choices(exclude: set[int]) -> list[SelectChoice]:
     return [SelectChoice(o.id, o.name) for o in db.session.scalars(
         select(Organisation).where(Organisation.active.is_(True)).order_by(Organisation.name))
         if o.id not in exclude]
+
+
+def _incident_form(case: Case, form: IncidentForm | None = None) -> IncidentForm:
+    """The incident form with this case's choices (each select starts empty: no one-click wrong answer)."""
+    form = form or IncidentForm(prefix="incident")
+    on_case = [case.lead_organisation, *[o.organisation for o in case.organisations]]
+    others = [o for o in db.session.scalars(select(Organisation).where(Organisation.active.is_(True))
+                                            .order_by(Organisation.name)) if o not in on_case]
+    form.kind.choices = [SelectChoice("", "— choose —")] + [SelectChoice(k, v) for k, v in incidents.KINDS.items()]
+    form.person.choices = [SelectChoice("", "— none of the people on the case —")] + [
+        SelectChoice(str(p.person.id), f"{p.person.full_name} ({label(p.role.value).lower()})")
+        for p in case.participants]
+    form.reported_to.choices = [SelectChoice("", "— choose —")] + [SelectChoice(o.code, o.name)
+                                                                   for o in on_case + others]
+    form.same_as.choices = [SelectChoice("", "— no: a separate incident —")] + [
+        SelectChoice(str(i.id), f"{i.occurred_on:%d/%m/%Y} · {incidents.KINDS.get(i.kind, i.kind)} · reported to "
+                                f"{i.reported_to.name}") for i in incidents.for_case(case) if i.same_as_id is None]
+    return form
 
 
 def _person_choices() -> list[SelectChoice]:
@@ -166,6 +184,7 @@ class CaseView(ScopedModelView):
             found = db.session.scalars(access.visible(current_user, Person).where(
                 (Person.family_name.ilike(like)) | (Person.given_name.ilike(like))
                 | (Person.external_reference == search)).order_by(Person.family_name).limit(20)).all()
+        recorded = incidents.for_case(case)
         return self.render(
             "cases/detail.html", case=case, can_edit=can_edit, search=search, found=found,
             process_panels=_process_panels(case),
@@ -175,6 +194,8 @@ class CaseView(ScopedModelView):
             is_lead=current_user.has_role(Role.LEAD) and case.lead_organisation_id == current_user.organisation_id,
             may_except=current_user.has_role(Role.MANAGER) and case.lead_organisation_id == current_user.organisation_id,
             note_form=forms.get("note_form") or NoteForm(prefix="note"),
+            incident_form=_incident_form(case, forms.get("incident_form")), incidents=recorded,
+            incident_names={i.id: i.reported_to.name for i in recorded}, incident_kinds=incidents.KINDS,
             participant_form=forms.get("participant_form") or AddParticipantForm(prefix="part"),
             org_form=org_form, member_form=forms.get("member_form") or AddMemberForm(prefix="member"),
             label=label), status
@@ -245,6 +266,47 @@ class CaseView(ScopedModelView):
         return self._post_action(case_id, NoteForm(prefix="note"),
                                  lambda c, f: cases.add_note(current_user, c, f.body.data),
                                  "Note added.", "note_form")
+
+    @expose("/<int:case_id>/incidents/", methods=("POST",))
+    def record_incident(self, case_id: int):
+        """Record a report of an incident or complaint on the case."""
+        case = self.get_one(case_id)
+        f = _incident_form(case, IncidentForm(prefix="incident"))
+        if f.validate_on_submit():
+            try:
+                row = incidents.record(current_user, case, {
+                    "occurred_on": f.occurred_on.data, "reported_on": f.reported_on.data, "kind": f.kind.data,
+                    "person": f.person.data, "reported_to": f.reported_to.data, "reported_by": f.reported_by.data,
+                    "reference": f.reference.data, "hate_motivated": f.hate_motivated.data,
+                    "description": f.description.data, "same_as": f.same_as.data})
+                db.session.commit()
+                flash("Incident recorded." + (
+                    " It is another agency's report of an incident already on the case (same person, kind and "
+                    "day), so it counts once; if it is a separate incident, say so in the list."
+                    if row.same_as_id and not f.same_as.data else ""), "success")
+                return redirect(url_for(".details_view", id=case.id) + "#incidents")
+            except InvalidInput as exc:
+                db.session.rollback()
+                case = self.get_one(case_id)
+                apply_errors(f, exc)
+            except NotPermitted as exc:
+                db.session.rollback()
+                abort(403, str(exc))
+        return self._render_case(case, 400, incident_form=f)
+
+    @expose("/<int:case_id>/incidents/<int:incident_id>/separate/", methods=("POST",))
+    def separate_incident(self, case_id: int, incident_id: int):
+        """A report linked as the same incident is a separate one."""
+        case = self.get_one(case_id)
+        try:
+            incidents.separate(current_user, case, incident_id)
+        except NotFound:
+            abort(404)
+        except NotPermitted as exc:
+            abort(403, str(exc))
+        db.session.commit()
+        flash("Counted as a separate incident.", "success")
+        return redirect(url_for(".details_view", id=case.id) + "#incidents")
 
     @expose("/<int:case_id>/participants/", methods=("POST",))
     def add_participant(self, case_id: int):

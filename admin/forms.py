@@ -121,6 +121,23 @@ class NoteForm(Form):
     body = TextAreaField("New note", validators=[InputRequired(), Length(max=TEXT_MAX)])
 
 
+class IncidentForm(Form):
+    """A report of an incident (casework/incidents.py checks the values; selects start empty)."""
+
+    occurred_on = TypedDateField("When it happened", required=True)
+    kind = SelectField("Kind", validate_choice=False)
+    person = SelectField("Who it affected", validate_choice=False)
+    reported_to = SelectField("Reported to", validate_choice=False)
+    reported_on = TypedDateField("When it was reported", required=True)
+    reported_by = StringField("Reported by (the victim, a neighbour, a councillor…)",
+                              validators=[InputRequired(), Length(max=200)])
+    reference = StringField("Their reference (optional)", validators=[Optional(), Length(max=64)])
+    hate_motivated = BooleanField("Perceived as motivated by hate")
+    description = TextAreaField("What happened", validators=[InputRequired(), Length(max=4000)])
+    same_as = SelectField("The same incident as one already recorded (another agency's report)",
+                          validate_choice=False)
+
+
 class AddParticipantForm(Form):
     person_id = IntegerField("Person", validators=[InputRequired(), NumberRange(min=1)])
     role = SelectField("Role", choices=opts(choices(ParticipantRole)))

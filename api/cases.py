@@ -11,9 +11,9 @@ from sqlalchemy.exc import IntegrityError
 import access
 from api.base import body, bp, error
 from api.tasks import task_json
-from casework import agreements, cases, disclosures, matching, people, validate
+from casework import agreements, cases, disclosures, incidents, matching, people, validate
 from casework.errors import InvalidInput, NotFound
-from models import Case, Organisation, Person, WorkflowInstance, audit, db
+from models import Case, Incident, Organisation, Person, WorkflowInstance, audit, db
 from models.enums import ParticipantRole
 from workflows import assignment, requests, tasks
 
@@ -250,6 +250,37 @@ def ask_agency(case_id: int):
     instance, item = requests.ask(current_user, case, organisation=data.get("organisation"),
                                   service=data.get("service"), text=data.get("text"), due_on=data.get("due_on"))
     out = {"instance_id": instance.id, "task_id": item.id if item else None}
+    db.session.commit()
+    return jsonify(out), 201
+
+
+def incident_json(row: Incident) -> dict[str, Any]:
+    """One report of an incident, as the API gives it."""
+    return {"id": row.id, "kind": row.kind, "occurred_on": _iso(row.occurred_on), "reported_on": _iso(row.reported_on),
+            "reported_to": row.reported_to.code, "reported_by": row.reported_by, "reference": row.reference,
+            "hate_motivated": row.hate_motivated, "description": row.description, "person_id": row.person_id,
+            "same_as": row.same_as_id, "recorded_at": _iso(row.recorded_at)}
+
+
+@bp.get("/cases/<int:case_id>/incidents")
+def list_incidents(case_id: int):
+    """The incidents and complaints recorded on the case (audited as a view)."""
+    case = _visible_case(case_id)
+    if not access.can_see_case_content(current_user, case):
+        return error(403, "case metadata only")
+    rows = [incident_json(r) for r in incidents.for_case(case)]
+    audit.record("view", user=current_user, object_type="incidents", object_id=case.id, case_id=case.id)
+    db.session.commit()
+    return jsonify(rows)
+
+
+@bp.post("/cases/<int:case_id>/incidents")
+def record_incident(case_id: int):
+    """Record a report of an incident: occurred_on, reported_on, reported_to (organisation code), reported_by,
+    kind, description, person (id on the case), hate_motivated, reference, same_as → 201 the record."""
+    case = _visible_case(case_id)
+    row = incidents.record(current_user, case, body())
+    out = incident_json(row)
     db.session.commit()
     return jsonify(out), 201
 

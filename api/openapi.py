@@ -71,6 +71,16 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "visible": {"type": "array", "items": {"type": "object", "properties": {
             "id": ID, "given_name": TEXT, "family_name": TEXT, "date_of_birth": {"type": ["string", "null"]}}}},
         "known_to": {"type": "array", "items": TEXT}}},
+    "RecordIncident": {"type": "object", "required": ["occurred_on", "reported_on", "reported_to", "reported_by",
+                                                      "kind", "description"], "properties": {
+        "occurred_on": DATE, "reported_on": DATE, "reported_to": TEXT, "reported_by": TEXT,
+        "kind": {"enum": ["asb", "domestic_abuse", "hate", "crime", "other"]}, "description": TEXT,
+        "person": ID, "hate_motivated": {"type": "boolean"}, "reference": TEXT, "same_as": ID}},
+    "Incident": {"type": "object", "properties": {
+        "id": ID, "kind": TEXT, "occurred_on": DATE, "reported_on": DATE, "reported_to": TEXT, "reported_by": TEXT,
+        "reference": {"type": ["string", "null"]}, "hate_motivated": {"type": "boolean"}, "description": TEXT,
+        "person_id": {"type": ["integer", "null"]}, "same_as": {"type": ["integer", "null"]},
+        "recorded_at": DATETIME}},
     "Document": {"type": "object", "description": "The OpenAPI document itself"},
 }
 ERRORS = {400: ("Bad request: the body or a parameter is malformed", "Error"),
@@ -110,6 +120,11 @@ OPERATIONS: dict[str, Op] = {
                             errors=(403, 404, 409)),
     "api.ask_agency": Op("Ask another agency (a step for it, with a due date)", "AskAgency", (201, "Asked"),
                          (403, 404, 422)),
+    "api.list_incidents": Op("Incidents and complaints recorded on the case", answer=(200, LIST("Incident")),
+                             errors=(403, 404)),
+    "api.record_incident": Op("Record a report of an incident (another agency's report of the same incident, "
+                              "same person, kind and day, is linked so thresholds count it once)",
+                              "RecordIncident", (201, "Incident"), (403, 404, 422)),
     "api.case_history": Op("Completed steps, oldest first", answer=(200, LIST("Task")), errors=(404,)),
     "api.list_exports": Op("The exports you may run", answer=(200, LIST("Export"))),
     "api.download_export": Op("One export as a workbook", xlsx=True, errors=(403, 404),

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from sqlalchemy import select
 
-from casework import agreements, areas, consent, notifications, share_requests, validate
+from casework import agreements, areas, consent, incidents, notifications, share_requests, validate
 from casework.errors import CasebookError, Conflict, InvalidInput, NotFound, NotPermitted
 from models import Case, CaseFact, CaseNote, Organisation, User, WorkflowInstance, audit, db, utcnow
 from models.enums import CaseStatus, OrgType, RiskLevel, label
@@ -250,6 +250,61 @@ def answer_share_request(ctx: Context, params: dict[str, Any]) -> dict[str, Any]
     return {"status": request.status, "shared": [c.reference for c in shared]}
 
 
+def _whole(params: dict[str, Any], name: str, default: int, low: int = 0, high: int = 120) -> int:
+    value = params.get(name, default)
+    value = default if value in (None, "") else value
+    number = validate.whole_number(value)
+    if number is None or not low <= number <= high:
+        raise CasebookError(f"parameter {name!r} must be a whole number from {low} to {high}, not {value!r}")
+    return number
+
+
+def _date(params: dict[str, Any], name: str) -> Any:
+    try:
+        return validate.date_value(params.get(name), name)
+    except InvalidInput as exc:
+        raise CasebookError(f"parameter {name!r}: {exc.fields[name]}") from None
+
+
+def check_answer(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """A rule across a step's answers that a form cannot say (e.g. a reason is needed when overriding): when
+    `when` (default true) holds and `ok` does not, the person completing the step is told `message` next to
+    `field`, and nothing is recorded (the step stays open)."""
+    field, message = _text(params, "field", required=True), _text(params, "message", required=True)
+    if params.get("when", True) and not params.get("ok"):
+        if ctx.user is None:
+            raise CasebookError(f"{field}: {message}")
+        raise AnswerRefused({str(field): str(message)})
+    return {"checked": str(field)}
+
+
+def asb_threshold(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """The ASB case review threshold computed from the complaints recorded on the case: `application_on`,
+    `count` (3), `report_within_months` (1), `window_months` (6), `anchor` (`per_complaint` or
+    `first_complaint`), `hate_window_months` (0: no local hate rule). Keep the answer with
+    camunda:resultVariable (e.g. `threshold`): met, qualifying, summary, complaints."""
+    try:
+        return incidents.asb_threshold(
+            ctx.case, _date(params, "application_on"), count=_whole(params, "count", 3, 1, 50),
+            report_within_months=_whole(params, "report_within_months", 1, 1, 24),
+            window_months=_whole(params, "window_months", 6, 1, 60),
+            anchor=str(params.get("anchor") or "per_complaint"),
+            hate_window_months=_whole(params, "hate_window_months", 0, 0, 60))
+    except InvalidInput as exc:
+        raise CasebookError("; ".join(exc.fields.values())) from None
+
+
+def marac_checks(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """MARAC repeat and potential escalation for the case's victims across agencies: `on` (the referral date),
+    `repeat_months` (12), `escalation_count` (3), `escalation_months` (12). Keep the answer with
+    camunda:resultVariable: repeat, last_referral_on, police_incidents, escalation, summary."""
+    return incidents.marac_checks(ctx.case, _date(params, "on"),
+                                  repeat_months=_whole(params, "repeat_months", 12, 1, 60),
+                                  escalation_count=_whole(params, "escalation_count", 3, 1, 50),
+                                  escalation_months=_whole(params, "escalation_months", 12, 1, 60),
+                                  exclude_instance=ctx.instance.id)
+
+
 OPERATIONS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
     "add_organisation": add_organisation,
     "set_risk_level": set_risk_level,
@@ -259,6 +314,9 @@ OPERATIONS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
     "notify": notify,
     "record_consent": record_consent,
     "answer_share_request": answer_share_request,
+    "check_answer": check_answer,
+    "asb_threshold": asb_threshold,
+    "marac_checks": marac_checks,
 }
 
 

@@ -5,13 +5,17 @@ application goes to every relevant body); the social landlord is added by the co
 (the OPCC in Nottinghamshire) is a panel-type organisation the council adds when an appeal comes in.
 
 Dates are in 2030 so that no deadline has passed in real time: timers fire only through walk.timers(at).
+The threshold is computed from the complaints recorded on the case (casework/incidents.py): the walk-through puts
+them in directly, since the recording form refuses dates in the future (tested in tests/casework/test_incidents.py).
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
+from models import CaseParticipant, Incident, Organisation, db
 from tests.bpmn.conftest import utc
 
 KEY = "asb_case_review"
@@ -36,10 +40,32 @@ def records(prefix: str, found: int = 2) -> dict:
             f"{prefix}_actions_taken": "Visits and warning letters.", f"{prefix}_case_status": "open"}
 
 
-def decision(count=4, earliest="2029-10-12", hate=None, judged=None, decided="2030-03-20") -> dict:
-    return {"qualifying_complaints": count, "earliest_complaint_on": earliest, "hate_incident_on": hate,
-            "discretionary_met": judged, "threshold_reasons": "Counted separate incidents across agencies.",
+def decision(choice: str = "computed", reason: str | None = None, decided="2030-03-20") -> dict:
+    return {"decision": choice, "override_reason": reason,
+            "threshold_reasons": "Counted separate incidents across agencies.",
             "bodies_concurring": ["council", "police", "housing", "health"], "decided_on": decided}
+
+
+FOUR = [("2029-10-12", "2029-10-12", POLICE), ("2029-11-20", "2029-11-21", HOUSING),
+        ("2030-01-15", "2030-01-16", COUNCIL), ("2030-02-10", "2030-02-10", COUNCIL)]
+
+
+def complaints(case: int, rows) -> None:
+    """Complaints on the case: (happened, reported, reported to[, "hate"][, "same"]) — "same" is another
+    agency's report of the previous incident."""
+    orgs = {o.code: o.id for o in db.session.scalars(select(Organisation))}
+    person = db.session.scalar(select(CaseParticipant.person_id).where(CaseParticipant.case_id == case))
+    previous = None
+    for occurred, reported, to, *flags in rows:
+        row = Incident(case_id=case, person_id=person, kind="hate" if "hate" in flags else "asb",
+                       occurred_on=date.fromisoformat(occurred), reported_on=date.fromisoformat(reported),
+                       reported_to_org_id=orgs[to], reported_by="the victim", hate_motivated="hate" in flags,
+                       description="Shouting and kicking the door", recorded_by_org_id=orgs[to],
+                       same_as_id=previous.id if "same" in flags and previous else None)
+        db.session.add(row)
+        db.session.flush()
+        previous = previous if "same" in flags else row
+    db.session.commit()
 
 
 MEETING = {"meeting_held_on": "2030-04-10", "independent_chair": True, "victim_participation": "attended",
@@ -49,15 +75,16 @@ MEETING = {"meeting_held_on": "2030-04-10", "independent_chair": True, "victim_p
 
 
 def open_review(walk, partners=(HOUSING,), application: dict | None = None) -> int:
-    """A case of type 'asb' opened by the council: the mapped process starts by itself."""
+    """A case of type 'community_trigger' opened by the council: the mapped process starts by itself."""
     walk.deploy(KEY)
-    case = walk.open_case(org=COUNCIL, case_type="asb", partners=partners)
+    case = walk.open_case(org=COUNCIL, case_type="community_trigger", partners=partners)
     assert walk.status(case, KEY) == "running"
     walk.complete(case, "record_application", COUNCIL, {**APPLICATION, **(application or {})})
     return case
 
 
-def to_decision(walk, case, housing=True) -> None:
+def to_decision(walk, case, housing=True, recorded=FOUR) -> None:
+    complaints(case, recorded)
     walk.complete(case, "acknowledge", COUNCIL, ACK)
     walk.complete(case, "police_records", POLICE, records("police"))
     if housing:
@@ -82,6 +109,7 @@ def no_appeal() -> dict:
 
 def test_main_route_threshold_met_review_and_action_plan(walk):
     case = open_review(walk, partners=())
+    complaints(case, FOUR)
     walk.complete(case, "acknowledge", COUNCIL, ACK)
     fact = walk.facts(case, "asb_review")["case_review"]
     assert (fact.status, fact.completed_at) == ("open", None)
@@ -95,6 +123,10 @@ def test_main_route_threshold_met_review_and_action_plan(walk):
     assert walk.post(f"/cases/{case}/organisations", {"code": HOUSING}, org=COUNCIL).status_code == 200
     walk.complete(case, "housing_records", HOUSING, records("housing"))
 
+    step = {f["id"]: f for f in walk.step(case, "threshold_decision", COUNCIL)["form"]["fields"]}
+    assert step["threshold_computed"]["default"].startswith("4 qualifying complaints of separate incidents")
+    assert "12/10/2029 anti-social behaviour, reported 12/10/2029 to Nottinghamshire Police: qualifies" in \
+        step["complaints_counted"]["default"]
     walk.complete(case, "threshold_decision", COUNCIL, decision())
     fact = walk.facts(case, "asb_review")["case_review"]
     assert fact.status == "open" and fact.details["threshold"] == "met"
@@ -126,29 +158,54 @@ def test_third_party_with_consent_goes_ahead(walk):
     assert "acknowledge" in walk.ready_ids(case, COUNCIL)
 
 
-@pytest.mark.parametrize("answers, met", [
-    (decision(count=3, earliest="2029-09-05"), True),              # 3 in 6 months (window edge)
-    (decision(count=5, earliest="2029-08-01"), False),             # enough complaints, but too old
-    (decision(count=2, earliest="2029-12-01"), False),             # not enough
-    (decision(count=0, earliest=None), False),                     # nothing counted
-    (decision(count=1, hate="2029-11-30"), True),                  # local rule: one hate incident
-    (decision(count=1, hate="2029-06-01"), False),                 # hate incident outside 6 months
-    (decision(count=1, earliest=None, judged=True), True),         # s.104(5) judgement
-    (decision(count=1, judged=False), False),
-], ids=["count", "count_too_old", "too_few", "none", "hate", "hate_too_old", "judged", "not_judged"])
-def test_threshold_rules(walk, answers, met):
+@pytest.mark.parametrize("recorded, answers, met", [
+    # Three qualifying complaints, nothing typed but the decision "as computed": met (s.104(4)).
+    ([("2029-09-05", "2029-09-05", POLICE), ("2029-12-01", "2029-12-02", COUNCIL),
+      ("2030-02-01", "2030-02-01", HOUSING)], decision(), True),
+    # Enough complaints, but the application is more than six months after each.
+    ([("2029-08-01", "2029-08-01", POLICE), ("2029-08-10", "2029-08-11", COUNCIL),
+      ("2029-08-20", "2029-08-20", HOUSING)], decision(), False),
+    # Reported more than a month after the behaviour: that one does not qualify.
+    ([("2029-11-01", "2029-12-02", POLICE), ("2029-12-10", "2029-12-10", COUNCIL),
+      ("2030-02-01", "2030-02-01", HOUSING)], decision(), False),
+    # The same incident told to three agencies is one incident.
+    ([("2029-12-10", "2029-12-10", POLICE), ("2029-12-10", "2029-12-11", COUNCIL, "same"),
+      ("2029-12-10", "2029-12-12", HOUSING, "same"), ("2030-02-01", "2030-02-01", COUNCIL)], decision(), False),
+    ([], decision(), False),                                                          # nothing recorded
+    ([("2029-11-30", "2029-11-30", POLICE, "hate")], decision(), True),               # local rule: one hate incident
+    ([("2029-06-01", "2029-06-01", POLICE, "hate")], decision(), False),              # outside 6 months
+    ([("2030-01-15", "2030-01-15", COUNCIL)],
+     decision("met_discretionary", "Daily abuse of a disabled man; the response has not worked."), True),
+    ([("2030-01-15", "2030-01-15", COUNCIL)], decision(), False),
+    (FOUR, decision("not_met_records_wrong", "Two of the police reports were about another address."), False),
+], ids=["three_qualifying", "too_old", "reported_late", "same_incident_once", "none", "hate", "hate_too_old",
+        "judged", "not_judged", "records_wrong"])
+def test_threshold_rules(walk, recorded, answers, met):
     case = open_review(walk)
-    to_decision(walk, case)
+    to_decision(walk, case, recorded=recorded)
     walk.complete(case, "threshold_decision", COUNCIL, answers)
     ready = walk.ready_ids(case, COUNCIL)
     assert ("letter_met" in ready) is met and ("letter_not_met" in ready) is not met
     assert review_status(walk, case) == ("open" if met else "threshold_not_met")
 
 
+def test_an_override_without_a_reason_is_refused_and_nothing_is_recorded(walk):
+    case = open_review(walk)
+    to_decision(walk, case, recorded=[("2030-01-15", "2030-01-15", COUNCIL)])
+    step = walk.step(case, "threshold_decision", COUNCIL)
+    refused = walk.post(f"/tasks/{step['id']}/complete", {"data": decision("met_discretionary")}, org=COUNCIL)
+    assert refused.status_code == 422
+    assert refused.json["errors"] == {"override_reason": "say why the computed threshold is overridden"}
+    assert "threshold_decision" in walk.ready_ids(case, COUNCIL)
+    assert review_status(walk, case) == "open"
+    walk.complete(case, "threshold_decision", COUNCIL, decision("met_discretionary", "Persistent, harmful."))
+    assert "letter_met" in walk.ready_ids(case, COUNCIL)
+
+
 def test_no_landlord_hate_threshold_no_further_action(walk):
     case = open_review(walk, partners=(), application={"social_housing_involved": False, "hate_motivated": True})
-    to_decision(walk, case, housing=False)
-    walk.complete(case, "threshold_decision", COUNCIL, decision(count=1, hate="2030-02-14"))
+    to_decision(walk, case, housing=False, recorded=[("2030-02-14", "2030-02-14", POLICE, "hate")])
+    walk.complete(case, "threshold_decision", COUNCIL, decision())
     walk.complete(case, "letter_met", COUNCIL, {"letter_met_on": "2030-03-21", "victim_invited": "not_invited"})
     walk.complete(case, "review_meeting", COUNCIL, {**MEETING, "review_outcome": "no_further_action",
                                                     "action_owners": [], "actions_due_on": None})
@@ -156,12 +213,12 @@ def test_no_landlord_hate_threshold_no_further_action(walk):
     assert review_status(walk, case) == "no_further_action"
     walk.complete(case, "outcome_appeal_window", COUNCIL, no_appeal())
     assert walk.status(case, KEY) == "completed"
-    assert walk.facts(case, "asb_review")["case_review"].details["hate_incident_on"] == "2030-02-14"
+    assert walk.facts(case, "asb_review")["case_review"].details["hate_rule_met"] is True
 
 
 def not_met(walk, case) -> None:
-    to_decision(walk, case)
-    walk.complete(case, "threshold_decision", COUNCIL, decision(count=2))
+    to_decision(walk, case, recorded=FOUR[:2])
+    walk.complete(case, "threshold_decision", COUNCIL, decision())
     assert review_status(walk, case) == "threshold_not_met"
     walk.complete(case, "letter_not_met", COUNCIL, {"letter_not_met_on": "2030-03-21"})
 
@@ -223,7 +280,14 @@ def test_threshold_appeal_upheld_then_review_appeal_not_upheld(walk):
     chase = walk.step(case, "chase_threshold_decision", COUNCIL)
     assert chase["required_role"] == "manager"
     walk.complete(case, "chase_threshold_decision", COUNCIL, {"decision_chase_notes": "Meeting set."}, role="manager")
-    walk.complete(case, "threshold_decision", COUNCIL, decision(count=4, decided="2030-05-06"))
+    # The landlord's missed reports are added; the bodies compute again before deciding.
+    complaints(case, [("2030-01-20", "2030-01-21", HOUSING), ("2030-02-20", "2030-02-20", HOUSING)])
+    step = {f["id"]: f for f in walk.step(case, "threshold_decision", COUNCIL)["form"]["fields"]}
+    assert step["threshold_computed"]["default"].startswith("2 qualifying")
+    walk.complete(case, "threshold_decision", COUNCIL, decision("recompute"))
+    step = {f["id"]: f for f in walk.step(case, "threshold_decision", COUNCIL)["form"]["fields"]}
+    assert step["threshold_computed"]["default"].startswith("4 qualifying")
+    walk.complete(case, "threshold_decision", COUNCIL, decision(decided="2030-05-06"))
     walk.complete(case, "letter_met", COUNCIL, {"letter_met_on": "2030-05-07", "victim_invited": "invited_to_attend"})
     walk.complete(case, "review_meeting", COUNCIL, {**MEETING, "meeting_held_on": "2030-05-20",
                                                     "review_outcome": "no_further_action"})
@@ -275,6 +339,7 @@ def test_review_appeal_upheld_review_again_and_overdue_actions(walk):
 
 def test_deadlines_escalate_to_managers(walk):
     case = open_review(walk)
+    complaints(case, FOUR)
     # Acknowledgement: 3 working days after receipt (Monday 4 March 2030 -> Thursday 7 March, 17:00).
     walk.timers(utc("2030-03-07T16:00:00"))
     assert "chase_acknowledgement" not in walk.ready_ids(case, COUNCIL)

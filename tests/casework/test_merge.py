@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from models import AuditEvent, CaseParticipant, Organisation, Person, db
+from models import AuditEvent, CaseParticipant, Incident, Organisation, Person, db
 from tests.factories import make_user
 
 
@@ -22,6 +22,10 @@ def _two_records(api) -> tuple[int, int, int, int]:
 def test_a_manager_merges_the_duplicate_and_it_points_to_the_kept_record(api, client, login):
     case1, keep, case2, other = _two_records(api)
     assert keep != other
+    told = api["pc"].post(f"/cases/{case2}/incidents", {
+        "occurred_on": "2026-03-02", "reported_on": "2026-03-02", "reported_to": "notts_police", "kind": "crime",
+        "reported_by": "the victim", "description": "Burglary", "person": other})
+    assert told.status_code == 201, told.json
     police = db.session.scalar(select(Organisation).where(Organisation.code == "notts_police"))
     make_user(police, "manager", email="manager@police.example.org")
     db.session.commit()
@@ -33,6 +37,7 @@ def test_a_manager_merges_the_duplicate_and_it_points_to_the_kept_record(api, cl
     roles = db.session.scalars(select(CaseParticipant.person_id).where(CaseParticipant.case_id.in_([case1, case2])))
     assert set(roles) == {keep}
     assert db.session.get(Person, other).merged_into_id == keep
+    assert db.session.scalar(select(Incident.person_id)) == keep      # the incidents follow the person
     page = client.get(f"/admin/people/details/?id={other}").get_data(as_text=True)
     assert "This record was merged" in page and f"person {keep}" in page
     listed = client.get("/admin/people/?search=Hussain").get_data(as_text=True)

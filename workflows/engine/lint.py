@@ -148,6 +148,10 @@ def _spec_problems(root: etree._Element, specs: list, org_types: set[str] | None
                         f"{', '.join(sorted(operations))}", ts)
                 for name, param in ts.operation_params.items():
                     check(ts, f"parameter {name!r}", param["value"], "eval")
+                kept = ts.result_variable
+                if not kept.startswith("spiff__") and (not kept.isidentifier() or kept.startswith("_")
+                                                       or kept in sandbox.RESERVED_NAMES):
+                    add(f"result variable {kept!r} must be a plain name (letters, digits and _)", ts)
             if isinstance(ts, UserTask):
                 _user_task_problems(ts, add, org_types, roles, services)
     return problems

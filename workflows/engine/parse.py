@@ -66,8 +66,10 @@ class OperationServiceTaskParser(ServiceTaskParser):
             expr = sandbox.normalize(text) if text.startswith("${") else repr(text)
             params[p.get("name")] = {"value": expr, "type": "any"}
         ext = self.parse_extensions()
+        # camunda:resultVariable keeps what the operation answered in the process data under that name.
+        result = (self.node.get(_C + "resultVariable") or "").strip() or None
         return self.spec_class(self.spec, self.bpmn_id, operation_name=topic.strip(), operation_params=params,
-                               result_variable=None, prescript=ext.get("preScript"),
+                               result_variable=result, prescript=ext.get("preScript"),
                                postscript=ext.get("postScript"), **self.bpmn_attributes)
 
 
