@@ -94,6 +94,7 @@ PEOPLE = [  # (external_reference, given, family, dob, registering user)
     ("DEMO-P005", "Kerry", "Walsh", date(1979, 5, 30), "idva@idva.demo"),
     ("DEMO-P006", "Jordan", "Fenton", date(1990, 9, 17), "practitioner@police.demo"),
     ("DEMO-P007", "Brian", "Holt", date(1956, 2, 11), "practitioner@council.demo"),
+    ("DEMO-P008", "Farah", "Malik", date(1983, 8, 19), "practitioner@police.demo"),
 ]
 
 CASES = [  # (opener, case type, area, title, risk, restricted, [(person ref, role)], [partner codes], steps)
@@ -110,6 +111,12 @@ CASES = [  # (opener, case type, area, title, risk, restricted, [(person ref, ro
      "high", True, [("DEMO-P005", "victim")], ["notts_police"], 0),
     ("practitioner@council.demo", "vulnerable_person", "mansfield", "Self-neglect and hoarding, fire risk at home",
      "high", False, [("DEMO-P007", "vulnerable_person")], ["notts_police"], 1),
+    ("practitioner@police.demo", "hate_crime", "nottingham_city", "Racist abuse and graffiti at a family's home",
+     "medium", False, [("DEMO-P008", "victim")], [], 1),
+    ("practitioner@council.demo", "community_trigger", "mansfield", "ASB case review application: noise and "
+     "intimidation on the estate", "medium", False, [("DEMO-P003", "victim")], ["notts_police"], 1),
+    ("practitioner@police.demo", "iom", "nottingham_city", "Prolific acquisitive offender on licence",
+     "medium", False, [("DEMO-P002", "offender")], ["probation"], 1),
 ]
 
 

@@ -72,6 +72,9 @@ DEFAULT_CASE_TYPE_PROCESSES: list[tuple[str, str]] = [
     ("restorative_justice", "restorative_justice"),
     ("domestic_abuse", "marac"),
     ("vulnerable_person", "vulnerable_persons_panel"),
-    ("asb", "asb_case_review"),
+    ("asb", "asb_casework"),   # ordinary ASB casework; the case review starts only from an application
     ("community_trigger", "asb_case_review"),
+    ("hate_crime", "hate_crime_support"),
+    *((code, "multi_agency_case") for code in ("iom", "cse", "troubled_families", "hmo", "street_drinkers",
+                                               "licensed_premises", "acquisitive_crime")),
 ]

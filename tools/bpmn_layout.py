@@ -4,7 +4,8 @@
 
 Write the process (flow nodes, sequence flows, lanes with flowNodeRefs) by hand or in a modeler;
 this places every node in columns by flow order and rows by lane, draws the lanes, attaches
-boundary events to their task and routes the flows orthogonally. Run it after editing the process
+boundary events to their task and routes the flows orthogonally. An expanded (embedded) sub-process is
+laid out on its own and drawn as wide and tall as its contents, in its lane. Run it after editing the process
 structure and commit the result; nothing at install or run time uses it.
 """
 from __future__ import annotations
@@ -40,35 +41,27 @@ def kind(node: etree._Element) -> str:
     return "task"
 
 
-def layout(path: Path) -> None:
-    tree = etree.parse(str(path), etree.XMLParser(remove_blank_text=True, resolve_entities=False))
-    root = tree.getroot()
-    process = root.find("bpmn:process", NS)
-    pid = process.get("id")
-    nodes = {n.get("id"): n for n in process if etree.QName(n).localname in FLOW_TAGS}
-    boundaries = [n for n in process if etree.QName(n).localname == "boundaryEvent"]
-    flows = [f for f in process if etree.QName(f).localname == "sequenceFlow"]
-    lanes = process.findall("bpmn:laneSet/bpmn:lane", NS)
-    lane_of = {ref.text.strip(): lane.get("id") for lane in lanes for ref in lane.findall("bpmn:flowNodeRef", NS)}
-    lane_ids = [lane.get("id") for lane in lanes] or ["_all"]
+def children(container):
+    nodes = {n.get("id"): n for n in container if etree.QName(n).localname in FLOW_TAGS}
+    boundaries = [n for n in container if etree.QName(n).localname == "boundaryEvent"]
+    flows = [f for f in container if etree.QName(f).localname == "sequenceFlow"]
+    return nodes, boundaries, flows
 
-    # Columns: longest path from the starts, ignoring edges that close a loop.
-    succ: dict[str, list[str]] = defaultdict(list)
+
+def columns(nodes, boundaries, flows):
+    succ = defaultdict(list)
     for f in flows:
         succ[f.get("sourceRef")].append(f.get("targetRef"))
     host_of = {b.get("id"): b.get("attachedToRef") for b in boundaries}
-    col: dict[str, int] = {}
     starts = [i for i, n in nodes.items() if etree.QName(n).localname == "startEvent"] or list(nodes)[:1]
-    order: list[str] = []
-    seen: set[str] = set()
+    order, seen = [], set()
 
-    def visit(n: str, stack: set[str]) -> None:
+    def visit(n, stack):
         if n in seen:
             return
         seen.add(n)
         stack.add(n)
-        targets = succ.get(n, []) + [b for b, h in host_of.items() if h == n]
-        for t in targets:
+        for t in succ.get(n, []) + [b for b, h in host_of.items() if h == n]:
             if t not in stack:
                 visit(t, stack)
         stack.discard(n)
@@ -80,36 +73,109 @@ def layout(path: Path) -> None:
         visit(n, set())
     order.reverse()
     position = {n: i for i, n in enumerate(order)}
+    col = {}
     for n in order:
         col.setdefault(n, 0)
         for t in succ.get(n, []) + [b for b, h in host_of.items() if h == n]:
             if position.get(t, 0) > position[n]:
                 step = 0 if t in host_of else 1
                 col[t] = max(col.get(t, 0), col[n] + step)
-    # Slots: nodes sharing a lane and a column stack downwards.
-    slot: dict[str, int] = {}
-    used: dict[tuple[str, int], int] = defaultdict(int)
+    return col, position, host_of, succ
+
+
+def size(node, inner):
+    if etree.QName(node).localname == "subProcess":
+        return inner[node.get("id")]["size"]
+    return SIZES[kind(node)]
+
+
+def layout_sub(sub):
+    """Relative bounds of a sub-process's contents, and its size."""
+    nodes, boundaries, flows = children(sub)
+    col, position, host_of, succ = columns(nodes, boundaries, flows)
+    slot, used = {}, defaultdict(int)
     boundary_targets = {t for b in host_of for t in succ.get(b, [])}
-    # Ordinary successors take the first row; what a boundary event leads to goes below its task.
+    # a side branch (the target of a condition next to a default flow) goes below the main line
+    side = {f.get("targetRef") for f in flows if f.find("bpmn:conditionExpression", NS) is not None}
+    for n in sorted(nodes, key=lambda i: (col.get(i, 0), i in boundary_targets, position.get(i, 0))):
+        if n in side and used[col.get(n, 0)] == 0:
+            used[col.get(n, 0)] = 1
+        slot[n] = used[col.get(n, 0)]
+        used[col.get(n, 0)] += 1
+    rows = max(used.values(), default=1)
+    ncols = max(col.values(), default=0) + 1
+    bounds = {}
+    for n, node in nodes.items():
+        w, h = SIZES[kind(node)]
+        cx = 30 + col.get(n, 0) * COL_W + 55
+        cy = 20 + slot[n] * ROW_H + ROW_H / 2
+        bounds[n] = (cx - w / 2, cy - h / 2, w, h)
+    return {"bounds": bounds, "size": (ncols * COL_W + 40, rows * ROW_H + 40), "boundaries": boundaries,
+            "flows": flows, "host_of": host_of}
+
+
+def layout(path: Path) -> None:
+    tree = etree.parse(str(path), etree.XMLParser(remove_blank_text=True, resolve_entities=False))
+    root = tree.getroot()
+    process = root.find("bpmn:process", NS)
+    pid = process.get("id")
+    nodes, boundaries, flows = children(process)
+    inner = {n: layout_sub(node) for n, node in nodes.items() if etree.QName(node).localname == "subProcess"}
+    lanes = process.findall("bpmn:laneSet/bpmn:lane", NS)
+    lane_of = {ref.text.strip(): lane.get("id") for lane in lanes for ref in lane.findall("bpmn:flowNodeRef", NS)}
+    lane_ids = [lane.get("id") for lane in lanes] or ["_all"]
+    col, position, host_of, succ = columns(nodes, boundaries, flows)
+    slot, used = {}, defaultdict(int)
+    boundary_targets = {t for b in host_of for t in succ.get(b, [])}
     for n in sorted(nodes, key=lambda i: (col.get(i, 0), i in boundary_targets, position.get(i, 0))):
         key = (lane_of.get(n, lane_ids[0]), col.get(n, 0))
         slot[n] = used[key]
         used[key] += 1
+    ncols = max(col.values(), default=0) + 1
+    col_w = [COL_W] * ncols
+    for n in inner:
+        col_w[col[n]] = max(col_w[col[n]], inner[n]["size"][0] + 60)
+    col_x = [0] * ncols
+    for i in range(1, ncols):
+        col_x[i] = col_x[i - 1] + col_w[i - 1]
+    # slot heights per lane: a slot holding a sub-process is as tall as it
+    slot_h = defaultdict(lambda: ROW_H)
+    for n in inner:
+        key = (lane_of.get(n, lane_ids[0]), slot[n])
+        slot_h[key] = max(slot_h[key], inner[n]["size"][1] + 40)
     rows = {lid: max([used[(l, c)] for (l, c) in used if l == lid] + [1]) for lid in lane_ids}
-    lane_top, y = {}, TOP
+    slot_top, lane_top, lane_h, y = {}, {}, {}, TOP
     for lid in lane_ids:
         lane_top[lid] = y
-        y += rows[lid] * ROW_H + 20
-    width = LEFT + LANE_HEAD + (max(col.values(), default=0) + 1) * COL_W + 40
-    bounds: dict[str, tuple[float, float, float, float]] = {}
+        yy = y + 10
+        for s in range(rows[lid]):
+            slot_top[(lid, s)] = yy
+            yy += slot_h[(lid, s)]
+        lane_h[lid] = yy - y + 10
+        y += lane_h[lid]
+    width = LEFT + LANE_HEAD + sum(col_w) + 40 + 40
+    bounds = {}
     for n, node in nodes.items():
-        w, h = SIZES[kind(node)]
+        w, h = size(node, inner)
         lid = lane_of.get(n, lane_ids[0])
-        cx = LEFT + LANE_HEAD + 40 + col.get(n, 0) * COL_W + 55
-        cy = lane_top[lid] + 10 + slot[n] * ROW_H + ROW_H / 2
-        bounds[n] = (cx - w / 2, cy - h / 2, w, h)
-    per_host: dict[str, int] = defaultdict(int)
-    for b in boundaries:
+        x0 = LEFT + LANE_HEAD + 40 + col_x[col.get(n, 0)]
+        top = slot_top[(lid, slot[n])]
+        if n in inner:
+            bounds[n] = (x0 + 20, top + 20, w, h)
+        else:
+            cx = x0 + col_w[col.get(n, 0)] / 2 if col_w[col.get(n, 0)] != COL_W else x0 + 55
+            cy = top + ROW_H / 2
+            bounds[n] = (cx - w / 2, cy - h / 2, w, h)
+    for n, info in inner.items():
+        sx, sy = bounds[n][0], bounds[n][1]
+        for m, (x, yy, w, h) in info["bounds"].items():
+            bounds[m] = (sx + x, sy + yy, w, h)
+    all_boundaries = list(boundaries) + [b for info in inner.values() for b in info["boundaries"]]
+    all_hosts = dict(host_of)
+    for info in inner.values():
+        all_hosts.update(info["host_of"])
+    per_host = defaultdict(int)
+    for b in all_boundaries:
         hx, hy, hw, hh = bounds[b.get("attachedToRef")]
         i = per_host[b.get("attachedToRef")]
         per_host[b.get("attachedToRef")] += 1
@@ -118,38 +184,39 @@ def layout(path: Path) -> None:
     for old in root.findall("bpmndi:BPMNDiagram", NS):
         root.remove(old)
     collab = root.find("bpmn:collaboration", NS)
-    if collab is None:
-        collab = etree.Element(q("collaboration"), id=f"collaboration_{pid}")
-        root.insert(list(root).index(process), collab)
     participant = collab.find("bpmn:participant", NS)
-    if participant is None:
-        participant = etree.SubElement(collab, q("participant"), id=f"participant_{pid}",
-                                       name=process.get("name") or pid, processRef=pid)
     diagram = etree.SubElement(root, q("BPMNDiagram", BPMNDI), id=f"diagram_{pid}")
     plane = etree.SubElement(diagram, q("BPMNPlane", BPMNDI), id=f"plane_{pid}", bpmnElement=collab.get("id"))
 
-    def shape(element_id: str, x: float, y: float, w: float, h: float, **attrs: str) -> etree._Element:
+    def shape(element_id, x, y_, w, h, **attrs):
         s = etree.SubElement(plane, q("BPMNShape", BPMNDI), id=f"{element_id}_di", bpmnElement=element_id, **attrs)
-        etree.SubElement(s, q("Bounds", DC), x=f"{x:.0f}", y=f"{y:.0f}", width=f"{w:.0f}", height=f"{h:.0f}")
+        etree.SubElement(s, q("Bounds", DC), x=f"{x:.0f}", y=f"{y_:.0f}", width=f"{w:.0f}", height=f"{h:.0f}")
         return s
 
     shape(participant.get("id"), LEFT, TOP, width - LEFT, y - TOP, isHorizontal="true")
     for lid in lane_ids:
         if lid != "_all":
-            shape(lid, LEFT + LANE_HEAD, lane_top[lid], width - LEFT - LANE_HEAD, rows[lid] * ROW_H + 20,
-                  isHorizontal="true")
-    for element_id, (x, yy, w, h) in bounds.items():
-        s = shape(element_id, x, yy, w, h)
-        node = nodes.get(element_id)
+            shape(lid, LEFT + LANE_HEAD, lane_top[lid], width - LEFT - LANE_HEAD, lane_h[lid], isHorizontal="true")
+    all_nodes = dict(nodes)
+    for n in inner:
+        all_nodes.update(children(nodes[n])[0])
+    # the sub-process first, so its contents are drawn on top of it
+    order = [n for n in bounds if n in inner] + [n for n in bounds if n not in inner]
+    for element_id in order:
+        x, yy, w, h = bounds[element_id]
+        node = all_nodes.get(element_id)
+        extra = {"isExpanded": "true"} if element_id in inner else {}
+        s = shape(element_id, x, yy, w, h, **extra)
         if node is None or kind(node) != "task":
             label = etree.SubElement(s, q("BPMNLabel", BPMNDI))
             etree.SubElement(label, q("Bounds", DC), x=f"{x - 30:.0f}", y=f"{yy + h + 4:.0f}", width=f"{w + 60:.0f}",
                              height="27")
-    for f in flows:
+    all_flows = list(flows) + [f for info in inner.values() for f in info["flows"]]
+    for f in all_flows:
         sx, sy, sw, sh = bounds[f.get("sourceRef")]
         tx, ty, tw, th = bounds[f.get("targetRef")]
         edge = etree.SubElement(plane, q("BPMNEdge", BPMNDI), id=f"{f.get('id')}_di", bpmnElement=f.get("id"))
-        if f.get("sourceRef") in host_of:
+        if f.get("sourceRef") in all_hosts:
             below = sy + sh + 18
             points = [(sx + sw / 2, sy + sh), (sx + sw / 2, below), (tx - 20, below), (tx - 20, ty + th / 2),
                       (tx, ty + th / 2)]
@@ -157,7 +224,7 @@ def layout(path: Path) -> None:
             start, end = (sx + sw, sy + sh / 2), (tx, ty + th / 2)
             mid = (start[0] + end[0]) / 2
             points = [start, (mid, start[1]), (mid, end[1]), end] if abs(start[1] - end[1]) > 1 else [start, end]
-        else:  # a loop back: under both nodes
+        else:
             low = max(sy + sh, ty + th) + 25
             points = [(sx + sw / 2, sy + sh), (sx + sw / 2, low), (tx + tw / 2, low), (tx + tw / 2, ty + th)]
         for px, py in points:

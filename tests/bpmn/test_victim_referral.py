@@ -7,10 +7,12 @@ Monday 29 March are bank holidays and British Summer Time starts on 28 March (17
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 from sqlalchemy import select
 
-from models import Case, CaseNote, db
+from models import Case, CaseNote, WorkflowInstance, db
 from tests.bpmn.conftest import utc
 
 KEY = "victim_referral"
@@ -347,3 +349,50 @@ def test_review_can_reassess_or_close(walk, decision, next_step):
         assert walk.facts(case, "referral")["victim_services"].details["end_state"] == "closed_no_need"
     walk.complete(case, "close_referral", "victim_care", {**CLOSE, "closure_reason": "victim_withdrew"})
     assert walk.status(case, KEY) == "completed"
+
+
+# ---------------------------------------------------------------- risk to life
+
+
+def _instances(case) -> dict[str, str]:
+    db.session.expire_all()
+    rows = db.session.scalars(select(WorkflowInstance).where(WorkflowInstance.case_id == case)).all()
+    return {r.definition.key: r.status.value for r in rows}
+
+
+@pytest.mark.parametrize("da_risk, marac", [("medium", True), ("not_applicable", False), ("high", True)])
+def test_at_risk_now_raises_immediate_steps_for_the_police_and_the_manager(walk, da_risk, marac):
+    walk.deploy("risk_to_life", "marac")
+    case = begin(walk)
+    to_assessment(walk, case)
+    walk.complete(case, "assess_needs", "victim_care", assessment(
+        immediate_safety="at_risk_now", domestic_abuse_risk=da_risk,
+        risk_now_details="Ex-partner outside the house with a knife; 999 called."))
+    instances = _instances(case)
+    assert instances["risk_to_life"] == "running"
+    police = walk.step(case, "police_respond", "notts_police")
+    shown = {f["id"]: f.get("default") for f in police["form"]["fields"]}
+    assert shown["risk_details_shown"] == "Ex-partner outside the house with a knife; 999 called."
+    manager = walk.step(case, "manager_check", "victim_care")
+    assert manager["required_role"] == "manager"
+    # Domestic abuse: an urgent MARAC referral starts (once: a high risk is referred by this process itself).
+    assert ("marac" in instances) is marac
+    # The assessment carries on beside it.
+    assert {"agree_support_plan"} <= walk.ready_ids(case)
+    # Unanswered for an hour: the police manager is told.
+    walk.timers(datetime.now(timezone.utc) + timedelta(minutes=61))
+    assert walk.step(case, "police_escalate", "notts_police")["required_role"] == "manager"
+    walk.complete(case, "police_respond", "notts_police", {"police_response": "attended",
+                                                           "police_response_details": "Arrested at the scene."})
+    walk.complete(case, "manager_check", "victim_care", {"manager_actions": "Safety plan, refuge place offered.",
+                                                         "safeguarding_referral": True}, role="manager")
+    fact = walk.facts(case, "risk_to_life")["response"]
+    assert fact.status == "responded" and fact.details["police_response"] == "attended"
+
+
+def test_safe_raises_nothing(walk):
+    walk.deploy("risk_to_life")
+    case = begin(walk)
+    to_assessment(walk, case)
+    walk.complete(case, "assess_needs", "victim_care", assessment())
+    assert "risk_to_life" not in _instances(case)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from models import AuditEvent, CaseNote, CaseTypeProcess, WorkflowInstance, db
 from models.facts import DEFAULT_CASE_TYPE_PROCESSES
@@ -46,7 +46,14 @@ def test_console_open_flashes_skipped_process(client, login, ctx):
     assert "is not deployed, so it was not started" in response.get_data(as_text=True)
 
 
+def _unmapped(code: str = "hmo") -> None:
+    """A case type with no process of its own (the defaults map every type), for these tests to map."""
+    db.session.execute(delete(CaseTypeProcess).where(CaseTypeProcess.case_type_code == code))
+    db.session.commit()
+
+
 def test_leads_edit_the_mapping_practitioners_cannot(client, login, ctx):
+    _unmapped()
     org = make_org("vs", "victim_services")
     lead = make_user(org, "lead", email="lead@vs.example.org")
     pc = make_user(org, "practitioner", email="pc@vs.example.org")
@@ -64,6 +71,7 @@ def test_leads_edit_the_mapping_practitioners_cannot(client, login, ctx):
 
 
 def test_a_new_mapping_starts_processes_once_another_organisations_lead_approves(client, login, ctx):
+    _unmapped()
     org = make_org("vs", "victim_services")
     lead = make_user(org, "lead", "practitioner", email="lead@vs.example.org")
     colleague = make_user(org, "lead", email="lead2@vs.example.org")
@@ -93,6 +101,7 @@ def test_a_new_mapping_starts_processes_once_another_organisations_lead_approves
 
 
 def test_removing_a_mapping_in_effect_waits_for_another_organisations_lead(client, login, ctx):
+    _unmapped()
     org = make_org("vs", "victim_services")
     lead = make_user(org, "lead", "practitioner", email="lead@vs.example.org")
     colleague = make_user(org, "lead", email="lead2@vs.example.org")
