@@ -25,6 +25,7 @@ COMPLAINT = {
     "asb_description": "Youths kick the door and shout abuse most evenings.",
     "perpetrator_description": "Two teenage brothers from number 14.",
     "hate_motivated": False,
+    "at_risk_now": "no",
     "victim_vulnerable": True,
     "repeat_victim": True,
     "harm_level": "distress",
@@ -255,3 +256,14 @@ def test_starts_by_itself_for_an_asb_case_when_mapped(walk):
     case = walk.open_case(org=COUNCIL, case_type="asb")
     assert walk.status(case, KEY) == "running"
     walk.step(case, "record_complaint", COUNCIL)
+
+
+def test_at_risk_now_gives_the_police_and_the_asb_manager_a_step_at_once(walk):
+    """"At risk now" in the risk assessment starts risk_to_life beside the casework."""
+    walk.deploy("risk_to_life")
+    case = open_case(walk, complaint={"at_risk_now": "yes", "risk_now_details": "Threatened with a knife at the door."})
+    police = walk.step(case, "police_respond", "notts_police")
+    assert {f["id"]: f.get("default") for f in police["form"]["fields"]}["risk_details_shown"] == \
+        "Threatened with a knife at the door."
+    assert walk.step(case, "manager_check", COUNCIL)["required_role"] == "manager"
+    assert "choose_intervention" in walk.ready_ids(case, COUNCIL)   # the casework carries on

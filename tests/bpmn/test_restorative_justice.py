@@ -39,7 +39,7 @@ def harmer(**overrides) -> dict:
 def risk(decision: str = "proceed_direct_ok", **overrides) -> dict:
     data = {"physical_risk": "low", "emotional_risk": "medium", "ongoing_relationship": "neighbour",
             "orders_checked_compatible": True, "co_facilitator_required": False, "risk_decision": decision,
-            "risk_rationale": "No orders in force; both parties motivated."}
+            "risk_rationale": "No orders in force; both parties motivated.", "at_risk_now": "no"}
     return {**data, **overrides}
 
 
@@ -392,3 +392,15 @@ def test_follow_up_overdue_goes_to_the_rj_manager(walk):
     assert walk.facts(case, "referral")["rj_aftercare"].status == "signposted"
     close(walk, case)
     assert rj_fact(walk, case).status == "direct_conference"
+
+
+def test_at_risk_now_in_the_risk_assessment_raises_immediate_steps(walk):
+    """The RJ risk assessment finds someone at risk now: the police and the RJ manager get a step at once."""
+    walk.deploy("risk_to_life")
+    case = open_rj(walk)
+    to_risk(walk, case)
+    walk.complete(case, "risk_assessment", "rj_service",
+                  risk("stop", physical_risk="high", at_risk_now="yes",
+                       risk_now_details="The person responsible has made threats to kill."))
+    assert walk.step(case, "police_respond", "notts_police")["title"] == "Respond now: risk to life"
+    assert walk.step(case, "manager_check", "rj_service")["required_role"] == "manager"
