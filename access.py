@@ -14,7 +14,8 @@ from sqlalchemy import (ColumnElement, Select, and_, bindparam, delete, exists, 
 from sqlalchemy.orm import aliased, joinedload
 
 from models import (ApiToken, AuditEvent, Case, CaseAccess, CaseFact, CaseMember, CaseParticipant, Disclosure,
-                    CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation, Person, ProcessDefinition,
+                    CaseType, CaseTypeProcess, CodeEntitlement, InformationSharingAgreement, Organisation, Person,
+                    ProcessDefinition,
                     RetentionRule, RoleGrant, SharingException,
                     Service, ServiceProvision, Setting, User, WorkflowInstance, WorkItem, db)
 from models import Area as CaseArea  # access.Area below names console screens
@@ -35,7 +36,7 @@ CLAUSE_CACHE_SIZE = 20_000   # about ten clauses for each of 2,000 users
 _CLAUSES: dict[tuple, ColumnElement[bool]] = {}
 VISIBLE_CASE = aliased(Case, name="visible_case")
 # Reference rows anyone signed in may read (forms and routing need them); only admins change them.
-PUBLIC_REFERENCE = (Organisation, CaseType, CaseArea, Service, ServiceProvision, Setting)
+PUBLIC_REFERENCE = (Organisation, CaseType, CaseArea, Service, ServiceProvision, Setting, CodeEntitlement)
 
 
 class Action(StrEnum):
@@ -413,6 +414,8 @@ def can(user: Any, action: Action, obj: Any) -> bool:
         if action is Action.VIEW:
             return not isinstance(obj, type) and is_visible(user, obj)
         return Role.ADMIN in roles and action in (Action.CREATE, Action.EDIT)   # kept for the record, never deleted
+    if model is CodeEntitlement and action in (Action.CREATE, Action.EDIT):
+        return bool(roles & {Role.LEAD, Role.ADMIN})   # the Code as data leads change (retired, never deleted)
     if model in (*PUBLIC_REFERENCE, User):
         if action is Action.LIST:
             return model in PUBLIC_REFERENCE or Role.ADMIN in roles

@@ -15,10 +15,12 @@ from admin.designer import DesignerView
 from admin.home import HomeView
 from admin.people import PersonView
 from admin.processes import ProcessesView
-from admin.reference import (AgreementView, ApiTokenView, RoleGrantView, AreaView, AuditView, CaseTypeProcessView, CaseTypeView, OrganisationView,
+from admin.reference import (AgreementView, ApiTokenView, RoleGrantView, AreaView, AuditView, CaseTypeProcessView, CaseTypeView,
+                             CodeEntitlementView, OrganisationView,
                              ServiceProvisionView, ServiceView, SettingView, UserView)
 from admin.work import MyWorkView, TeamWorkView, counts_for_menu, forget_menu_counts
-from models import (ApiToken, Area, AuditEvent, RetentionRule, RoleGrant, Case, CaseType, CaseTypeProcess, InformationSharingAgreement, Organisation,
+from models import (ApiToken, Area, AuditEvent, RetentionRule, RoleGrant, Case, CaseType, CaseTypeProcess, CodeEntitlement,
+                    InformationSharingAgreement, Organisation,
                     Person, Service, ServiceProvision, Setting, User, WorkItem, db)
 
 
@@ -68,6 +70,8 @@ def init_app(app: Flask) -> None:
                                        category="Reference data"))
     console.add_view(CaseTypeProcessView(CaseTypeProcess, db, name="Processes by case type",
                                          endpoint="case_type_processes", category="Reference data"))
+    console.add_view(CodeEntitlementView(CodeEntitlement, db, name="Victims' Code entitlements",
+                                         endpoint="code_entitlements", category="Reference data"))
     console.add_view(AuditView(AuditEvent, db, name="Audit", endpoint="audit"))
     dashboard.add_views(console)
     reports.add_views(console)

@@ -18,8 +18,8 @@ from admin.base import ScopedModelView
 from admin.forms import TypedDateField, opts
 from casework import agreements, directory, mfa, sessions, sso, tokens, validate
 from casework.errors import Conflict, InvalidInput, NotPermitted
-from models import (ApiToken, AuditEvent, CaseTypeProcess, InformationSharingAgreement, RoleGrant, ServiceProvision, User,
-                    audit, db)
+from models import (ApiToken, AuditEvent, CaseTypeProcess, InformationSharingAgreement, RoleGrant, Service,
+                    ServiceProvision, User, audit, db)
 from models.enums import Role, choices, label
 
 
@@ -318,6 +318,46 @@ class SettingView(ScopedModelView):
         if number is None:
             raise ValidationError("value: a whole number of days or hours, from 0 to 365")
         model.value = str(number)
+        super().on_model_change(form, model, is_created)
+
+
+class CodeEntitlementView(ScopedModelView):
+    """The Victims' Code as data: each entitlement's owner, trigger and working days (leads change them; a row is
+    retired, never deleted, and a new Code version is added beside the old)."""
+
+    area = access.Area.PROCESS_MAPPING   # leads, who change processes, change what the Code asks of them
+    audit_type = "code_entitlement"
+    column_list = ("version", "code", "right", "title", "owner_service", "trigger", "standard_days", "enhanced_days",
+                   "offences", "min_sentence_months", "note", "active")
+    column_labels = {"owner_service": "Owed by (service)", "standard_days": "Working days",
+                     "enhanced_days": "Working days (Enhanced Rights)", "min_sentence_months": "Minimum sentence (months)",
+                     "offences": "Only for offences"}
+    column_searchable_list = ("code", "title", "trigger")
+    column_filters = ("version", "right", "owner_service", "trigger", "active")
+    column_default_sort = [("right", False), ("code", False)]
+    form_columns = ("version", "code", "right", "title", "owner_service", "trigger", "standard_days",
+                    "enhanced_days", "offences", "min_sentence_months", "source", "note", "active")
+    form_args = {
+        "trigger": {"description": "What starts the clock: report, event:arrest, event:interview, event:released, "
+                                   "event:bail_rui, event:bail_changed, event:not_investigated, event:charged, "
+                                   "event:not_charged, event:out_of_court, vrr_request, court:listing, "
+                                   "court:bail_hearing, court:not_guilty_plea, court:outcome, court:sentence, "
+                                   "court:appeal, vcs_referral."},
+        "owner_service": {"description": "A service code (Reference data → Services): its provider in the case's "
+                                         "area owes the entitlement."},
+        "offences": {"description": "Offence categories, comma-separated; empty: every offence."},
+        "standard_days": {"description": "Empty: no fixed deadline in the Code."},
+    }
+
+    def on_model_change(self, form, model, is_created: bool) -> None:
+        for name in ("right", "standard_days", "enhanced_days", "min_sentence_months"):
+            value = getattr(model, name)
+            if value is not None and not (0 <= value <= (12 if name == "right" else 1200)):
+                raise ValidationError(f"{name}: {value} is out of range")
+        if model.right is None or model.right < 1:
+            raise ValidationError("right: a number from 1 to 12")
+        if db.session.get(Service, model.owner_service) is None:
+            raise ValidationError(f"owner_service: there is no service {model.owner_service!r}")
         super().on_model_change(form, model, is_created)
 
 

@@ -1,9 +1,10 @@
-"""Reference data every database carries after `init-db`: case types, their processes, settings."""
+"""Reference data every database carries after `init-db`: case types, their processes, settings, the Victims'
+Code entitlements."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from casework import settings
+from casework import entitlements, settings
 
 from models import CaseType, CaseTypeProcess, db
 from models.facts import DEFAULT_CASE_TYPE_PROCESSES
@@ -26,4 +27,5 @@ def ensure_defaults() -> int:
             db.session.add(CaseTypeProcess(case_type_code=code, process_key=key, position=position))
         db.session.flush()
     settings.ensure_settings()
+    entitlements.ensure_defaults()
     return added

@@ -21,12 +21,12 @@ from models.retention import DisposalReview, RetentionRule
 from models.security import RecoveryCode, SecurityKey, UserSession
 from models.sharing import Consent, Disclosure, ShareRequest, SharingException
 from models.notifications import Notification, NotificationPreference, OutboxMessage
-from models.reference import (Area, CaseType, InformationSharingAgreement, IsaApproval, Service, ServiceProvision,
-                              Setting)
+from models.reference import (Area, CaseType, CodeEntitlement, InformationSharingAgreement, IsaApproval, Service,
+                              ServiceProvision, Setting)
 from models.workflow import (ApiToken, InstanceStatus, ItemStatus, ProcessDefinition, ProcessDraft,
                              ProcessTestRun, WorkflowInstance, WorkItem)
 
-__all__ = ["Incident", "Area", "Notification", "NotificationPreference", "OutboxMessage", "Service", "ServiceProvision", "Setting", "DashboardSnapshot", "ExportChunk", "ExportJob", "ImportJob", "ProcessDraft", "ProcessTestRun", "CaseFact", "CaseTypeProcess", "ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
+__all__ = ["CodeEntitlement", "Incident", "Area", "Notification", "NotificationPreference", "OutboxMessage", "Service", "ServiceProvision", "Setting", "DashboardSnapshot", "ExportChunk", "ExportJob", "ImportJob", "ProcessDraft", "ProcessTestRun", "CaseFact", "CaseTypeProcess", "ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
            "AuditEvent", "AuditHead", "Base", "Case", "CaseAccess", "CaseMember", "CaseNote", "CaseOrganisation",
            "CaseParticipant", "CaseType", "InformationSharingAgreement", "IsaApproval", "Organisation", "Person", "PersonChange",
            "DisposalReview", "RecoveryCode", "SecurityKey", "Consent", "Disclosure", "ShareRequest", "SharingException", "ReferenceCounter", "RetentionRule", "RoleGrant", "User", "UserSession", "UserRole", "db", "init_app", "utcnow"]

@@ -67,8 +67,7 @@ class CaseTypeProcess(db.Model):
 
 # Defaults every database gets with `init-db` (editable afterwards).
 DEFAULT_CASE_TYPE_PROCESSES: list[tuple[str, str]] = [
-    ("victim_support", "victim_referral"),
-    ("victim_support", "victims_code"),
+    ("victim_support", "victim_referral"),   # which starts victims_code with what the report already says
     ("restorative_justice", "restorative_justice"),
     ("domestic_abuse", "marac"),
     ("vulnerable_person", "vulnerable_persons_panel"),

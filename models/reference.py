@@ -152,3 +152,29 @@ class Setting(db.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class CodeEntitlement(db.Model):
+    """One Victims' Code entitlement as reference data a lead changes: what it is, which right, who owes it, what
+    starts its clock and how many working days it has (standard and under Enhanced Rights), and to which offences
+    it applies. Diagrams open and close entitlements through operations; nothing about the Code is in code."""
+
+    __tablename__ = "code_entitlement"
+    __table_args__ = (UniqueConstraint("version", "code", "trigger", name="uq_code_entitlement"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(16), default="2020")
+    code: Mapped[str] = mapped_column(String(16))             # R3a; the right is its number
+    right: Mapped[int] = mapped_column()
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    owner_service: Mapped[str] = mapped_column(String(32))    # the service whose provider owes it
+    trigger: Mapped[str] = mapped_column(String(32))          # report, event:arrest, court:listing, ...
+    standard_days: Mapped[int | None] = mapped_column()       # working days; none: no fixed deadline
+    enhanced_days: Mapped[int | None] = mapped_column()
+    offences: Mapped[str | None] = mapped_column(Text)        # offence categories it applies to; empty: all
+    min_sentence_months: Mapped[int | None] = mapped_column()
+    source: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str | None] = mapped_column(Text)            # VERIFY / UNSOURCED notes from the specification
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.version}): {self.title}"

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy import case as sql_case
 
 import access
+from casework.entitlements import right_of
 from casework.errors import InvalidInput
 from models import Case, CaseAccess, CaseFact, CaseType, ItemStatus, Organisation, WorkItem, db, utcnow
 from models.enums import CaseStatus, label
@@ -36,7 +37,9 @@ REFERRAL_OUTCOMES = ("open", "support_plan", "signposted", "specialist_referral"
 RJ_OUTCOMES = ("open", "not_suitable", "declined", "direct_conference", "indirect", "agreement_completed",
                "withdrawn")
 PANEL_STATUSES = ("open", "done", "not_done")
-ENTITLEMENT_COLUMNS = ("Met on time", "Met late", "Missed", "Due", "Due, overdue", "Not applicable")
+ENTITLEMENT_COLUMNS = ("Met on time", "Met late", "Missed", "Due", "Due, overdue", "Not applicable",
+                       "Declined, no contact or deferred")
+VICTIM_LED = ("victim_declined", "unable_to_contact", "deferred")   # the victim's choice or reach, not a breach
 UNASSIGNED = "Unassigned"
 
 
@@ -242,7 +245,7 @@ def entitlements(cases: ColumnElement[bool], f: Filters, now: datetime) -> tuple
         .group_by(CaseFact.code, CaseFact.status)).all()
     per_code: dict[str, list[int]] = {}
     for code, status, n, n_late, n_overdue in rows:
-        counts = per_code.setdefault(code, [0] * len(ENTITLEMENT_COLUMNS))
+        counts = per_code.setdefault(right_of(code), [0] * len(ENTITLEMENT_COLUMNS))
         n_late, n_overdue = int(n_late or 0), int(n_overdue or 0)
         if status == "met":
             counts[0] += n - n_late
@@ -254,6 +257,8 @@ def entitlements(cases: ColumnElement[bool], f: Filters, now: datetime) -> tuple
             counts[4] += n_overdue
         elif status == "not_applicable":
             counts[5] += n
+        elif status in VICTIM_LED:
+            counts[6] += n
     overall = [sum(c[i] for c in per_code.values()) for i in range(len(ENTITLEMENT_COLUMNS))]
     summary = Table("entitlements", "Victims' Code entitlements: met on time vs missed", "Outcome",
                     ("Entitlements",),

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from sqlalchemy import select
 
-from casework import agreements, areas, consent, incidents, notifications, share_requests, validate
+from casework import agreements, areas, consent, entitlements, incidents, notifications, share_requests, validate
 from casework.errors import CasebookError, Conflict, InvalidInput, NotFound, NotPermitted
 from models import Case, CaseFact, CaseNote, Organisation, User, WorkflowInstance, audit, db, utcnow
 from models.enums import CaseStatus, OrgType, RiskLevel, label
@@ -266,6 +266,66 @@ def _date(params: dict[str, Any], name: str) -> Any:
         raise CasebookError(f"parameter {name!r}: {exc.fields[name]}") from None
 
 
+def _flag(value: Any) -> bool:
+    return value is True or str(value).strip().lower() in ("true", "yes", "1")
+
+
+def _codes(value: Any) -> list[str]:
+    if value in (None, ""):
+        return []
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else [c.strip() for c in str(value).split(",")
+                                                                             if c.strip()]
+
+
+def open_entitlements(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Victims' Code entitlements a trigger gives (Reference data → Victims' Code): `trigger` (report,
+    event:arrest, court:listing, ...), `clock_start` (the date the clock starts), `enhanced`, `offence`,
+    `sentence_months`, `hospital_order`, `occurrence` (to tell repeated events apart), `exclude` (codes another
+    process evidences), `version` (2020). Keep the answer with camunda:resultVariable: codes, choices,
+    choices_by_owner, due, first_due."""
+    months = params.get("sentence_months")
+    try:
+        return entitlements.open_for(
+            ctx.case, str(_text(params, "trigger", required=True)), _date(params, "clock_start"),
+            enhanced=_flag(params.get("enhanced")), offence=params.get("offence") or None,
+            sentence_months=None if months in (None, "") else _whole(params, "sentence_months", 0, 0, 1200),
+            hospital_order=_flag(params.get("hospital_order")),
+            occurrence=str(params["occurrence"]) if params.get("occurrence") not in (None, "") else None,
+            exclude=_codes(params.get("exclude")), version=str(params.get("version") or "2020"),
+            instance_id=ctx.instance.id)
+    except InvalidInput as exc:
+        raise CasebookError("; ".join(exc.fields.values())) from None
+
+
+def close_entitlements(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Record what happened to entitlements: `codes` (a list or comma-separated) with one `status` (met, missed,
+    not_applicable, victim_declined, unable_to_contact, deferred), or `statuses` ({code: status}); `done_on` (when
+    the information was given: after the due time it reads as met late), `method`, `evidence`."""
+    done_on = params.get("done_on")
+    options = {"done_on": _date(params, "done_on") if done_on not in (None, "") else None,
+               "method": params.get("method") or None, "evidence": params.get("evidence") or None,
+               "instance_id": ctx.instance.id}
+    try:
+        if isinstance(params.get("statuses"), dict):
+            done = entitlements.close_each(ctx.case, {str(k): str(v) for k, v in params["statuses"].items()},
+                                           **options)
+        else:
+            done = entitlements.close(ctx.case, _codes(params.get("codes")), str(params.get("status") or ""),
+                                      **options)
+    except InvalidInput as exc:
+        raise CasebookError("; ".join(exc.fields.values())) from None
+    return {"recorded": done}
+
+
+def vcs_eligibility(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Victim Contact Scheme eligibility computed from `offence`, `sentence_months` and `hospital_order` by the
+    rule in the reference data (Right 11a). Keep the answer: eligible, reason."""
+    months = params.get("sentence_months")
+    return entitlements.vcs(params.get("offence") or None,
+                            None if months in (None, "") else _whole(params, "sentence_months", 0, 0, 1200),
+                            _flag(params.get("hospital_order")), str(params.get("version") or "2020"))
+
+
 def check_answer(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """A rule across a step's answers that a form cannot say (e.g. a reason is needed when overriding): when
     `when` (default true) holds and `ok` does not, the person completing the step is told `message` next to
@@ -315,6 +375,9 @@ OPERATIONS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
     "record_consent": record_consent,
     "answer_share_request": answer_share_request,
     "check_answer": check_answer,
+    "open_entitlements": open_entitlements,
+    "close_entitlements": close_entitlements,
+    "vcs_eligibility": vcs_eligibility,
     "asb_threshold": asb_threshold,
     "marac_checks": marac_checks,
 }

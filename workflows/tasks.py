@@ -55,7 +55,7 @@ def start(user: User | None, case: Case, key: str, data: dict[str, Any] | None =
     if definition is None:
         raise NotFound(f"no deployed process {key!r}")
     initial = {**_check_start_data(data), "case_id": case.id, "case_reference": case.reference,
-               "case_type": case.case_type_code}
+               "case_type": case.case_type_code, "lead_organisation_type": case.lead_organisation.type.value}
     instance = WorkflowInstance(case_id=case.id, definition_id=definition.id, state="",
                                 status=InstanceStatus.RUNNING, started_by_id=user.id if user else None)
     db.session.add(instance)

@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
 import access
+from casework.entitlements import right_of
 from models import Case, CaseFact, Organisation, db, utcnow
 from reporting.exports.filters import Context, within
 from reporting.exports.stream import table
@@ -54,8 +55,9 @@ def victims_code(ctx: Context) -> None:
                                                   CaseFact.completed_at, maintain_column_froms=True))
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for code, status, due, completed in summary_rows:
-        counts[code][outcome(status, due, completed, now)] += 1
-    kinds = ("met_on_time", "met_late", "missed", "overdue", "due", "not_applicable")
+        counts[right_of(code)][outcome(status, due, completed, now)] += 1
+    kinds = ("met_on_time", "met_late", "missed", "overdue", "due", "not_applicable", "victim_declined",
+             "unable_to_contact", "deferred")
     sheet = ctx.book.sheet("Summary", [Col("right", width=10), Col("total", "int"),
                                        *[Col(k, "int", 14) for k in kinds], Col("percent_met_on_time", "percent", 20)],
                            f"Victims' Code compliance by right, as of {now:%Y-%m-%d}")

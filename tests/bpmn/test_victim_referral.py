@@ -135,8 +135,12 @@ def test_main_route_support_plan_review_and_closure(walk):
     assert walk.status(case, KEY) == "completed"
     assert walk.ready(case) == []
     assert walk.facts(case, "referral")["victim_services"].status == "support_plan"
-    # Entitlement facts (R1-R12) belong to the victims_code process: this one records none.
-    assert walk.facts(case, "entitlement") == {}
+    # The rights this process evidences are recorded once, here (victims_code is not deployed in this test, so
+    # they carry no clock); victims_code, started by it, is told not to ask for them again.
+    rights = walk.facts(case, "entitlement")
+    assert set(rights) == {"R3a", "R3b", "R3c", "R4a", "R4b", "R5", "R6c", "R7a"}
+    assert (rights["R4a"].status, rights["R4b"].status, rights["R3a"].status) == ("met", "met", "met")
+    assert any("'victims_code'" in n and "not deployed" in n for n in notes(case))
 
 
 def test_case_type_victim_support_starts_it_with_case_data_only(walk):
@@ -396,3 +400,28 @@ def test_safe_raises_nothing(walk):
     to_assessment(walk, case)
     walk.complete(case, "assess_needs", "victim_care", assessment())
     assert "risk_to_life" not in _instances(case)
+
+
+# ---------------------------------------------------------------- direct referrals (Code para 4.6)
+
+
+@pytest.mark.parametrize("route, reported", [("self", False), ("partner", True)])
+def test_a_victim_who_did_not_go_to_the_police_can_still_enter_victim_support(walk, route, reported):
+    """Victim services open the case: their own first step, no police step, then contact and assessment."""
+    walk.deploy(KEY)
+    case = walk.open_case(org="victim_care")
+    walk.start(case, KEY, org="victim_care")
+    assert walk.ready_ids(case, "victim_care") == {"record_direct_referral"}
+    walk.complete(case, "record_direct_referral", "victim_care", {
+        "referral_route": route, "referring_agency": "GP surgery" if route == "partner" else None,
+        "referred_on": "2027-03-25", "reported_to_police": reported, "crime_reference": None,
+        "contact_phone": "07700 900456", "phone_safe": True, "what_happened": "Assaulted at a bus stop."})
+    assert "record_report" not in walk.ready_ids(case, "victim_care")
+    # First contact: 2 working days after it was received, over Good Friday and Easter Monday.
+    assert due(walk, case, "contact_victim", "victim_care") == "2027-03-31T16:00:00+00:00"
+    referral = walk.facts(case, "referral")["victim_services"]
+    assert (referral.status, referral.details["route"], referral.details["reported_to_police"]) == \
+        ("open", route, reported)
+    walk.complete(case, "contact_victim", "victim_care", CONTACTED)
+    walk.complete(case, "assess_needs", "victim_care", assessment())
+    assert "agree_support_plan" in walk.ready_ids(case, "victim_care")

@@ -1,5 +1,6 @@
 """Walk-through of bpmn/vulnerable_persons_panel.bpmn: referral, screening, panel meeting, agency actions,
-review rounds, escalation and closure, each step done through the API by the agency concerned.
+review rounds (open actions carried forward until each is completed or not achievable), escalation and closure,
+each step done through the API by the agency concerned.
 
 Dates are in 2027 (the future) so no deadline passes by itself; `walk.timers(at)` moves time on deliberately.
 """
@@ -71,9 +72,17 @@ def open_and_screen(walk, partners=("notts_police", "city_homes", "health", "not
 FIRST_REVIEW_DUE = utc("2027-03-19T17:30")  # review on Monday 22 March 2027
 
 
-def do_action(walk, case, code, status="done"):
-    walk.complete(case, f"{code}_do_action", AGENCY_ORGS[code],
-                  {f"{code}_action_status": status, f"{code}_action_notes": "Visited; see case notes."})
+def do_action(walk, case, code, status="done", notes="Visited; see case notes.", reason=None):
+    """An agency reports on its action: open, in_progress, done or not_achievable (with `reason`)."""
+    data = {f"{code}_action_status": status, f"{code}_action_notes": notes}
+    if reason:
+        data[f"{code}_action_reason"] = reason
+    walk.complete(case, f"{code}_do_action", AGENCY_ORGS[code], data)
+
+
+def form_of(walk, case, bpmn_id, org="vpp_panel") -> dict:
+    """A step's read-only fields as it shows them (what the agencies reported, which actions are open)."""
+    return {f["id"]: f["default"] for f in walk.step(case, bpmn_id, org)["form"]["fields"]}
 
 
 def case_json(walk, case):
@@ -102,14 +111,21 @@ def test_main_route_actions_review_and_close(walk):
     assert "health_do_action" not in walk.ready_ids(case, "health")
     assert "fire_do_action" not in walk.ready_ids(case, "notts_fire")
     do_action(walk, case, "police", "done")
-    do_action(walk, case, "housing", "not_done")
+    do_action(walk, case, "housing", "not_achievable", reason="The landlord will not fit a door entry system.")
     walk.timers(utc("2027-03-19T16:30"))
     assert "review_plan" not in walk.ready_ids(case, "vpp_panel")  # waits for the agenda before the review
     walk.timers(FIRST_REVIEW_DUE)
     assert walk.step(case, "review_plan", "vpp_panel")["due_at"].startswith("2027-03-22T17:00")
+    form = form_of(walk, case, "review_plan")
+    assert form["police_reported"] == "reported done: Visited; see case notes."
+    assert form["housing_reported"] == ("reported not_achievable: Visited; see case notes. "
+                                        "(not achievable because: The landlord will not fit a door entry system.)")
+    assert (form["open_actions"], form["outstanding_actions"]) == ("none", "False")
     actions = walk.facts(case, "panel_action")
     assert actions["police-1"].status == "done" and actions["police-1"].completed_at is not None
-    assert actions["housing-1"].status == "not_done"
+    # not achievable is the reporting convention's not_done, with the reason kept
+    assert actions["housing-1"].status == "not_done" and actions["housing-1"].completed_at is not None
+    assert actions["housing-1"].details["reason"] == "The landlord will not fit a door entry system."
     walk.complete(case, "review_plan", "vpp_panel", review("close", risk="low"))
     assert case_json(walk, case)["risk_level"] == "standard"
     walk.complete(case, "closure", "mansfield", {**CLOSURE, "close_case_too": True})
@@ -187,7 +203,7 @@ def test_review_loops_then_escalates_after_three_high_risk_rounds(walk):
                   review(police_action="Closure order application.", housing_action="Management move offer.",
                          next_review_on="2027-05-24"))
     do_action(walk, case, "police")
-    do_action(walk, case, "housing", "not_done")
+    do_action(walk, case, "housing", "not_achievable", reason="No management move available this quarter.")
     walk.timers(utc("2027-05-21T17:00"))
     # still high after 3 rounds: the panel asks for further actions, but the rule escalates
     walk.complete(case, "review_plan", "vpp_panel", review(police_action="Another patrol.", next_review_on="2027-06-21"))
@@ -276,17 +292,120 @@ def test_an_action_nobody_provides_is_assigned_by_the_lead(walk):
     assert walk.facts(case, "panel_action")["fire-1"].status == "done"
 
 
-def test_closing_the_panel_case_stops_outstanding_actions(walk):
+def test_closing_with_an_unreported_action_is_refused_until_the_agency_reports(walk):
     case = open_and_screen(walk)
     walk.complete(case, "panel_meeting", "vpp_panel", meeting(police="Welfare check."))
     walk.timers(FIRST_REVIEW_DUE)  # the police action is overdue too: its manager is asked to chase it
     assert walk.step(case, "chase_police", "notts_police")["required_role"] == "manager"
+    assert "police_do_action" not in walk.ready_ids(case, "notts_police")  # this round's step closed with the agenda
+    assert form_of(walk, case, "review_plan")["police_reported"] == "nothing reported this round: stays open"
+    # The panel cannot close while the police action is open: the review comes back.
+    walk.complete(case, "review_plan", "vpp_panel", review("close", risk="medium"))
+    assert "closure" not in walk.ready_ids(case, "mansfield")
+    assert form_of(walk, case, "review_plan")["open_actions"] == "Police"
+    # Carried forward: Police gets its action again for the next review (Monday 19 April: due Thursday 15 April).
+    walk.complete(case, "review_plan", "vpp_panel", review(risk="medium", next_review_on="2027-04-19"))
+    assert walk.step(case, "police_do_action", "notts_police")["due_at"].startswith("2027-04-15T16:00")
+    do_action(walk, case, "police", "not_achievable", "Not at the address.", reason="He has moved out of the area.")
+    walk.timers(utc("2027-04-16T16:30"))
     walk.complete(case, "review_plan", "vpp_panel", review("close", risk="medium"))
     walk.complete(case, "closure", "mansfield", {**CLOSURE, "closure_reason": "moved_area"})
     assert walk.status(case, KEY) == "completed"
     assert not {"police_do_action", "chase_police"} & walk.ready_ids(case, "notts_police")
-    assert walk.facts(case, "panel_action")["police-1"].status == "open"  # never reported
+    police = walk.facts(case, "panel_action")["police-1"]
+    assert police.status == "not_done" and police.details["reason"] == "He has moved out of the area."
     assert walk.facts(case, "vpp")["referral"].status == "closed_moved_area"
+
+
+def test_an_action_in_progress_is_carried_forward_and_escalates_after_two_carry_forwards(walk):
+    case = open_and_screen(walk)
+    walk.complete(case, "panel_meeting", "vpp_panel",
+                  meeting(police="Joint visits to disrupt the visitors.", housing="Fit a door entry system."))
+    do_action(walk, case, "police", "in_progress", "First visit done; a second is booked.")
+    do_action(walk, case, "housing", "done", "Door entry fitted.")
+    walk.timers(FIRST_REVIEW_DUE)
+    form = form_of(walk, case, "review_plan")
+    assert form["police_reported"] == "reported in_progress: First visit done; a second is booked."
+    assert (form["police_action_state"], form["housing_action_state"], form["fire_action_state"]) == (
+        "in_progress", "done", None)
+    assert (form["open_actions"], form["outstanding_actions"]) == ("Police", "True")
+    # Police's action is still open, so it cannot be given a new one: the review comes back.
+    walk.complete(case, "review_plan", "vpp_panel", review(next_review_on="2027-03-31", police_action="Patrols."))
+    assert "police_do_action" not in walk.ready_ids(case, "notts_police")
+    walk.step(case, "review_plan", "vpp_panel")
+    # Carried forward to the review on Wednesday 31 March 2027: the action is due 2 working days before, which
+    # crosses Easter (Good Friday 26, Easter Monday 29 March) - Thursday 25 March, 17:00 GMT.
+    walk.complete(case, "review_plan", "vpp_panel", review(next_review_on="2027-03-31"))
+    assert walk.step(case, "police_do_action", "notts_police")["due_at"] == "2027-03-25T17:00:00+00:00"
+    assert "escalate_case" not in walk.ready_ids(case, "vpp_panel")  # the first carry-forward
+    actions = walk.facts(case, "panel_action")
+    assert set(actions) == {"police-1", "housing-1"}  # the same action, not a new one
+    police = actions["police-1"]
+    assert (police.status, police.details["carried_forward"], police.details["round"]) == ("open", True, 2)
+    assert police.due_at.isoformat().startswith("2027-03-25T17:00")
+    assert actions["housing-1"].status == "done"
+
+    # Police reports nothing this round. The agenda goes out on Tuesday 30 March (17:00 BST), and not before.
+    walk.timers(utc("2027-03-30T15:59"))
+    assert "review_plan" not in walk.ready_ids(case, "vpp_panel")
+    walk.timers(utc("2027-03-30T16:01"))
+    assert "police_do_action" not in walk.ready_ids(case, "notts_police")
+    form = form_of(walk, case, "review_plan")
+    assert form["police_reported"] == "nothing reported this round: stays in_progress"
+    assert form["housing_reported"] == "closed earlier: done"
+    walk.complete(case, "review_plan", "vpp_panel", review(next_review_on="2027-04-26"))
+    # The second consecutive carry-forward escalates to a senior forum: a step for the panel's manager.
+    escalation = walk.step(case, "escalate_case", "vpp_panel")
+    assert escalation["required_role"] == "manager"
+    assert "police_do_action" not in walk.ready_ids(case, "notts_police")
+    assert walk.facts(case, "panel_action")["police-1"].status == "open"
+
+
+def test_not_achievable_needs_a_reason_and_nothing_closes_while_an_action_is_open(walk):
+    case = open_and_screen(walk)
+    walk.complete(case, "panel_meeting", "vpp_panel", meeting(police="Welfare visits twice a week."))
+    do_action(walk, case, "police", "in_progress", "Visits started.")
+    walk.timers(FIRST_REVIEW_DUE)
+    walk.complete(case, "review_plan", "vpp_panel", review("escalate", next_review_on="2027-04-19"))
+    walk.complete(case, "escalate_case", "vpp_panel",
+                  {"escalated_to": "senior_risk_panel", "escalation_reason": "Refuses support; high risk.",
+                   "requested_decision": "Accept the risk or direct a s.42 enquiry.",
+                   "response_due_on": "2027-04-02"}, role="manager")
+    # The senior forum cannot close the case while the police action is open: the step comes back.
+    walk.complete(case, "escalation_response", "vpp_panel",
+                  {"senior_response": "Close it.", "escalation_outcome": "close"}, role="manager")
+    assert form_of(walk, case, "escalation_response")["open_actions"] == "Police"
+    walk.complete(case, "escalation_response", "vpp_panel",
+                  {"senior_response": "Reconvene and keep the visits going.", "escalation_outcome": "further_actions",
+                   "panel_meeting_on": "2027-04-08"}, role="manager")
+    # Nor can the reconvened panel close it, or give Police a second action.
+    walk.complete(case, "panel_meeting", "vpp_panel", meeting("close"))
+    assert form_of(walk, case, "panel_meeting")["open_actions"] == "Police"
+    walk.complete(case, "panel_meeting", "vpp_panel", meeting(police="Something else."))
+    walk.step(case, "panel_meeting", "vpp_panel")
+    # An action plan with the police action carried into it; the review is on Tuesday 4 May 2027, after the early
+    # May bank holiday, so the action is due on Thursday 29 April (17:00 BST).
+    walk.complete(case, "panel_meeting", "vpp_panel", meeting(next_review_on="2027-05-04"))
+    assert walk.step(case, "police_do_action", "notts_police")["due_at"] == "2027-04-29T16:00:00+00:00"
+    # "Not achievable" without a reason is routed back to Police.
+    do_action(walk, case, "police", "not_achievable", "He will not let us in.")
+    back = form_of(walk, case, "police_do_action", "notts_police")
+    assert back["police_action_check"].startswith("A reason is needed")
+    assert walk.facts(case, "panel_action")["police-1"].status == "open"
+    do_action(walk, case, "police", "not_achievable", "He will not let us in.",
+              reason="Capacitous refusal of visits, recorded with his reasons.")
+    walk.timers(utc("2027-04-30T16:30"))  # the agenda goes out on Friday 30 April
+    form = form_of(walk, case, "review_plan")
+    assert (form["outstanding_actions"], form["police_action_state"]) == ("False", "not_achievable")
+    walk.complete(case, "review_plan", "vpp_panel", review("close", risk="medium"))
+    walk.complete(case, "closure", "mansfield", {**CLOSURE, "closure_reason": "capacitous_refusal"})
+    assert walk.status(case, KEY) == "completed"
+    police = walk.facts(case, "panel_action")["police-1"]
+    assert (police.status, police.details["reported"]) == ("not_done", "not_achievable")
+    assert police.details["reason"] == "Capacitous refusal of visits, recorded with his reasons."
+    assert police.completed_at is not None
+    assert walk.facts(case, "vpp")["escalation-1"].status == "answered_further_actions"
+    assert walk.facts(case, "vpp")["referral"].status == "closed_capacitous_refusal"
 
 
 def test_starts_by_itself_for_a_vulnerable_person_case(walk):

@@ -121,10 +121,11 @@ def test_manager_sees_the_numbers_for_visible_cases_only(client, login, world):
     assert table(doc, "open-by-agency") == {"Police A": [3]}
     assert table(doc, "work-by-agency") == {"Police A": [1, 0, 1, 2], "Victim Services B": [0, 1, 0, 1]}
     assert table(doc, "entitlements") == {"Met on time": [2], "Met late": [1], "Missed": [1], "Due": [1],
-                                          "Due, overdue": [1], "Not applicable": [1]}
+                                          "Due, overdue": [1], "Not applicable": [1],
+                                          "Declined, no contact or deferred": [0]}
     assert table(doc, "entitlements-by-right") == {
-        "R1": [2, 0, 0, 0, 0, 0], "R2": [0, 1, 0, 0, 0, 0], "R3": [0, 0, 1, 0, 0, 0], "R4": [0, 0, 0, 0, 1, 0],
-        "R5": [0, 0, 0, 0, 0, 1], "R10": [0, 0, 0, 1, 0, 0]}
+        "R1": [2, 0, 0, 0, 0, 0, 0], "R2": [0, 1, 0, 0, 0, 0, 0], "R3": [0, 0, 1, 0, 0, 0, 0],
+        "R4": [0, 0, 0, 0, 1, 0, 0], "R5": [0, 0, 0, 0, 0, 1, 0], "R10": [0, 0, 0, 1, 0, 0, 0]}
     assert list(table(doc, "entitlements-by-right")) == ["R1", "R2", "R3", "R4", "R5", "R10"]
     assert table(doc, "referrals") == {"Open": [1], "Support plan": [1]}
     assert table(doc, "rj-outcomes") == {"Agreement completed": [1]}
@@ -170,7 +171,7 @@ def test_organisation_filter(client, login, world):
     assert table(doc, "open-by-type") == {"Victim support": [1]}
     assert table(doc, "open-by-agency") == {"Police A": [1]}
     assert table(doc, "work-by-agency") == {"Victim Services B": [0, 1, 0, 1]}
-    assert table(doc, "entitlements-by-right") == {"R1": [1, 0, 0, 0, 0, 0]}
+    assert table(doc, "entitlements-by-right") == {"R1": [1, 0, 0, 0, 0, 0, 0]}
     assert table(doc, "referrals") == {"Support plan": [1]}
     assert table(doc, "rj-outcomes") == {}
     assert table(doc, "panel-actions") == {"Victim Services B": [0, 1, 0, 0]}
@@ -191,7 +192,8 @@ def test_date_range_filters_cases_by_opening_and_facts_by_completion(client, log
     assert table(doc, "work-by-agency") == {"Police A": [1, 0, 0, 1]}
     # Completed in January, or still pending and recorded in January.
     assert table(doc, "entitlements") == {"Met on time": [1], "Met late": [1], "Missed": [1], "Due": [1],
-                                          "Due, overdue": [1], "Not applicable": [1]}
+                                          "Due, overdue": [1], "Not applicable": [1],
+                                          "Declined, no contact or deferred": [0]}
     assert table(doc, "referrals") == {"Open": [1]}
     assert table(doc, "rj-outcomes") == {}                                    # completed 1 February
     uk = _page(client, "?from=01/03/2025&to=31/03/2025")
@@ -261,7 +263,8 @@ def test_another_manager_counts_their_own_cases(client, login, world):
     assert table(doc, "open-by-agency") == {"Council C": [1]}
     assert table(doc, "work-by-agency") == {"Council C": [1, 0, 0, 1]}
     assert table(doc, "entitlements") == {"Met on time": [0], "Met late": [0], "Missed": [1], "Due": [0],
-                                          "Due, overdue": [0], "Not applicable": [0]}
+                                          "Due, overdue": [0], "Not applicable": [0],
+                                          "Declined, no contact or deferred": [0]}
     assert table(doc, "panel-actions") == {"Council C": [1, 0, 0, 0]}
 
 

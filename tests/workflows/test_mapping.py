@@ -16,7 +16,8 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 def test_defaults_are_reference_data(ctx):
     rows = {(r.case_type_code, r.process_key) for r in db.session.scalars(select(CaseTypeProcess))}
     assert rows == set(DEFAULT_CASE_TYPE_PROCESSES)
-    assert ("victim_support", "victim_referral") in rows and ("victim_support", "victims_code") in rows
+    # One entry: victim_referral starts victims_code with the report's facts, so only it is mapped.
+    assert ("victim_support", "victim_referral") in rows and ("victim_support", "victims_code") not in rows
 
 
 def test_opening_a_case_starts_mapped_processes(api, ctx):
