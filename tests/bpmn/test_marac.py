@@ -8,8 +8,13 @@ walk.timers(at).
 """
 from __future__ import annotations
 
-import pytest
+from datetime import date, datetime
 
+import pytest
+from sqlalchemy import select
+
+from models import CaseFact, CaseParticipant, Incident, Organisation, db
+from models.enums import ParticipantRole
 from tests.bpmn.conftest import utc
 
 PARTNERS = ("victim_care", "health", "city_homes", "probation", "vpp_panel")
@@ -163,37 +168,89 @@ def test_main_route_heard_actions_done_and_reviewed(walk):
 # ------------------------------------------------------------------ threshold gateway
 
 
-@pytest.mark.parametrize("yes, extra, level", [
-    (10, {}, "medium"),
-    (3, {"incidents_12_months": 2, "police_risk_grade": "medium"}, "standard"),
+def police_incidents(case: int, *days: str, on_case: int | None = None) -> None:
+    """Domestic abuse incidents recorded by the police for the case's victim (on this case, or on another agency's
+    case of the same person). Put in directly: the walk-through's dates are in the future."""
+    person = db.session.scalar(select(CaseParticipant.person_id).where(CaseParticipant.case_id == case))
+    police = db.session.scalar(select(Organisation.id).where(Organisation.code == "notts_police"))
+    if on_case is not None:
+        db.session.add(CaseParticipant(case_id=on_case, person_id=person, role=ParticipantRole.VICTIM))
+    for day in days:
+        db.session.add(Incident(case_id=on_case or case, person_id=person, kind="domestic_abuse",
+                                occurred_on=date.fromisoformat(day), reported_on=date.fromisoformat(day),
+                                reported_to_org_id=police, reported_by="the victim", description="Assault",
+                                recorded_by_org_id=police))
+    db.session.commit()
+
+
+def earlier_referral(walk, case: int, when: str) -> None:
+    """Another agency's case for the same victim, referred to MARAC then."""
+    other = walk.open_case(org="victim_care", case_type="domestic_abuse")
+    person = db.session.scalar(select(CaseParticipant.person_id).where(CaseParticipant.case_id == case))
+    db.session.add(CaseParticipant(case_id=other, person_id=person, role=ParticipantRole.VICTIM))
+    db.session.add(CaseFact(case_id=other, kind="marac", code="referral", status="heard",
+                            recorded_at=datetime.fromisoformat(when)))
+    db.session.commit()
+
+
+@pytest.mark.parametrize("yes, incidents, level", [
+    (10, (), "medium"),
+    (3, ("2029-05-01", "2029-12-01"), "standard"),     # two police-recorded incidents: not escalation
+    (3, ("2029-02-01", "2029-06-01", "2029-12-01"), "standard"),   # three, but one is over 12 months old
 ])
-def test_below_threshold_not_referred(walk, yes, extra, level):
+def test_below_threshold_not_referred(walk, yes, incidents, level):
     case = open_marac(walk)
-    walk.complete(case, "identify_risk", "notts_police", checklist(yes, **extra))
+    police_incidents(case, *incidents)
+    walk.complete(case, "identify_risk", "notts_police", checklist(yes, police_risk_grade="medium" if yes < 5 else None))
+    shown = {f["id"]: f.get("default") for f in walk.step(case, "record_decision", "notts_police")["form"]["fields"]}
+    assert f"{len([d for d in incidents if d >= '2029-03-01'])} police-recorded domestic abuse incident" in \
+        shown["checks_shown"]
     assert walk.ready_ids(case) == {"record_decision"}
     walk.complete(case, "record_decision", "notts_police",
                   {"not_referred_reasons": "Below threshold", "support_offered": "victim_services"})
     assert walk.status(case, "marac") == "completed"
     fact = walk.facts(case, "marac")["referral"]
     assert fact.status == "not_eligible" and fact.completed_at is not None
-    assert fact.details == {"risk_score": yes, "repeat": False, "reason": "below_threshold"}
+    assert fact.details == {"risk_score": yes, "repeat": False, "reason": "below_threshold",
+                            "police_incidents": len([d for d in incidents if d >= "2029-03-01"])}
     assert risk_level(walk, case) == level
 
 
-@pytest.mark.parametrize("yes, extra", [
-    (14, {}),                                                     # visible high risk
-    (5, {"professional_judgement": True, "judgement_reasons": "Recent strangulation"}),
-    (2, {"incidents_12_months": 3}),                              # potential escalation
-    (0, {"repeat_referral": True}),                               # repeat within 12 months
-    (4, {"ric_tool": "police_dara", "police_risk_grade": "high"}),
+@pytest.mark.parametrize("yes, extra, history", [
+    (14, {}, None),                                                     # visible high risk
+    (5, {"professional_judgement": True, "judgement_reasons": "Recent strangulation"}, None),
+    (2, {}, "escalation"),     # three police-recorded incidents in 12 months, across two agencies' cases
+    (5, {}, "repeat"),         # the victim was referred by another agency 11 months ago: a repeat at score 5
+    (5, {}, "same_day"),       # re-referred the same day at score 5: still a repeat
+    (4, {"ric_tool": "police_dara", "police_risk_grade": "high"}, None),
 ])
-def test_each_criterion_qualifies(walk, yes, extra):
+def test_each_criterion_qualifies(walk, yes, extra, history):
     case = open_marac(walk)
+    if history == "escalation":
+        other = walk.open_case(org="notts_police", case_type="domestic_abuse")
+        police_incidents(case, "2029-04-02", "2029-09-14")
+        police_incidents(case, "2030-01-20", on_case=other)
+    elif history == "repeat":
+        earlier_referral(walk, case, "2029-04-02T10:00:00+00:00")
+    elif history == "same_day":
+        earlier_referral(walk, case, "2030-03-01T09:00:00+00:00")
     walk.complete(case, "identify_risk", "notts_police", checklist(yes, **extra))
     assert walk.ready_ids(case) == {"refer_to_marac"}
+    shown = {f["id"]: f.get("default") for f in walk.step(case, "refer_to_marac", "notts_police")["form"]["fields"]}
+    if history == "escalation":
+        assert "3 police-recorded domestic abuse incidents in 12 months" in shown["checks_shown"]
+    if history in ("repeat", "same_day"):
+        assert "repeat: yes, the last MARAC referral was on" in shown["checks_shown"]
     walk.complete(case, "refer_to_marac", "notts_police", REFERRAL)
-    assert walk.facts(case, "marac")["referral"].details["repeat"] is bool(extra.get("repeat_referral"))
+    assert walk.facts(case, "marac")["referral"].details["repeat"] is (history in ("repeat", "same_day"))
     assert walk.step(case, "screen_referral", "vpp_panel")
+
+
+def test_a_referral_more_than_twelve_months_ago_is_not_a_repeat(walk):
+    case = open_marac(walk)
+    earlier_referral(walk, case, "2029-02-28T10:00:00+00:00")
+    walk.complete(case, "identify_risk", "notts_police", checklist(5))
+    assert walk.ready_ids(case) == {"record_decision"}
 
 
 # ------------------------------------------------------------------ screening gateway
