@@ -33,7 +33,7 @@ ACTION_ORGS = {"idva": "victim_care", "police": "notts_police", "health": "healt
 def checklist(yes: int, **extra) -> dict:
     """A checklist with the first `yes` topics answered YES."""
     data = {"ric_tool": "safelives_ric", "assessed_on": "2030-03-01", "safe_to_talk": True,
-            "victim_perception": "Afraid he will find her new address"}
+            "victim_perception": "Afraid he will find her new address", "at_risk_now": "no"}
     data.update({fid: i < yes for i, fid in enumerate(RIC)})
     data.update(extra)
     return data
@@ -497,3 +497,13 @@ def test_research_waits_for_a_housing_provider_until_the_lead_assigns_it(walk):
     assert walk.status(case, "marac") == "running"  # a routing gap never stops the process
     walk.assign(case, "research_housing", "city_homes", by="notts_police")
     walk.complete(case, "research_housing", "city_homes", {"housing_holds_info": "no_trace"})
+
+
+def test_at_risk_now_at_the_checklist_gives_the_police_a_step_at_once(walk):
+    walk.deploy("risk_to_life")
+    case = open_marac(walk)
+    walk.complete(case, "identify_risk", "notts_police", checklist(
+        16, at_risk_now="yes", risk_now_details="He is outside with a weapon."))
+    assert walk.step(case, "police_respond", "notts_police")["title"] == "Respond now: risk to life"
+    assert walk.step(case, "manager_check", "notts_police")["required_role"] == "manager"
+    assert "refer_to_marac" in walk.ready_ids(case)            # the referral goes on beside it

@@ -14,6 +14,7 @@ PERSON = [{"role": "vulnerable_person", "given_name": "Derek", "family_name": "M
 
 REFERRAL = {
     "referred_on": "2027-03-01",  # a Monday
+    "at_risk_now": "no",
     "referrer_agency": "council_asb",
     "referrer_contact": "ASB officer, Mansfield DC, 01623 000000",
     "person_role": "victim",
@@ -413,3 +414,14 @@ def test_starts_by_itself_for_a_vulnerable_person_case(walk):
     case = walk.open_case(org="mansfield", case_type="vulnerable_person", partners=("notts_police",), people=PERSON)
     walk.step(case, "record_referral", "mansfield")
     assert walk.status(case, KEY) == "running"
+
+
+def test_at_risk_now_at_referral_gives_the_police_and_the_manager_a_step_at_once(walk):
+    walk.deploy(KEY, "risk_to_life")
+    case = walk.open_case(org="mansfield", case_type="vulnerable_person", partners=(), people=PERSON)
+    if "record_referral" not in walk.ready_ids(case, "mansfield"):
+        walk.start(case, KEY, org="mansfield")
+    walk.complete(case, "record_referral", "mansfield", {**REFERRAL, "at_risk_now": "yes",
+                                                          "risk_now_details": "Visitors threatening to burn the flat."})
+    assert walk.step(case, "police_respond", "notts_police")["title"] == "Respond now: risk to life"
+    assert walk.step(case, "manager_check", "mansfield")["required_role"] == "manager"
