@@ -253,7 +253,8 @@ def marac_checks(case: Case, on: date, *, repeat_months: int = 12, escalation_co
     victims = list(db.session.scalars(select(CaseParticipant.person_id).where(
         CaseParticipant.case_id == case.id, CaseParticipant.role == ParticipantRole.VICTIM)))
     if not victims:
-        return {"repeat": False, "last_referral_on": None, "police_incidents": 0, "escalation": False,
+        return {"repeat": False, "last_referral_on": None, "open_referral_on": None, "police_incidents": 0,
+                "escalation": False,
                 "summary": "no victim on the case: repeat and escalation cannot be checked"}
     since = on - relativedelta(months=repeat_months)
     last = db.session.scalar(
@@ -263,6 +264,12 @@ def marac_checks(case: Case, on: date, *, repeat_months: int = 12, escalation_co
                if exclude_instance else CaseFact.id.is_not(None)))
     last_on = last.date() if last is not None else None
     repeat = last_on is not None and since <= last_on <= on
+    still_open = db.session.scalar(
+        select(func.min(CaseFact.recorded_at)).join(CaseParticipant, CaseParticipant.case_id == CaseFact.case_id)
+        .where(CaseParticipant.person_id.in_(victims), CaseFact.kind == "marac", CaseFact.code == "referral",
+               CaseFact.status == "open",
+               (CaseFact.instance_id != exclude_instance) | CaseFact.instance_id.is_(None)
+               if exclude_instance else CaseFact.id.is_not(None)))
     window = on - relativedelta(months=escalation_months)
     police = select(Organisation.id).where(Organisation.type == OrgType.POLICE)
     dates = sorted(set(db.session.scalars(
@@ -275,7 +282,10 @@ def marac_checks(case: Case, on: date, *, repeat_months: int = 12, escalation_co
              if repeat else f"repeat: no referral in the last {_months(repeat_months)}",
              f"{incidents} police-recorded domestic abuse incident{'s' if incidents != 1 else ''} in "
              f"{_months(escalation_months)} ({escalation_count} or more is potential escalation)"]
+    if still_open is not None:
+        parts.append(f"an open MARAC referral made on {still_open:%d/%m/%Y} has not been heard yet")
     return {"repeat": repeat, "last_referral_on": last_on.isoformat() if last_on else None,
+            "open_referral_on": still_open.date().isoformat() if still_open else None,
             "police_incidents": incidents, "incident_dates": [d.isoformat() for d in dates],
             "escalation": escalation, "summary": "; ".join(parts)}
 

@@ -507,3 +507,28 @@ def test_at_risk_now_at_the_checklist_gives_the_police_a_step_at_once(walk):
     assert walk.step(case, "police_respond", "notts_police")["title"] == "Respond now: risk to life"
     assert walk.step(case, "manager_check", "notts_police")["required_role"] == "manager"
     assert "refer_to_marac" in walk.ready_ids(case)            # the referral goes on beside it
+
+
+def test_a_victim_already_under_an_open_referral_is_not_referred_twice(walk):
+    """Bad input: a second referral while another agency's is open is refused with a message next to the field,
+    nothing recorded; ticking 'add to the open referral' gives the MARAC coordinator the new information."""
+    case = open_marac(walk)
+    other = walk.open_case(org="victim_care", case_type="domestic_abuse")
+    person = db.session.scalar(select(CaseParticipant.person_id).where(CaseParticipant.case_id == case))
+    db.session.add(CaseParticipant(case_id=other, person_id=person, role=ParticipantRole.VICTIM))
+    db.session.add(CaseFact(case_id=other, kind="marac", code="referral", status="open",
+                            recorded_at=datetime.fromisoformat("2030-02-20T10:00:00+00:00")))
+    db.session.commit()
+    walk.complete(case, "identify_risk", "notts_police", checklist(16))
+    step = walk.step(case, "refer_to_marac", "notts_police")
+    shown = {f["id"]: f.get("default") for f in step["form"]["fields"]}
+    assert "an open MARAC referral made on 20/02/2030 has not been heard yet" in shown["checks_shown"]
+    refused = walk.post(f"/tasks/{step['id']}/complete", {"data": REFERRAL})
+    assert refused.status_code == 422 and "already under an open MARAC referral" in \
+        refused.json["errors"]["add_to_open_referral"]
+    assert walk.facts(case, "marac") == {}
+    walk.complete(case, "refer_to_marac", "notts_police", {**REFERRAL, "add_to_open_referral": True})
+    added = walk.step(case, "add_to_open", "vpp_panel")
+    assert {f["id"]: f.get("default") for f in added["form"]["fields"]}["new_information"] == \
+        REFERRAL["referral_reasons"]
+    assert walk.facts(case, "marac") == {}        # no second referral recorded
