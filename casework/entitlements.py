@@ -94,8 +94,15 @@ def open_for(case: Case, trigger: str, clock_start: date, *, enhanced: bool, off
         fact = db.session.scalar(select(CaseFact).where(CaseFact.case_id == case.id, CaseFact.kind == "entitlement",
                                                         CaseFact.code == code))
         if fact is None:
-            fact = CaseFact(case_id=case.id, kind="entitlement", code=code)
+            fact = CaseFact(case_id=case.id, kind="entitlement", code=code, status="due")
             db.session.add(fact)
+        if fact.status not in OPEN:
+            # Already recorded (met, declined, ...): keep what happened; only give it the clock it lacked.
+            fact.due_at = fact.due_at or due
+            fact.owner_organisation_id = fact.owner_organisation_id or (org.id if org else None)
+            opened.append({"code": code, "title": row.title, "due": due.isoformat() if due else None,
+                           "owner": row.owner_service, "asked": False})
+            continue
         fact.instance_id, fact.label, fact.status = instance_id, row.title[:255], "due"
         fact.owner_organisation_id, fact.due_at, fact.completed_at = org.id if org else None, due, None
         fact.detail = json.dumps({"right": row.right, "version": version, "trigger": trigger,

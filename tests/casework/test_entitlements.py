@@ -107,3 +107,12 @@ def test_leads_edit_entitlements_on_the_reference_screen(client, login, ctx):
     db.session.expire_all()
     assert (db.session.get(CodeEntitlement, row.id).owner_service,
             db.session.get(CodeEntitlement, row.id).standard_days) == ("victim_support", 4)
+
+
+def test_opening_again_keeps_what_was_already_recorded(case):
+    """A lead starts victims_code by hand after the referral recorded Right 4: it stays met (and is not asked)."""
+    entitlements.close(case, ["R4a"], "met", done_on=date(2027, 3, 26))
+    opened = entitlements.open_for(case, "report", THURSDAY, enhanced=False)
+    assert "R4a" not in opened["codes"] and "R4a" in opened["evidenced_elsewhere"]
+    fact = facts(case)["R4a"]
+    assert fact.status == "met" and fact.due_at is not None and fact.completed_at is not None

@@ -51,6 +51,9 @@ MAIN_ROUTE = {
     "close_case_too": True, "escalation_outcome": "close",
     "applicant_type": "victim", "social_housing_involved": True, "discretionary_met": True,
     "review_outcome": "recommendations", "appeal_received": False,
+    # victims_code: every right offered is met (the walker's first-option answers would put a right in every list)
+    "police_declined": [], "police_unable": [], "police_deferred": [], "police_not_applicable": [],
+    "support_declined": [], "support_unable": [], "support_deferred": [], "support_not_applicable": [],
 }
 
 
