@@ -11,7 +11,7 @@ import json
 import re
 from datetime import date, datetime, time, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import select
 
@@ -71,18 +71,16 @@ def rows_for(trigger: str, version: str = "2020") -> list[CodeEntitlement]:
 def open_for(case: Case, trigger: str, clock_start: date, *, enhanced: bool, offence: str | None = None,
              sentence_months: int | None = None, hospital_order: bool = False, occurrence: str | None = None,
              exclude: list[str] | None = None, version: str = "2020", instance_id: int | None = None,
-             owner: Organisation | None = None) -> dict[str, Any]:
+             owner_of: Callable[[str], Organisation | None] | None = None) -> dict[str, Any]:
     """Record as due each entitlement the trigger gives this victim, with its owner and due time (the clock start
     plus its working days). `occurrence` tells repeated events apart (R6a:2); `exclude` names what another process
     evidences: recorded as due like the others (its clock runs) but left out of the choices this process asks
-    about. Returns what a diagram needs: codes, choices ([code, title]), due times, owner services."""
-    from workflows import assignment   # routing sits in the workflow layer
-
+    about. `owner_of` finds the organisation owing an entitlement from its service (the workflow layer routes).
+    Returns what a diagram needs: codes, choices ([code, title]), due times, owner services."""
     if trigger not in {r for r in db.session.scalars(select(CodeEntitlement.trigger).distinct())}:
         raise InvalidInput({"trigger": f"no entitlement of the Code starts with {trigger!r}"})
     opened: list[dict[str, Any]] = []
     skipped = set(exclude or [])
-    orgs = assignment.participating(case)
     for row in rows_for(trigger, version):
         if not applies(row, offence, sentence_months, hospital_order):
             continue
@@ -90,7 +88,7 @@ def open_for(case: Case, trigger: str, clock_start: date, *, enhanced: bool, off
         days = row.enhanced_days if enhanced else row.standard_days
         due = (datetime.fromisoformat(calendar.add_working_days(clock_start, days))
                if days is not None else None)
-        org = owner or assignment.by_service(case, orgs, row.owner_service)[0]
+        org = owner_of(row.owner_service) if owner_of else None
         fact = db.session.scalar(select(CaseFact).where(CaseFact.case_id == case.id, CaseFact.kind == "entitlement",
                                                         CaseFact.code == code))
         if fact is None:

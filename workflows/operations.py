@@ -277,6 +277,12 @@ def _codes(value: Any) -> list[str]:
                                                                              if c.strip()]
 
 
+def _owner_finder(case: Case) -> Callable[[str], Organisation | None]:
+    """The organisation owing a service's entitlement on this case (a partner providing it, else the area's)."""
+    orgs = assignment.participating(case)
+    return lambda service: assignment.by_service(case, orgs, service)[0]
+
+
 def open_entitlements(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """Victims' Code entitlements a trigger gives (Reference data → Victims' Code): `trigger` (report,
     event:arrest, court:listing, ...), `clock_start` (the date the clock starts), `enhanced`, `offence`,
@@ -292,7 +298,7 @@ def open_entitlements(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             hospital_order=_flag(params.get("hospital_order")),
             occurrence=str(params["occurrence"]) if params.get("occurrence") not in (None, "") else None,
             exclude=_codes(params.get("exclude")), version=str(params.get("version") or "2020"),
-            instance_id=ctx.instance.id)
+            instance_id=ctx.instance.id, owner_of=_owner_finder(ctx.case))
     except InvalidInput as exc:
         raise CasebookError("; ".join(exc.fields.values())) from None
 

@@ -487,3 +487,18 @@ def test_a_sentence_out_of_range_is_refused_with_a_message_on_the_field(walk, mo
     assert refused.json["errors"] == {"sentence_months": message}
     assert walk.step(case, "record_court", POLICE)["id"] == step["id"]
     assert not [c for c in facts(walk, case) if c.startswith("R9b")]
+
+
+def test_witness_expenses_are_the_cps_right_10_where_it_is_recorded(walk):
+    """Right 10a is owed by the CPS (reference data): with no CPS in this partnership the step waits, unassigned,
+    with the reason; its clock (10 working days, VERIFY) runs from the completed claim."""
+    case = start(walk)
+    finish_reporting(walk, case)
+    charge(walk, case)
+    walk.complete(case, "record_court", POLICE, court("expenses_claim", "2027-07-09"))
+    fact = facts(walk, case)["R10a:1"]
+    assert fact.label == "Witness expenses paid"
+    assert when(fact.due_at) == utc("2027-07-23T16:00:00+00:00")
+    waiting = [t for t in walk.ready(case, POLICE) if t["bpmn_id"] == "tell_court"]
+    assert len(waiting) == 1 and waiting[0]["organisation"] is None
+    assert "cps" in waiting[0]["candidate_groups"][0] and waiting[0]["unassigned_reason"]

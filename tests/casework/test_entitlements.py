@@ -28,10 +28,12 @@ def facts(case) -> dict[str, CaseFact]:
 
 
 def test_the_2020_code_is_reference_data(ctx):
-    assert db.session.scalar(select(func.count(CodeEntitlement.id))) == 32
+    assert db.session.scalar(select(func.count(CodeEntitlement.id))) == 34
     assert entitlements.ensure_defaults() == 0          # loading again adds nothing and keeps leads' changes
     r4a = db.session.scalar(select(CodeEntitlement).where(CodeEntitlement.code == "R4a"))
     assert (r4a.owner_service, r4a.standard_days, r4a.enhanced_days) == ("policing", 2, 2)   # Right 4: the police
+    r10a = db.session.scalar(select(CodeEntitlement).where(CodeEntitlement.code == "R10a"))
+    assert (r10a.owner_service, r10a.trigger) == ("cps", "court:expenses_claim")           # Right 10: the CPS
 
 
 def test_report_entitlements_standard_and_enhanced_over_easter(case):

@@ -26,7 +26,7 @@ def test_ask_city_homes_and_see_the_answer(page, live_app):
 
     log_in(page, "practitioner@police.demo")
     page.goto(f"/admin/cases/details/?id={case_id}")
-    page.get_by_label("Who").select_option("organisation:city_homes")
+    page.get_by_label("Who", exact=True).select_option("organisation:city_homes")
     page.get_by_label("What you need").fill("Has the victim's landlord had reports of damage at this address?")
     page.get_by_label("Answer by").fill(due)
     shot(page, "request-ask-form")
