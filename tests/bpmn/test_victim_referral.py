@@ -381,6 +381,10 @@ def test_at_risk_now_raises_immediate_steps_for_the_police_and_the_manager(walk,
     assert manager["required_role"] == "manager"
     # Domestic abuse: an urgent MARAC referral starts (once: a high risk is referred by this process itself).
     assert ("marac" in instances) is marac
+    if da_risk == "medium":
+        checklist = next(t for t in walk.ready(case, "notts_police") if t["bpmn_id"] == "identify_risk")
+        assert {f["id"]: f.get("default") for f in checklist["form"]["fields"]}["urgent_shown"] == \
+            "Ex-partner outside the house with a knife; 999 called."
     # The assessment carries on beside it.
     assert {"agree_support_plan"} <= walk.ready_ids(case)
     # Unanswered for an hour: the police manager is told.
