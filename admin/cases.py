@@ -13,13 +13,13 @@ from wtforms.fields.choices import SelectChoice
 
 import access
 from admin.base import ScopedModelView, perform
-from admin.forms import (AddMemberForm, AddOrganisationForm, AddParticipantForm, IncidentForm, CaseEditForm, CaseOpenForm,
-                         NoteForm)
+from admin.forms import (AddMemberForm, AddOrganisationForm, AddParticipantForm, CaseEditForm, CaseOpenForm,
+                         IncidentForm, NoteForm)
 from admin.people import apply_errors, named_like, visible_people
 from casework import areas, cases, disclosures, incidents, validate
 from casework.errors import InvalidInput, NotFound, NotPermitted, StaleEdit
-from models import (Case, CaseParticipant, CaseType, InstanceStatus, ItemStatus, Organisation, Person, Service,
-                    WorkflowInstance, WorkItem, db, utcnow)
+from models import (Case, CaseParticipant, CaseType, Incident, InstanceStatus, ItemStatus, Organisation, Person,
+                    Service, WorkflowInstance, WorkItem, db, utcnow)
 from models.enums import Role, label
 from workflows import assignment, engine, processes, requests, tasks
 
@@ -58,7 +58,7 @@ def _org_choices(exclude: set[int]) -> list[SelectChoice]:
         if o.id not in exclude]
 
 
-def _incident_form(case: Case, form: IncidentForm | None = None) -> IncidentForm:
+def _incident_form(case: Case, recorded: list[Incident], form: IncidentForm | None = None) -> IncidentForm:
     """The incident form with this case's choices (each select starts empty: no one-click wrong answer)."""
     form = form or IncidentForm(prefix="incident")
     on_case = [case.lead_organisation, *[o.organisation for o in case.organisations]]
@@ -72,7 +72,7 @@ def _incident_form(case: Case, form: IncidentForm | None = None) -> IncidentForm
                                                                    for o in on_case + others]
     form.same_as.choices = [SelectChoice("", "— no: a separate incident —")] + [
         SelectChoice(str(i.id), f"{i.occurred_on:%d/%m/%Y} · {incidents.KINDS.get(i.kind, i.kind)} · reported to "
-                                f"{i.reported_to.name}") for i in incidents.for_case(case) if i.same_as_id is None]
+                                f"{i.reported_to.name}") for i in recorded if i.same_as_id is None]
     return form
 
 
@@ -194,7 +194,7 @@ class CaseView(ScopedModelView):
             is_lead=current_user.has_role(Role.LEAD) and case.lead_organisation_id == current_user.organisation_id,
             may_except=current_user.has_role(Role.MANAGER) and case.lead_organisation_id == current_user.organisation_id,
             note_form=forms.get("note_form") or NoteForm(prefix="note"),
-            incident_form=_incident_form(case, forms.get("incident_form")), incidents=recorded,
+            incident_form=_incident_form(case, recorded, forms.get("incident_form")), incidents=recorded,
             incident_names={i.id: i.reported_to.name for i in recorded}, incident_kinds=incidents.KINDS,
             participant_form=forms.get("participant_form") or AddParticipantForm(prefix="part"),
             org_form=org_form, member_form=forms.get("member_form") or AddMemberForm(prefix="member"),
@@ -271,7 +271,7 @@ class CaseView(ScopedModelView):
     def record_incident(self, case_id: int):
         """Record a report of an incident or complaint on the case."""
         case = self.get_one(case_id)
-        f = _incident_form(case, IncidentForm(prefix="incident"))
+        f = IncidentForm(prefix="incident")   # its selects get their choices when the page is drawn again
         if f.validate_on_submit():
             try:
                 row = incidents.record(current_user, case, {

@@ -26,7 +26,7 @@ class ShareRequestView(SecureView):
         incoming = share_requests.incoming(current_user)
         audit.record("view", user=current_user, object_type="share_requests")
         pending = [r for r in incoming if r.status == "pending"]
-        steps = {r.id: agency_requests.share_step(r) for r in pending}
+        steps = agency_requests.share_steps(pending)
         page = self.render("share_requests/index.html", incoming=incoming,
                            outgoing=share_requests.outgoing(current_user), steps=steps,
                            cases={r.id: share_requests.cases_to_share(r) for r in pending if steps[r.id] is None})

@@ -77,37 +77,37 @@ def open_for(case: Case, trigger: str, clock_start: date, *, enhanced: bool, off
     evidences: recorded as due like the others (its clock runs) but left out of the choices this process asks
     about. `owner_of` finds the organisation owing an entitlement from its service (the workflow layer routes).
     Returns what a diagram needs: codes, choices ([code, title]), due times, owner services."""
-    if trigger not in {r for r in db.session.scalars(select(CodeEntitlement.trigger).distinct())}:
+    rows = [r for r in rows_for(trigger, version) if applies(r, offence, sentence_months, hospital_order)]
+    if not rows and not db.session.scalar(select(CodeEntitlement.id).where(CodeEntitlement.trigger == trigger)
+                                          .limit(1)):
         raise InvalidInput({"trigger": f"no entitlement of the Code starts with {trigger!r}"})
-    opened: list[dict[str, Any]] = []
     skipped = set(exclude or [])
-    for row in rows_for(trigger, version):
-        if not applies(row, offence, sentence_months, hospital_order):
-            continue
-        code = f"{row.code}:{occurrence}" if occurrence else row.code
+    codes = {row.id: f"{row.code}:{occurrence}" if occurrence else row.code for row in rows}
+    known = _facts(case, list(codes.values()))
+    opened: list[dict[str, Any]] = []
+    for row in rows:
+        code = codes[row.id]
         days = row.enhanced_days if enhanced else row.standard_days
         due = (datetime.fromisoformat(calendar.add_working_days(clock_start, days))
                if days is not None else None)
         org = owner_of(row.owner_service) if owner_of else None
-        fact = db.session.scalar(select(CaseFact).where(CaseFact.case_id == case.id, CaseFact.kind == "entitlement",
-                                                        CaseFact.code == code))
+        fact = known.get(code)
         if fact is None:
             fact = CaseFact(case_id=case.id, kind="entitlement", code=code, status="due")
             db.session.add(fact)
-        if fact.status not in OPEN:
-            # Already recorded (met, declined, ...): keep what happened; only give it the clock it lacked.
+        # Already recorded (met, declined, ...): keep what happened, only give it the clock it lacked; not asked.
+        asked = fact.status in OPEN and row.code not in skipped
+        if fact.status in OPEN:
+            fact.instance_id, fact.label, fact.status, fact.completed_at = instance_id, row.title[:255], "due", None
+            fact.owner_organisation_id, fact.due_at = org.id if org else None, due
+            fact.detail = json.dumps({"right": row.right, "version": version, "trigger": trigger,
+                                      "clock_start": clock_start.isoformat(), "enhanced": enhanced,
+                                      "days": days, "source": row.source}, default=str)
+        else:
             fact.due_at = fact.due_at or due
             fact.owner_organisation_id = fact.owner_organisation_id or (org.id if org else None)
-            opened.append({"code": code, "title": row.title, "due": due.isoformat() if due else None,
-                           "owner": row.owner_service, "asked": False})
-            continue
-        fact.instance_id, fact.label, fact.status = instance_id, row.title[:255], "due"
-        fact.owner_organisation_id, fact.due_at, fact.completed_at = org.id if org else None, due, None
-        fact.detail = json.dumps({"right": row.right, "version": version, "trigger": trigger,
-                                  "clock_start": clock_start.isoformat(), "enhanced": enhanced,
-                                  "days": days, "source": row.source}, default=str)
         opened.append({"code": code, "title": row.title, "due": due.isoformat() if due else None,
-                       "owner": row.owner_service, "asked": row.code not in skipped})
+                       "owner": row.owner_service, "asked": asked})
     db.session.flush()
     asked = [o for o in opened if o["asked"]]
     dues = [o["due"] for o in asked if o["due"]]
@@ -120,38 +120,42 @@ def open_for(case: Case, trigger: str, clock_start: date, *, enhanced: bool, off
             "evidenced_elsewhere": [o["code"] for o in opened if not o["asked"]]}
 
 
-def close_each(case: Case, statuses: dict[str, str], **kwargs: Any) -> list[str]:
-    """`close` for several codes, each with its own status ({"R3a": "met", "R3c": "missed"})."""
-    done: list[str] = []
-    for code, status in statuses.items():
-        done += close(case, [code], status, **kwargs)
-    return done
-
-
-def close(case: Case, codes: list[str], status: str, *, done_on: date | None = None, method: str | None = None,
-          evidence: str | None = None, instance_id: int | None = None) -> list[str]:
-    """Record what happened to entitlements: met (on the day the information was given: after the due time it
-    reads as met late), missed, not applicable, declined by the victim, unable to contact, deferred at the
-    victim's request. Returns the codes recorded."""
-    if status not in STATUSES:
-        raise InvalidInput({"status": f"must be one of {', '.join(STATUSES)}"})
+def close_each(case: Case, statuses: dict[str, str], *, done_on: date | None = None, method: str | None = None,
+               evidence: str | None = None, instance_id: int | None = None) -> list[str]:
+    """Record what happened to entitlements, each with its status ({"R3a": "met", "R3c": "missed"}): met (on the
+    day the information was given: after the due time it reads as met late), missed, not applicable, declined by
+    the victim, unable to contact, deferred at the victim's request. Returns the codes recorded."""
+    wrong = sorted({s for s in statuses.values() if s not in STATUSES})
+    if wrong:
+        raise InvalidInput({"status": f"{', '.join(wrong)}: must be one of {', '.join(STATUSES)}"})
     when = datetime.combine(done_on, time(12, 0), tzinfo=timezone.utc) if done_on else utcnow()
-    done = []
-    for code in codes:
-        fact = db.session.scalar(select(CaseFact).where(CaseFact.case_id == case.id, CaseFact.kind == "entitlement",
-                                                        CaseFact.code == str(code)))
+    known = _facts(case, list(statuses))
+    for code, status in statuses.items():
+        fact = known.get(code)
         if fact is None:   # evidenced before it was opened (its process not deployed): recorded without a clock
-            fact = CaseFact(case_id=case.id, kind="entitlement", code=str(code), instance_id=instance_id,
-                            label=_title(str(code)))
+            fact = CaseFact(case_id=case.id, kind="entitlement", code=code, instance_id=instance_id,
+                            label=_title(code))
             db.session.add(fact)
         detail = json.loads(fact.detail or "{}")
         detail.update({k: v for k, v in {"method": method, "evidence": evidence,
                                          "done_on": done_on.isoformat() if done_on else None}.items() if v})
         fact.status, fact.detail = status, json.dumps(detail, default=str)
         fact.completed_at = when if status != "due" else None
-        done.append(str(code))
     db.session.flush()
-    return done
+    return list(statuses)
+
+
+def close(case: Case, codes: list[str], status: str, **options: Any) -> list[str]:
+    """`close_each` with one status for every code."""
+    return close_each(case, {str(code): status for code in codes}, **options)
+
+
+def _facts(case: Case, codes: list[str]) -> dict[str, CaseFact]:
+    """The case's entitlement facts with these codes, in one query."""
+    if not codes:
+        return {}
+    return {f.code: f for f in db.session.scalars(select(CaseFact).where(
+        CaseFact.case_id == case.id, CaseFact.kind == "entitlement", CaseFact.code.in_(codes)))}
 
 
 def _title(code: str) -> str | None:

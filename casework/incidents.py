@@ -9,7 +9,7 @@ them without code.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
@@ -257,19 +257,18 @@ def marac_checks(case: Case, on: date, *, repeat_months: int = 12, escalation_co
                 "escalation": False,
                 "summary": "no victim on the case: repeat and escalation cannot be checked"}
     since = on - relativedelta(months=repeat_months)
-    last = db.session.scalar(
-        select(func.max(CaseFact.recorded_at)).join(CaseParticipant, CaseParticipant.case_id == CaseFact.case_id)
-        .where(CaseParticipant.person_id.in_(victims), CaseFact.kind == "marac", CaseFact.code == "referral",
-               (CaseFact.instance_id != exclude_instance) | CaseFact.instance_id.is_(None)
-               if exclude_instance else CaseFact.id.is_not(None)))
+    # One pass over the victims' MARAC referral facts (other processes' only): the last one up to `on`, and the
+    # earliest still open (not yet heard).
+    referrals = (select(func.max(CaseFact.recorded_at).filter(CaseFact.recorded_at < _day_after(on)),
+                        func.min(CaseFact.recorded_at).filter(CaseFact.status == "open"))
+                 .join(CaseParticipant, CaseParticipant.case_id == CaseFact.case_id)
+                 .where(CaseParticipant.person_id.in_(victims), CaseFact.kind == "marac",
+                        CaseFact.code == "referral"))
+    if exclude_instance:
+        referrals = referrals.where((CaseFact.instance_id != exclude_instance) | CaseFact.instance_id.is_(None))
+    last, still_open = db.session.execute(referrals).one()
     last_on = last.date() if last is not None else None
-    repeat = last_on is not None and since <= last_on <= on
-    still_open = db.session.scalar(
-        select(func.min(CaseFact.recorded_at)).join(CaseParticipant, CaseParticipant.case_id == CaseFact.case_id)
-        .where(CaseParticipant.person_id.in_(victims), CaseFact.kind == "marac", CaseFact.code == "referral",
-               CaseFact.status == "open",
-               (CaseFact.instance_id != exclude_instance) | CaseFact.instance_id.is_(None)
-               if exclude_instance else CaseFact.id.is_not(None)))
+    repeat = last_on is not None and since <= last_on
     window = on - relativedelta(months=escalation_months)
     police = select(Organisation.id).where(Organisation.type == OrgType.POLICE)
     dates = sorted(set(db.session.scalars(
@@ -288,6 +287,11 @@ def marac_checks(case: Case, on: date, *, repeat_months: int = 12, escalation_co
             "open_referral_on": still_open.date().isoformat() if still_open else None,
             "police_incidents": incidents, "incident_dates": [d.isoformat() for d in dates],
             "escalation": escalation, "summary": "; ".join(parts)}
+
+
+def _day_after(day: date) -> datetime:
+    """Midnight (UTC) at the end of a day: facts are stamped in UTC."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=timezone.utc)
 
 
 def _months(n: int) -> str:

@@ -102,10 +102,10 @@ def cases_to_share(request: ShareRequest) -> list[Case]:
         .order_by(Case.opened_at.desc())))
 
 
-def home_case(request: ShareRequest) -> Case | None:
+def home_case(request: ShareRequest, shareable: list[Case]) -> Case | None:
     """The holder's case its managers' decision step runs on: the newest it could share, else the newest
-    unrestricted case of the person it takes part in (matching found the person there)."""
-    shareable = cases_to_share(request)
+    unrestricted case of the person it takes part in (matching found the person there). `shareable`:
+    cases_to_share(request)."""
     if shareable:
         return shareable[0]
     return db.session.scalar(
@@ -125,11 +125,11 @@ def about(request: ShareRequest) -> str:
     return f"{person.given_name} {person.family_name.upper()}{born}"
 
 
-def choices(request: ShareRequest) -> list[list[str]]:
+def choices(shareable: list[Case]) -> list[list[str]]:
     """The cases the decision step offers, as [id, label]: reference, type and when opened (no titles: the
     step is in the history of a case that other partners may see)."""
     return [[str(c.id), f"{c.reference} — {c.case_type.name}, opened {c.opened_at:%d/%m/%Y}"]
-            for c in cases_to_share(request)]
+            for c in shareable]
 
 
 def decide(user: User, request: ShareRequest, grant: bool, case_ids: list[object], reason: object) -> list[Case]:

@@ -1,8 +1,8 @@
 """Subject access: for one person, a workbook of everything Casebook holds about them that the requesting
 organisation controls — the person record (if it registered them) and its changes before and after, the cases
 it leads that they are on, notes and form answers there, and who viewed or received their information (the
-audit and disclosure logs), and the consent they gave or refused. Other people's names are marked for review before release, never silently kept
-or removed: whether to disclose them is a data protection officer's decision."""
+audit and disclosure logs), and the consent they gave or refused. Other people's names are marked for review
+before release, never silently kept or removed: whether to disclose them is a data protection officer's decision."""
 from __future__ import annotations
 
 import json
@@ -82,6 +82,7 @@ def build(user: User, person: Person, out: IO[bytes]) -> dict[str, int]:
     """
     cases = check(user, person)
     case_ids = [c.id for c in cases]
+    references = {c.id: c.reference for c in cases}
     parties = _third_parties(person, cases)
     mark = _marker(parties)
     book = Book(f"Subject access pack: person {person.id}",
@@ -163,7 +164,7 @@ def build(user: User, person: Person, out: IO[bytes]) -> dict[str, int]:
             .order_by(Consent.recorded_at)):
         consents.append((row.recorded_at, "given" if row.given else "refused", row.purpose, row.organisations,
                          row.method, row.recorded_by.email if row.recorded_by else None,
-                         references_of(row.case_id, cases), row.withdrawn_at))
+                         references.get(row.case_id), row.withdrawn_at))
     counts["consent"] = consents.rows
 
     views = book.sheet("Views and disclosures", [Col("at", "datetime"), Col("who", width=30),
@@ -171,7 +172,6 @@ def build(user: User, person: Person, out: IO[bytes]) -> dict[str, int]:
                                                  Col("object", width=24), Col("case")],
                        "Who viewed, changed, exported or received this information (audit and disclosure logs)")
     orgs = dict(db.session.execute(select(Organisation.id, Organisation.name)).all())
-    references = {c.id: c.reference for c in cases}
     # Two index probes (case_id, object_id) rather than one OR, which PostgreSQL may answer by walking the
     # whole log backwards by id for a person seen rarely.
     columns = (AuditEvent.id, AuditEvent.at, AuditEvent.user_email, AuditEvent.organisation_id, AuditEvent.action,
@@ -212,11 +212,6 @@ def build(user: User, person: Person, out: IO[bytes]) -> dict[str, int]:
     audit.record("subject_access", user=user, object_type="person", object_id=person.id,
                  detail={"cases": [c.reference for c in cases], "rows": counts})
     return counts
-
-
-def references_of(case_id: int | None, cases: list[Case]) -> str | None:
-    """The reference of one of the pack's cases (None for a case outside it)."""
-    return next((c.reference for c in cases if c.id == case_id), None)
 
 
 def _name_forms(person: Person) -> list[str]:

@@ -77,25 +77,36 @@ def ask_to_share(user: User, holder_id: object, given_name: object, family_name:
                        f"bpmn/{SHARE_KEY}.bpmn first")
     made = share_requests.ask(user, holder_id, given_name, family_name, date_of_birth, purpose, lawful_basis)
     for request in made:
-        case = share_requests.home_case(request)
+        shareable = share_requests.cases_to_share(request)
+        case = share_requests.home_case(request, shareable)
         if case is None:   # matching found the person on a case the holder no longer takes part in
             continue
         # Started by nobody: the asker may not see the holder's case (and is not told which it is).
         instance = tasks.start(None, case, SHARE_KEY, {
             "share_request_id": request.id, "holder_group": f"organisation:{request.holder_org.code}:manager",
-            "asker": request.requester_org.name, "about": share_requests.about(request), "purpose": request.purpose, "lawful_basis": request.lawful_basis,
-            "shareable_cases": share_requests.choices(request), "due_on": default_due().isoformat()})
+            "asker": request.requester_org.name, "about": share_requests.about(request),
+            "purpose": request.purpose, "lawful_basis": request.lawful_basis,
+            "shareable_cases": share_requests.choices(shareable), "due_on": default_due().isoformat()})
         request.instance_id = instance.id
     db.session.flush()
     return made
 
 
+def share_steps(requests: list[ShareRequest]) -> dict[int, WorkItem | None]:
+    """The open decision step of each share request (None when its process waits for no one), in one query."""
+    by_instance = {r.instance_id: r.id for r in requests if r.instance_id is not None}
+    found: dict[int, WorkItem | None] = {r.id: None for r in requests}
+    if by_instance:
+        for item in db.session.scalars(select(WorkItem).where(WorkItem.instance_id.in_(by_instance),
+                                                              WorkItem.status == ItemStatus.READY)
+                                       .order_by(WorkItem.id.desc())):
+            found[by_instance[item.instance_id]] = item   # newest first, so each ends with its first open step
+    return found
+
+
 def share_step(request: ShareRequest) -> WorkItem | None:
-    """The open decision step of a share request, if its process is waiting for one."""
-    if request.instance_id is None:
-        return None
-    return db.session.scalar(select(WorkItem).where(WorkItem.instance_id == request.instance_id,
-                                                    WorkItem.status == ItemStatus.READY).order_by(WorkItem.id))
+    """The open decision step of one share request."""
+    return share_steps([request])[request.id]
 
 
 def _due(value: str | date | None) -> date:
