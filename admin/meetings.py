@@ -87,7 +87,8 @@ class MeetingView(SecureView):
             me=meetings.attendee(meeting, current_user), invited=meetings.organisations_at(meeting),
             waiting=meetings.waiting_steps(meeting) if coordinator and not meeting.closed_at else [],
             organisations=_organisations() if coordinator else [], states=meetings.STATES, local=local,
-            can_open={i.id: access.is_visible(current_user, i.case) for i in items})
+            can_open={i.id: access.is_visible(current_user, i.case) for i in items},
+            digests={i.id: meetings.digest(i.minutes) for i in items})
         db.session.commit()
         return page
 
@@ -126,7 +127,7 @@ class MeetingView(SecureView):
     def minutes(self, meeting_id: int, item_id: int):
         meeting = self._meeting(meeting_id)
         item = self._item(meeting, item_id)
-        perform(lambda: (meetings.write_minutes(current_user, item, request.form.get("minutes"))
+        perform(lambda: (meetings.write_minutes(current_user, item, request.form.get("minutes"), request.form.get("was"))
                          and "Minutes saved.", "success"), "Minutes not saved: ")
         return redirect(url_for(".meeting", meeting_id=meeting.id, _anchor=f"item-{item.id}"))
 

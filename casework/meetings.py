@@ -4,17 +4,18 @@ actions carried forward), minutes and actions per case. Completing a process's m
 action's step live in workflows/panels.py; this module never runs processes. Services flush, never commit."""
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select, update
 
 import access
 from casework import calendar, validate
-from casework.errors import InvalidInput, NotFound, NotPermitted
+from casework.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from models import Case, ItemStatus, Organisation, ServiceProvision, User, WorkItem, audit, db, utcnow
 from models.meetings import AgendaItem, Meeting, MeetingAction, MeetingAttendee, MeetingInvite, MeetingType
 
@@ -337,9 +338,18 @@ def item_of(meeting: Meeting, item_id: object) -> AgendaItem:
     return found
 
 
-def write_minutes(user: User, item: AgendaItem, minutes: object) -> AgendaItem:
-    """The minutes of one case (the coordinator, signed in and present)."""
+def digest(text: str | None) -> str:
+    """A short fingerprint of the minutes as shown, so a save can tell they changed meanwhile."""
+    return hashlib.sha256((text or "").encode()).hexdigest()[:16]
+
+
+def write_minutes(user: User, item: AgendaItem, minutes: object, was: str | None = None) -> AgendaItem:
+    """The minutes of one case (the coordinator, signed in and present). `was` is the fingerprint of the
+    minutes the writer started from: if someone saved others meanwhile, nothing is overwritten."""
     _require_minute_taker(user, item.meeting)
+    if was is not None and was != digest(item.minutes):
+        raise Conflict("Someone else saved minutes for this case while you were writing: nothing was overwritten. "
+                       "Copy your text, reload the page and add it to theirs.")
     item.minutes = validate.text(minutes if isinstance(minutes, str) else None, "minutes", MINUTES_MAX)
     db.session.flush()
     audit.record("write_minutes", user=user, object_type="meeting", object_id=item.meeting_id,
@@ -354,9 +364,14 @@ def record_outcome(user: User, item: AgendaItem, outcome: str) -> AgendaItem:
         raise InvalidInput({"__all__": "the outcome of this case is recorded already"})
     if not item.minutes:
         raise InvalidInput({"minutes": "write the minutes of this case before recording its outcome"})
-    item.outcome = validate.text(outcome, "outcome", TEXT_MAX)
-    item.outcome_at, item.outcome_by_id = utcnow(), user.id
-    db.session.flush()
+    text_value = validate.text(outcome, "outcome", TEXT_MAX)
+    # Only if nobody recorded it meanwhile: two coordinators at once must not overwrite each other.
+    done = db.session.execute(update(AgendaItem).where(AgendaItem.id == item.id, AgendaItem.outcome_at.is_(None))
+                              .values(outcome=text_value, outcome_at=utcnow(), outcome_by_id=user.id)
+                              .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise Conflict("Someone recorded this case's outcome a moment ago; nothing was changed.")
+    db.session.refresh(item)
     audit.record("record_outcome", user=user, object_type="meeting", object_id=item.meeting_id,
                  case_id=item.case_id)
     return item

@@ -229,3 +229,24 @@ def test_a_coordinator_runs_the_meeting_in_the_console_and_the_packs_are_marked(
     login("practitioner@notts-fire.example.org")
     assert client.get(meeting_url).status_code == 404
     assert client.get(f"{meeting_url}pack.pdf").status_code == 404
+
+
+def test_two_coordinators_never_overwrite_each_others_minutes_or_outcome(panel):
+    from casework.errors import Conflict
+
+    coordinator, meeting = _schedule()
+    case_id = panel.open_case(partners=("vpp_panel",))
+    reference = db.session.get(AgendaItem.case.property.mapper.class_, case_id).reference
+    item = meetings.list_case(coordinator, meeting, reference, "Professional judgement")
+    meetings.attend(coordinator, meeting)
+    shown = meetings.digest(item.minutes)
+    meetings.write_minutes(coordinator, item, "First writer's minutes", shown)
+    db.session.commit()
+    with pytest.raises(Conflict, match="nothing was overwritten"):
+        meetings.write_minutes(coordinator, item, "Second writer's minutes", shown)
+    db.session.rollback()
+    assert db.session.get(AgendaItem, item.id).minutes == "First writer's minutes"
+    panels.record_outcome(coordinator, item, {}, "Heard")
+    db.session.commit()
+    with pytest.raises(InvalidInput, match="recorded already"):
+        panels.record_outcome(coordinator, item, {}, "Heard again")
