@@ -14,8 +14,8 @@ from sqlalchemy import (ColumnElement, Select, and_, bindparam, delete, exists, 
 from sqlalchemy.orm import aliased, joinedload
 
 from models import (ApiToken, AuditEvent, Case, CaseAccess, CaseFact, CaseMember, CaseParticipant, Disclosure,
-                    CaseType, CaseTypeProcess, CodeEntitlement, InformationSharingAgreement, Organisation, Person,
-                    ProcessDefinition,
+                    CaseType, CaseTypeProcess, CodeEntitlement, InformationSharingAgreement, LetterTemplate,
+                    Organisation, Person, ProcessDefinition,
                     RetentionRule, RoleGrant, SharingException,
                     Service, ServiceProvision, Setting, User, WorkflowInstance, WorkItem, db)
 from models import Area as CaseArea  # access.Area below names console screens
@@ -262,7 +262,7 @@ def _clause(user: Any, model: type) -> ColumnElement[bool]:
         if not roles & CASEWORK:
             return false()
         return _on_visible_case(user, model.case_id)
-    if model is ProcessDefinition:
+    if model in (ProcessDefinition, LetterTemplate):
         return true() if roles & (CASEWORK | {Role.ADMIN}) else false()
     if model is CaseTypeProcess:
         return true() if roles & {Role.LEAD, Role.ADMIN} else false()
@@ -401,6 +401,10 @@ def can(user: Any, action: Action, obj: Any) -> bool:
         if action is Action.DEPLOY:
             return Role.LEAD in roles
         return action in (Action.LIST, Action.VIEW) and bool(roles & (CASEWORK | {Role.ADMIN}))
+    if model is LetterTemplate:   # leads upload and retire versions; whoever writes letters reads them
+        if action in (Action.LIST, Action.VIEW):
+            return bool(roles & (CASEWORK | {Role.ADMIN}))
+        return Role.LEAD in roles and action in (Action.CREATE, Action.EDIT)
     if model is AuditEvent:
         return Role.AUDITOR in roles and action in (Action.LIST, Action.VIEW)
     if model in (RoleGrant, ApiToken):   # changed only through their services (approve, revoke)

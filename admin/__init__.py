@@ -15,6 +15,7 @@ from admin.designer import DesignerView
 from admin.home import HomeView
 from admin.people import PersonView
 from admin.processes import ProcessesView
+from admin.letters import LetterTemplatesView
 from admin.reference import (AgreementView, ApiTokenView, RoleGrantView, AreaView, AuditView, CaseTypeProcessView, CaseTypeView,
                              CodeEntitlementView, OrganisationView,
                              ServiceProvisionView, ServiceView, SettingView, UserView)
@@ -66,6 +67,7 @@ def init_app(app: Flask) -> None:
                                    endpoint="agreements", category="Reference data"))
     console.add_view(ProcessesView(name="Processes", endpoint="processes"))
     console.add_view(DesignerView(name="Designer", endpoint="designer"))
+    console.add_view(LetterTemplatesView(name="Letter templates", endpoint="letter_templates"))
     console.add_view(RetentionRuleView(RetentionRule, db, name="Retention rules", endpoint="retention_rules",
                                        category="Reference data"))
     console.add_view(CaseTypeProcessView(CaseTypeProcess, db, name="Processes by case type",

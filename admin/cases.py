@@ -15,6 +15,7 @@ import access
 from admin.base import ScopedModelView, perform
 from admin.forms import (AddMemberForm, AddOrganisationForm, AddParticipantForm, CaseEditForm, CaseOpenForm,
                          IncidentForm, NoteForm)
+from admin.letters import write_letter
 from admin.people import apply_errors, named_like, visible_people
 from casework import areas, cases, disclosures, incidents, validate
 from casework.errors import InvalidInput, NotFound, NotPermitted, StaleEdit
@@ -418,6 +419,11 @@ class CaseView(ScopedModelView):
 
         perform(assign)
         return redirect(url_for(".details_view", id=case.id) + f"#instance-{item.instance_id}")
+
+    @expose("/<int:case_id>/letters/new/", methods=("GET", "POST"))
+    def new_letter(self, case_id: int):
+        """Write a letter for a person on the case, stored on it as a document (admin/letters.py)."""
+        return write_letter(self, self.get_one(case_id))
 
     @expose("/<int:case_id>/processes/<int:instance_id>/diagram.bpmn")
     def process_diagram(self, case_id: int, instance_id: int):

@@ -76,6 +76,8 @@ class PersonForm(Form):
     email = EmailField("E-mail", validators=[Optional(), Email(check_deliverability=False), Length(max=254)])
     phone = StringField("Phone", validators=[Optional(), Length(max=32)])
     address = TextAreaField("Address", validators=[Optional(), Length(max=2000)])
+    address_unsafe = BooleanField("Do not write to this address: post there could put the person at risk",
+                                  description="Letters to it then need an override and a reason.")
     safe_contact = TextAreaField("Safe contact arrangements", validators=[Optional(), Length(max=TEXT_MAX)],
                                  description="Is it safe to call, text or write? When? Any code word?")
     external_reference = StringField("External reference", validators=[Optional(), Length(max=64)],

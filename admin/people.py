@@ -22,7 +22,8 @@ from models.enums import Role
 from reporting import subject_access
 
 FIELDS = ("given_name", "family_name", "date_of_birth", "dob_estimated", "sex", "preferred_language",
-          "interpreter_required", "email", "phone", "address", "safe_contact", "external_reference")
+          "interpreter_required", "email", "phone", "address", "address_unsafe", "safe_contact",
+          "external_reference")
 
 
 SEARCH_CAP = 100

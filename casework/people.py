@@ -17,7 +17,8 @@ from models.enums import Role
 from models.base import NAME_MAX, TEXT_MAX
 
 EDITABLE = ("given_name", "family_name", "date_of_birth", "dob_estimated", "sex", "preferred_language",
-            "interpreter_required", "email", "phone", "address", "safe_contact", "external_reference")
+            "interpreter_required", "email", "phone", "address", "address_unsafe", "safe_contact",
+            "external_reference")
 
 
 def clean(fields: dict[str, Any]) -> dict[str, Any]:
@@ -38,6 +39,7 @@ def clean(fields: dict[str, Any]) -> dict[str, Any]:
     out["email"] = validate.email(raw_email) if raw_email else None
     out["phone"] = validate.text(fields.get("phone"), "phone", 32, required=False)
     out["address"] = validate.text(fields.get("address"), "address", 2000, required=False)
+    out["address_unsafe"] = bool(fields.get("address_unsafe"))
     out["safe_contact"] = validate.text(fields.get("safe_contact"), "safe_contact", TEXT_MAX, required=False)
     out["external_reference"] = validate.text(fields.get("external_reference"), "external_reference", 64,
                                               required=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from casework import entitlements, settings
+from casework import entitlements, letters, settings
 
 from models import CaseType, CaseTypeProcess, db
 from models.facts import DEFAULT_CASE_TYPE_PROCESSES
@@ -28,4 +28,5 @@ def ensure_defaults() -> int:
         db.session.flush()
     settings.ensure_settings()
     entitlements.ensure_defaults()
+    letters.ensure_defaults()
     return added

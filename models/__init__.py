@@ -14,6 +14,7 @@ from models.base import Base, db, utcnow
 from models.case import Case, CaseAccess, CaseMember, CaseNote, CaseOrganisation, CaseParticipant, ReferenceCounter
 from models.facts import CaseFact, CaseTypeProcess
 from models.incidents import Incident
+from models.letters import LetterTemplate
 from models.jobs import DashboardSnapshot, ExportChunk, ExportJob, ImportJob
 from models.organisation import Organisation, RoleGrant, User, UserRole
 from models.person import Person, PersonChange
@@ -26,7 +27,7 @@ from models.reference import (Area, CaseType, CodeEntitlement, InformationSharin
 from models.workflow import (ApiToken, InstanceStatus, ItemStatus, ProcessDefinition, ProcessDraft,
                              ProcessTestRun, WorkflowInstance, WorkItem)
 
-__all__ = ["CodeEntitlement", "Incident", "Area", "Notification", "NotificationPreference", "OutboxMessage", "Service", "ServiceProvision", "Setting", "DashboardSnapshot", "ExportChunk", "ExportJob", "ImportJob", "ProcessDraft", "ProcessTestRun", "CaseFact", "CaseTypeProcess", "ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
+__all__ = ["CodeEntitlement", "Incident", "LetterTemplate", "Area", "Notification", "NotificationPreference", "OutboxMessage", "Service", "ServiceProvision", "Setting", "DashboardSnapshot", "ExportChunk", "ExportJob", "ImportJob", "ProcessDraft", "ProcessTestRun", "CaseFact", "CaseTypeProcess", "ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
            "AuditEvent", "AuditHead", "Base", "Case", "CaseAccess", "CaseMember", "CaseNote", "CaseOrganisation",
            "CaseParticipant", "CaseType", "InformationSharingAgreement", "IsaApproval", "Organisation", "Person", "PersonChange",
            "DisposalReview", "RecoveryCode", "SecurityKey", "Consent", "Disclosure", "ShareRequest", "SharingException", "ReferenceCounter", "RetentionRule", "RoleGrant", "User", "UserSession", "UserRole", "db", "init_app", "utcnow"]

@@ -28,6 +28,9 @@ class Person(db.Model):
     phone: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str | None] = mapped_column(Text)
     safe_contact: Mapped[str | None] = mapped_column(Text)
+    # Post to this address could put the person at risk (e.g. they live with the abuser): letters need an
+    # override with a reason (casework/letters.py).
+    address_unsafe: Mapped[bool] = mapped_column(Boolean, default=False)
     registered_by_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -19,8 +19,8 @@ from models.enums import Role
 from reporting.exports.xlsx import Book, Col
 
 PERSON_FIELDS = ("given_name", "family_name", "date_of_birth", "dob_estimated", "sex", "preferred_language",
-                 "interpreter_required", "email", "phone", "address", "safe_contact", "external_reference",
-                 "created_at", "updated_at")
+                 "interpreter_required", "email", "phone", "address", "address_unsafe", "safe_contact",
+                 "external_reference", "created_at", "updated_at")
 VIEW_LIMIT = 10_000   # audit rows listed (a person viewed more often than this is listed newest first)
 
 

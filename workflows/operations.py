@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from casework import agreements, areas, consent, entitlements, incidents, notifications, share_requests, validate
 from casework.errors import CasebookError, Conflict, InvalidInput, NotFound, NotPermitted
+from casework import letters
 from models import Case, CaseFact, CaseNote, Organisation, User, WorkflowInstance, audit, db, utcnow
 from models.enums import CaseStatus, OrgType, RiskLevel, label
 from models.notifications import KINDS
@@ -332,6 +333,43 @@ def vcs_eligibility(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
                             _flag(params.get("hospital_order")), str(params.get("version") or "2020"))
 
 
+def generate_letter(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Write a letter from a template (Letter templates) to each person on the case in a `role` (default victim)
+    and store it on the case: `template` (its key), `sent_by` (post, email, by_hand, not_sent; default not_sent).
+    A person whose address is marked unsafe for letters gets none: the case gets a note saying so, and someone
+    writes it from the case page with an override and the reason. Keep the answer: letters (document ids),
+    skipped (people)."""
+    key, role = str(_text(params, "template", required=True)), str(_text(params, "role", "victim"))
+    sent_by = str(_text(params, "sent_by", "not_sent"))
+    if sent_by not in letters.SENT_BY:
+        raise CasebookError(f"sent_by must be one of {', '.join(letters.SENT_BY)}, not {sent_by!r}")
+    if letters.latest(key) is None:
+        raise CasebookError(f"there is no letter template {key!r} (upload it under Letter templates, then retry)")
+    writer = next((u for u in (ctx.user, *[db.session.get(User, i) for i in (ctx.instance.started_by_id,
+                                                                             ctx.case.opened_by_id) if i])
+                   if u is not None and letters.may_write(u, ctx.case)), None)
+    if writer is None:
+        raise CasebookError("nobody who may add letters to the case started this process or opened the case")
+    people = list({p.person_id: p.person for p in ctx.case.participants if p.role.value == role}.values())
+    written, skipped = [], []
+    for person in people:
+        if person.address_unsafe:
+            skipped.append(person.id)
+            _note(ctx, f"{ctx.call.name or ctx.call.bpmn_id} did not write the letter {key!r} to {person.full_name}: "
+                       "their address is marked unsafe for letters (write it from the case page with an override "
+                       "and the reason, or contact them the safe way)")
+            audit.record("generate_letter_skipped", object_type="person", object_id=person.id,
+                         case_id=ctx.case.id, detail={"template": key, "by_process": ctx.instance.id,
+                                                      "reason": "address marked unsafe"})
+            continue
+        try:
+            written.append(letters.generate(writer, ctx.case, person, key, sent_by).id)
+        except (InvalidInput, NotPermitted) as exc:
+            raise CasebookError("; ".join(exc.fields.values()) if isinstance(exc, InvalidInput) else str(exc)) \
+                from None
+    return {"letters": written, "skipped": skipped}
+
+
 def check_answer(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """A rule across a step's answers that a form cannot say (e.g. a reason is needed when overriding): when
     `when` (default true) holds and `ok` does not, the person completing the step is told `message` next to
@@ -386,6 +424,7 @@ OPERATIONS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
     "vcs_eligibility": vcs_eligibility,
     "asb_threshold": asb_threshold,
     "marac_checks": marac_checks,
+    "generate_letter": generate_letter,
 }
 
 
