@@ -13,7 +13,7 @@ from sqlalchemy import (ColumnElement, Select, and_, bindparam, delete, exists, 
                         update)
 from sqlalchemy.orm import aliased, joinedload
 
-from models import (ApiToken, AuditEvent, Case, CaseAccess, CaseFact, CaseMember, CaseParticipant, Disclosure,
+from models import (ApiToken, AuditEvent, Case, CaseAccess, CaseFact, CaseMember, CaseParticipant, Disclosure, Document,
                     CaseType, CaseTypeProcess, CodeEntitlement, InformationSharingAgreement, LetterTemplate,
                     Organisation, Person, ProcessDefinition,
                     RetentionRule, RoleGrant, SharingException,
@@ -262,6 +262,15 @@ def _clause(user: Any, model: type) -> ColumnElement[bool]:
         if not roles & CASEWORK:
             return false()
         return _on_visible_case(user, model.case_id)
+    if model is Document:
+        if not roles & CASEWORK:
+            return false()
+        # On a case: the case's rules; a person's own document (no case): the person's. Deleted ones are kept for
+        # the audit, never listed or served.
+        persons = select(literal(1)).where(Person.id == Document.person_id, clause(user, Person)).limit(1)
+        return and_(Document.deleted_at.is_(None),
+                    or_(and_(Document.case_id.is_not(None), _on_visible_case(user, Document.case_id)),
+                        and_(Document.case_id.is_(None), persons.scalar_subquery().is_not(None))))
     if model in (ProcessDefinition, LetterTemplate):
         return true() if roles & (CASEWORK | {Role.ADMIN}) else false()
     if model is CaseTypeProcess:
@@ -392,6 +401,8 @@ def can(user: Any, action: Action, obj: Any) -> bool:
         return False
     if model is WorkItem:
         return _can_item(user, roles, action, obj)
+    if model is Document:
+        return _can_document(user, roles, action, obj)
     if model is CaseTypeProcess:
         # Admins see which processes start for which case types; only leads change it.
         if action in (Action.LIST, Action.VIEW):
@@ -445,6 +456,18 @@ def _can_case(user: User, roles: set[Role], action: Action, obj: Any) -> bool:
         return True
     if action is Action.EDIT:
         return obj.lead_organisation_id == user.organisation_id
+    return False
+
+
+def _can_document(user: User, roles: set[Role], action: Action, doc: Any) -> bool:
+    """Whoever sees the case (or the person) downloads; whoever may edit it adds versions and deletes."""
+    if not roles & CASEWORK or isinstance(doc, type):
+        return False
+    if action is Action.VIEW:
+        return is_visible(user, doc)
+    if action in (Action.EDIT, Action.DELETE):
+        owner = db.session.get(Case, doc.case_id) if doc.case_id else db.session.get(Person, doc.person_id)
+        return owner is not None and is_visible(user, doc) and can(user, Action.EDIT, owner)
     return False
 
 

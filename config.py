@@ -90,6 +90,19 @@ ENVIRONMENT: dict[str, tuple[str, Any, Any, str]] = {
                           "`AUDIT_HMAC_KEY`. Empty (default): no checkpoints."),
     "AUDIT_ANCHOR_MINUTES": ("AUDIT_ANCHOR_MINUTES", int, 60,
                              "How often the worker writes a checkpoint. Default 60."),
+    "DOCUMENT_MAX_BYTES": ("DOCUMENT_MAX_BYTES", int, 20 * 1024 * 1024,
+                           "Largest document a user may upload, in bytes. Default 20971520 (20 MB). Requests may "
+                           "be this plus 1 MB (`MAX_CONTENT_LENGTH` follows it)."),
+    "DOCUMENT_DIR": ("DOCUMENT_DIR", str, "",
+                     "A directory for uploaded documents' bytes, named by id and SHA-256 (shared by every app "
+                     "server, e.g. a network mount). Empty (default): the bytes are kept in the database."),
+    "CLAMD_SOCKET": ("CLAMD_SOCKET", str, "",
+                     "Unix socket of ClamAV's daemon (Debian's `clamav-daemon`: `/run/clamav/clamd.ctl`); every "
+                     "upload is scanned and refused if a signature matches or clamd does not answer. Empty "
+                     "(default) and no `CLAMD_HOST`: uploads are stored marked \"not scanned\"."),
+    "CLAMD_HOST": ("CLAMD_HOST", str, "",
+                   "Host of ClamAV's daemon over TCP (instead of `CLAMD_SOCKET`). Empty (default): not used."),
+    "CLAMD_PORT": ("CLAMD_PORT", int, 3310, "TCP port of ClamAV's daemon with `CLAMD_HOST`. Default 3310."),
     "PASSWORD_HASH_METHOD": ("PASSWORD_HASH_METHOD", str, "scrypt",
                              "Werkzeug password hash method (a memory-hard KDF). Default `scrypt` "
                              "(N=32768, r=8, p=1)."),
@@ -112,7 +125,17 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
                 out[key] = _parse(kind, environ[name])
             except ValueError as exc:
                 raise ValueError(f"environment variable {name}: {exc}") from None
+    if "DOCUMENT_MAX_BYTES" in out:
+        out["MAX_CONTENT_LENGTH"] = request_limit(out["DOCUMENT_MAX_BYTES"])
     return out
+
+
+FORM_ALLOWANCE = 1024 * 1024   # a form's other fields and multipart framing, beside the largest document
+
+
+def request_limit(document_max_bytes: int) -> int:
+    """The largest request body accepted (Flask's MAX_CONTENT_LENGTH): the largest document and its form."""
+    return max(16 * 1024 * 1024, document_max_bytes + FORM_ALLOWANCE)
 
 
 def defaults(instance_path: str) -> dict[str, Any]:
@@ -126,7 +149,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         REMEMBER_COOKIE_HTTPONLY=True,
         WTF_CSRF_TIME_LIMIT=None,
         FLASK_ADMIN_RAISE_ON_VIEW_EXCEPTION=False,
-        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=request_limit(out["DOCUMENT_MAX_BYTES"]),
     )
     out.pop("SECRET_KEY")
     return out

@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from admin import account, auth, dashboard, imports, notifications, reports, retention, share_requests
+from admin import account, auth, dashboard, documents, imports, notifications, reports, retention, share_requests
 from admin.retention import RetentionRuleView
 from admin.cases import CaseRegisterView, CaseView
 from admin.designer import DesignerView
@@ -82,6 +82,7 @@ def init_app(app: Flask) -> None:
     account.add_views(console)
     retention.add_views(console)
     share_requests.add_views(console)
+    documents.add_views(console)
     counts_for_menu([my_work, team_work])
     console.init_app(app)
     auth.init_app(app)

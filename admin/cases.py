@@ -17,7 +17,7 @@ from admin.forms import (AddMemberForm, AddOrganisationForm, AddParticipantForm,
                          IncidentForm, NoteForm)
 from admin.letters import write_letter
 from admin.people import apply_errors, named_like, visible_people
-from casework import areas, cases, disclosures, incidents, validate
+from casework import areas, cases, disclosures, documents, incidents, validate
 from casework.errors import InvalidInput, NotFound, NotPermitted, StaleEdit
 from models import (Case, CaseParticipant, CaseType, Incident, InstanceStatus, ItemStatus, Organisation, Person,
                     Service, WorkflowInstance, WorkItem, db, utcnow)
@@ -197,6 +197,7 @@ class CaseView(ScopedModelView):
             note_form=forms.get("note_form") or NoteForm(prefix="note"),
             incident_form=_incident_form(case, recorded, forms.get("incident_form")), incidents=recorded,
             incident_names={i.id: i.reported_to.name for i in recorded}, incident_kinds=incidents.KINDS,
+            documents=documents.list_for_case(case),
             participant_form=forms.get("participant_form") or AddParticipantForm(prefix="part"),
             org_form=org_form, member_form=forms.get("member_form") or AddMemberForm(prefix="member"),
             label=label), status

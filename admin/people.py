@@ -15,7 +15,7 @@ from wtforms import FieldList
 import access
 from admin.base import ScopedModelView
 from admin.forms import PersonForm
-from casework import consent, matching, people, validate
+from casework import consent, documents, matching, people, validate
 from casework.errors import Conflict, InvalidInput, NotFound, NotPermitted, PossibleDuplicates, StaleEdit
 from models import Case, CaseParticipant, Consent, Organisation, Person, audit, db
 from models.enums import Role
@@ -188,6 +188,7 @@ class PersonView(ScopedModelView):
                            merged_into=merged_into if merged_into and access.is_visible(current_user, merged_into)
                            else None,
                            can_edit=access.can(current_user, access.Action.EDIT, person),
+                           documents=documents.list_for_person(person, current_user),
                            can_pack=current_user.has_role(Role.MANAGER))
 
     @expose("/<int:person_id>/consents", methods=("POST",))

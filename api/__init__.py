@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 
 from access import csrf
-from api import cases, exports, notifications, openapi, people, processes, tasks  # noqa: F401  (routes register on import)
+from api import cases, documents, exports, notifications, openapi, people, processes, tasks  # noqa: F401  (routes register on import)
 from api.base import bp
 
 

@@ -82,11 +82,20 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "person_id": {"type": ["integer", "null"]}, "same_as": {"type": ["integer", "null"]},
         "recorded_at": DATETIME}},
     "Document": {"type": "object", "description": "The OpenAPI document itself"},
+    "DocumentUpload": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "contentMediaType": "application/octet-stream"}, "title": TEXT}},
+    "DocumentStored": {"type": "object", "properties": {
+        "id": ID, "name": TEXT, "size": {"type": "integer"}, "content_type": TEXT,
+        "scanned": {"type": "boolean", "description": "true: ClamAV found it clean; false: no scanner configured"}}},
+    "CaseDocument": {"type": "object", "properties": {
+        "id": ID, "name": TEXT, "size": {"type": "integer"}, "content_type": TEXT,
+        "uploaded_by": {"type": ["string", "null"]}, "uploaded_at": DATETIME}},
 }
 ERRORS = {400: ("Bad request: the body or a parameter is malformed", "Error"),
           401: ("No, expired or revoked token", "Error"), 403: ("Your role may not do this", "Error"),
           404: ("Not found, or not visible to you", "Error"), 405: ("Method not allowed", "Error"),
           409: ("Conflict: already done, claimed or changed", "Error"),
+          413: ("The request is larger than the server accepts", "Error"),
           422: ("A field is wrong (per-field messages)", "FieldErrors")}
 
 
@@ -101,6 +110,7 @@ class Op:
     query: dict[str, dict[str, Any]] = field(default_factory=dict)
     multipart: bool = False
     xlsx: bool = False
+    file: bool = False
     public: bool = False
 
 
@@ -125,6 +135,12 @@ OPERATIONS: dict[str, Op] = {
     "api.record_incident": Op("Record a report of an incident (another agency's report of the same incident, "
                               "same person, kind and day, is linked so thresholds count it once)",
                               "RecordIncident", (201, "Incident"), (403, 404, 422)),
+    "api.upload_document": Op("Upload a document to the case (checked by content, virus-scanned when ClamAV is "
+                              "configured)", "DocumentUpload", (201, "DocumentStored"), (403, 404, 413, 422),
+                              multipart=True),
+    "api.list_documents": Op("The case's documents, latest version of each, newest first",
+                             answer=(200, LIST("CaseDocument")), errors=(403, 404)),
+    "api.download_document": Op("One document's file, as an attachment (audited)", file=True, errors=(404,)),
     "api.case_history": Op("Completed steps, oldest first", answer=(200, LIST("Task")), errors=(404,)),
     "api.list_exports": Op("The exports you may run", answer=(200, LIST("Export"))),
     "api.download_export": Op("One export as a workbook", xlsx=True, errors=(403, 404),
@@ -177,6 +193,9 @@ def _operation(op: Op, rule: Any) -> dict[str, Any]:
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
                 "schema": {"type": "string", "contentMediaType":
                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}}}}
+    if op.file:
+        answer = {"description": "The file, as an attachment", "content": {
+            "application/octet-stream": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}}
     responses: dict[Any, Any] = {str(status): answer}
     for code in sorted({400, *(() if op.public else (401,)), *op.errors}):
         text, error_schema = ERRORS[code]

@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 import access
 from casework import matching, validate
 from casework.errors import InvalidInput, NotPermitted, PossibleDuplicates, StaleEdit
-from models import (CaseParticipant, Consent, Disclosure, Incident, Person, PersonChange, ShareRequest, User, audit, db,
+from models import (CaseParticipant, Consent, Disclosure, Document, Incident, Person, PersonChange, ShareRequest, User, audit, db,
                     utcnow)
 from models.enums import Role
 from models.base import NAME_MAX, TEXT_MAX
@@ -143,7 +143,7 @@ def merge(user: User, keep: Person, other: Person) -> int:
         else:
             part.person_id = keep.id
             moved += 1
-    for model in (ShareRequest, Disclosure, Consent, Incident):   # their history follows them
+    for model in (ShareRequest, Disclosure, Consent, Incident, Document):   # their history follows them
         db.session.execute(sql_update(model).where(model.person_id == other.id).values(person_id=keep.id))
     other.merged_into_id, other.merged_at = keep.id, utcnow()
     db.session.flush()

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from models.audit import AuditEvent, AuditHead
 from models.base import Base, db, utcnow
+from models.documents import Document, DocumentBlob
 from models.case import Case, CaseAccess, CaseMember, CaseNote, CaseOrganisation, CaseParticipant, ReferenceCounter
 from models.facts import CaseFact, CaseTypeProcess
 from models.incidents import Incident
@@ -27,7 +28,7 @@ from models.reference import (Area, CaseType, CodeEntitlement, InformationSharin
 from models.workflow import (ApiToken, InstanceStatus, ItemStatus, ProcessDefinition, ProcessDraft,
                              ProcessTestRun, WorkflowInstance, WorkItem)
 
-__all__ = ["CodeEntitlement", "Incident", "LetterTemplate", "Area", "Notification", "NotificationPreference", "OutboxMessage", "Service", "ServiceProvision", "Setting", "DashboardSnapshot", "ExportChunk", "ExportJob", "ImportJob", "ProcessDraft", "ProcessTestRun", "CaseFact", "CaseTypeProcess", "ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
+__all__ = ["Document", "DocumentBlob", "CodeEntitlement", "Incident", "LetterTemplate", "Area", "Notification", "NotificationPreference", "OutboxMessage", "Service", "ServiceProvision", "Setting", "DashboardSnapshot", "ExportChunk", "ExportJob", "ImportJob", "ProcessDraft", "ProcessTestRun", "CaseFact", "CaseTypeProcess", "ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
            "AuditEvent", "AuditHead", "Base", "Case", "CaseAccess", "CaseMember", "CaseNote", "CaseOrganisation",
            "CaseParticipant", "CaseType", "InformationSharingAgreement", "IsaApproval", "Organisation", "Person", "PersonChange",
            "DisposalReview", "RecoveryCode", "SecurityKey", "Consent", "Disclosure", "ShareRequest", "SharingException", "ReferenceCounter", "RetentionRule", "RoleGrant", "User", "UserSession", "UserRole", "db", "init_app", "utcnow"]

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 pytestmark = pytest.mark.skipif(not IS_PG, reason="query plans are checked on PostgreSQL (the PostgreSQL pass)")
 BIG_TABLES = ("case", "work_item", "person", "audit_event", "case_participant", "case_access", "case_fact",
-              "workflow_instance")
+              "workflow_instance", "document")
 SEQ_SCAN = re.compile(r"Seq Scan on (\w+)")
 DEMO_PASSWORD = "casebook-demo"
 
