@@ -21,6 +21,7 @@ from models import (ApiToken, AuditEvent, Case, CaseAccess, CaseFact, CaseMember
 from models import Area as CaseArea  # access.Area below names console screens
 from models import READ_MOSTLY, UserSession, audit, utcnow
 from models.enums import Role
+from models.meetings import Meeting, MeetingInvite, MeetingType
 from models.security import digest
 
 log = logging.getLogger(__name__)
@@ -281,6 +282,14 @@ def _clause(user: Any, model: type) -> ColumnElement[bool]:
         return false()
     if model is AuditEvent:
         return true() if Role.AUDITOR in roles else false()
+    if model is Meeting:   # the panel holding it and the organisations invited
+        if not roles & CASEWORK:
+            return false()
+        return or_(Meeting.organisation_id == user.organisation_id,
+                   exists().where(MeetingInvite.meeting_id == Meeting.id,
+                                  MeetingInvite.organisation_id == user.organisation_id))
+    if model is MeetingType:
+        return true()
     if model in PUBLIC_REFERENCE:
         return true()
     if model is User:
@@ -429,6 +438,10 @@ def can(user: Any, action: Action, obj: Any) -> bool:
         if action is Action.VIEW:
             return not isinstance(obj, type) and is_visible(user, obj)
         return Role.ADMIN in roles and action in (Action.CREATE, Action.EDIT)   # kept for the record, never deleted
+    if model is MeetingType:
+        if action in (Action.LIST, Action.VIEW):
+            return bool(roles & (CASEWORK | {Role.ADMIN}))
+        return bool(roles & {Role.LEAD, Role.ADMIN}) and action in (Action.CREATE, Action.EDIT)
     if model is CodeEntitlement and action in (Action.CREATE, Action.EDIT):
         return bool(roles & {Role.LEAD, Role.ADMIN})   # the Code as data leads change (retired, never deleted)
     if model in (*PUBLIC_REFERENCE, User):
@@ -460,14 +473,20 @@ def _can_case(user: User, roles: set[Role], action: Action, obj: Any) -> bool:
 
 
 def _can_document(user: User, roles: set[Role], action: Action, doc: Any) -> bool:
-    """Whoever sees the case (or the person) downloads; whoever may edit it adds versions and deletes."""
+    """Whoever sees the case (or the person) downloads; the organisation that uploaded it, or whoever may edit
+    the case (or person), adds versions and deletes."""
     if not roles & CASEWORK or isinstance(doc, type):
         return False
     if action is Action.VIEW:
         return is_visible(user, doc)
     if action in (Action.EDIT, Action.DELETE):
+        if not is_visible(user, doc):
+            return False
+        uploader = db.session.get(User, doc.uploaded_by_id) if doc.uploaded_by_id else None
+        if uploader is not None and uploader.organisation_id == user.organisation_id:
+            return True
         owner = db.session.get(Case, doc.case_id) if doc.case_id else db.session.get(Person, doc.person_id)
-        return owner is not None and is_visible(user, doc) and can(user, Action.EDIT, owner)
+        return owner is not None and can(user, Action.EDIT, owner)
     return False
 
 

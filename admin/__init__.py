@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from admin import account, auth, dashboard, documents, imports, notifications, reports, retention, share_requests
+from admin import account, auth, dashboard, documents, imports, meetings, notifications, reports, retention, share_requests
 from admin.retention import RetentionRuleView
 from admin.cases import CaseRegisterView, CaseView
 from admin.designer import DesignerView
@@ -17,10 +17,10 @@ from admin.people import PersonView
 from admin.processes import ProcessesView
 from admin.letters import LetterTemplatesView
 from admin.reference import (AgreementView, ApiTokenView, RoleGrantView, AreaView, AuditView, CaseTypeProcessView, CaseTypeView,
-                             CodeEntitlementView, OrganisationView,
+                             CodeEntitlementView, MeetingTypeView, OrganisationView,
                              ServiceProvisionView, ServiceView, SettingView, UserView)
 from admin.work import MyWorkView, TeamWorkView, counts_for_menu, forget_menu_counts
-from models import (ApiToken, Area, AuditEvent, RetentionRule, RoleGrant, Case, CaseType, CaseTypeProcess, CodeEntitlement,
+from models import (ApiToken, Area, AuditEvent, RetentionRule, RoleGrant, Case, CaseType, CaseTypeProcess, CodeEntitlement, MeetingType,
                     InformationSharingAgreement, Organisation,
                     Person, Service, ServiceProvision, Setting, User, WorkItem, db)
 
@@ -74,6 +74,8 @@ def init_app(app: Flask) -> None:
                                          endpoint="case_type_processes", category="Reference data"))
     console.add_view(CodeEntitlementView(CodeEntitlement, db, name="Victims' Code entitlements",
                                          endpoint="code_entitlements", category="Reference data"))
+    console.add_view(MeetingTypeView(MeetingType, db, name="Meeting types", endpoint="meeting_types",
+                                     category="Reference data"))
     console.add_view(AuditView(AuditEvent, db, name="Audit", endpoint="audit"))
     dashboard.add_views(console)
     reports.add_views(console)
@@ -82,6 +84,7 @@ def init_app(app: Flask) -> None:
     account.add_views(console)
     retention.add_views(console)
     share_requests.add_views(console)
+    meetings.add_views(console)
     documents.add_views(console)
     counts_for_menu([my_work, team_work])
     console.init_app(app)

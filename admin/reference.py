@@ -361,6 +361,31 @@ class CodeEntitlementView(ScopedModelView):
         super().on_model_change(form, model, is_created)
 
 
+class MeetingTypeView(ScopedModelView):
+    """Kinds of panel meeting: the service whose providers hold them and the confidentiality statement every
+    attendee accepts (leads change the wording to their panel's own; a type is retired, never deleted)."""
+
+    area = access.Area.PROCESS_MAPPING
+    audit_type = "meeting_type"
+    can_delete = False
+    column_list = ("code", "name", "service_code", "active")
+    column_labels = {"service_code": "Held by providers of (service)"}
+    form_columns = ("code", "name", "service_code", "confidentiality_statement", "active")
+    form_args = {
+        "code": {"description": "What diagrams name in a meeting step (camunda:property meeting=...)."},
+        "service_code": {"description": "A service code (Reference data → Services): organisations providing it "
+                                        "schedule these meetings."},
+        "confidentiality_statement": {"description": "Shown to every attendee, who accepts it before the meeting."},
+    }
+
+    def on_model_change(self, form, model, is_created: bool) -> None:
+        if db.session.get(Service, model.service_code) is None:
+            raise ValidationError(f"service_code: there is no service {model.service_code!r}")
+        if not (model.code or "").strip() or not (model.confidentiality_statement or "").strip():
+            raise ValidationError("code and confidentiality statement are required")
+        super().on_model_change(form, model, is_created)
+
+
 class AgreementView(ScopedModelView):
     """Information-sharing agreements: admins record them; a manager of each party approves for it; in force once
     every party has and within its dates. Changing the parties, case types or dates sends it back to draft."""

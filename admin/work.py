@@ -12,6 +12,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import defer, selectinload
 
 import access
+from admin.meetings import step_meeting
 from admin.base import ScopedModelView, perform
 from admin.taskforms import form_class_for, prefill, submitted
 from casework import validate
@@ -206,6 +207,13 @@ class MyWorkView(WorkView):
         if item.status is not ItemStatus.READY:
             flash(_done_message(item), "warning")
             return redirect(url_for(".index_view"))
+        if item.meeting_type:   # completed at its meeting, where the coordinator records the outcome
+            listed = step_meeting(item)
+            if listed is not None:
+                return redirect(url_for("meetings.meeting", meeting_id=listed.meeting_id, _anchor=f"item-{listed.id}"))
+            flash("This step waits for the next meeting: it is listed on the agenda as soon as your organisation "
+                  "schedules one (Meetings).", "info")
+            return redirect(url_for("meetings.index"))
         if request.method == "GET":
             prefill(form, item.fields)
         status = 200

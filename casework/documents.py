@@ -218,7 +218,8 @@ def _scan(data: bytes) -> str:
 
 def _may_add(user: User, case: Case | None, person: Person | None) -> bool:
     if case is not None:
-        return access.can(user, access.Action.EDIT, case)
+        # Every agency on the case attaches what it holds (a signed consent form, a referral, a photo).
+        return access.can(user, access.Action.ADD_NOTE, case)
     return person is not None and access.can(user, access.Action.EDIT, person)
 
 

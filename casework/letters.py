@@ -211,8 +211,8 @@ def check_address(person: Person, override_reason: str | None) -> str | None:
 
 
 def may_write(user: User, case: Case) -> bool:
-    """May the user write letters on this case? (as for any document on it: casework/documents.py)"""
-    return access.can(user, access.Action.EDIT, case)
+    """May the user write letters on this case? Any agency on it (as for any document: casework/documents.py)."""
+    return access.can(user, access.Action.ADD_NOTE, case)
 
 
 def generate(user: User, case: Case, person: Person, key: str, sent_by: str, *,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from casework import entitlements, letters, settings
+from casework import entitlements, letters, meetings, settings
 
 from models import CaseType, CaseTypeProcess, db
 from models.facts import DEFAULT_CASE_TYPE_PROCESSES
@@ -29,4 +29,5 @@ def ensure_defaults() -> int:
     settings.ensure_settings()
     entitlements.ensure_defaults()
     letters.ensure_defaults()
+    meetings.ensure_types()
     return added

@@ -2,13 +2,13 @@
 provides them, organisations, users), people and cases in different areas with their processes running."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from casework import agreements, areas, cases, directory, people, reference
+from casework import agreements, areas, cases, directory, meetings, people, reference
 from models import (Area, InformationSharingAgreement, ItemStatus, Organisation, Person, Service, User, WorkItem,
                     db)
 from workflows import processes, tasks
@@ -128,7 +128,7 @@ def seed() -> str:
     """Create whatever demo rows are missing; returns a one-line summary."""
     reference.ensure_defaults()
     made = {"areas": 0, "services": 0, "organisations": 0, "agreements": 0, "users": 0, "people": 0, "cases": 0,
-            "processes": 0}
+            "processes": 0, "meetings": 0}
     for code, name in AREAS:
         if db.session.get(Area, code) is None:
             areas.create_area(code, name)
@@ -183,8 +183,21 @@ def seed() -> str:
             tasks.start_mapped(by_email[email], case)
             advance_demo(case.id, steps)
             made["cases"] += 1
+        made["meetings"] = demo_meeting()
     added = ", ".join(f"{n} {k}" for k, n in made.items())
     return f"demo data ready (added {added}); log in with any demo account, password {DEMO_PASSWORD!r}"
+
+
+def demo_meeting() -> int:
+    """The MARAC's next meeting, a week ahead at 10:00, with the agencies invited (cases waiting for a MARAC
+    are listed on it, and later ones as their processes reach the meeting step)."""
+    coordinator = db.session.scalar(select(User).where(User.email == "practitioner@notts-marac.demo"))
+    if coordinator is None:
+        return 0
+    starts = meetings.local_start((date.today() + timedelta(days=7)).isoformat(), "10:00")
+    meetings.schedule(coordinator, "marac", starts, chair="DI Sam Okafor (chair)", place="Oxclose Lane, Room 2",
+                      invite=["notts_police", "idva", "notts_icb", "city_homes", "probation", "nottingham_city"])
+    return 1
 
 
 def deploy_shipped(lead: User) -> int:

@@ -16,6 +16,7 @@ from models.case import Case, CaseAccess, CaseMember, CaseNote, CaseOrganisation
 from models.facts import CaseFact, CaseTypeProcess
 from models.incidents import Incident
 from models.letters import LetterTemplate
+from models.meetings import AgendaItem, Meeting, MeetingAction, MeetingAttendee, MeetingInvite, MeetingType
 from models.jobs import DashboardSnapshot, ExportChunk, ExportJob, ImportJob
 from models.organisation import Organisation, RoleGrant, User, UserRole
 from models.person import Person, PersonChange
@@ -28,7 +29,7 @@ from models.reference import (Area, CaseType, CodeEntitlement, InformationSharin
 from models.workflow import (ApiToken, InstanceStatus, ItemStatus, ProcessDefinition, ProcessDraft,
                              ProcessTestRun, WorkflowInstance, WorkItem)
 
-__all__ = ["Document", "DocumentBlob", "CodeEntitlement", "Incident", "LetterTemplate", "Area", "Notification", "NotificationPreference", "OutboxMessage", "Service", "ServiceProvision", "Setting", "DashboardSnapshot", "ExportChunk", "ExportJob", "ImportJob", "ProcessDraft", "ProcessTestRun", "CaseFact", "CaseTypeProcess", "ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
+__all__ = ["AgendaItem", "Meeting", "MeetingAction", "MeetingAttendee", "MeetingInvite", "MeetingType", "Document", "DocumentBlob", "CodeEntitlement", "Incident", "LetterTemplate", "Area", "Notification", "NotificationPreference", "OutboxMessage", "Service", "ServiceProvision", "Setting", "DashboardSnapshot", "ExportChunk", "ExportJob", "ImportJob", "ProcessDraft", "ProcessTestRun", "CaseFact", "CaseTypeProcess", "ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
            "AuditEvent", "AuditHead", "Base", "Case", "CaseAccess", "CaseMember", "CaseNote", "CaseOrganisation",
            "CaseParticipant", "CaseType", "InformationSharingAgreement", "IsaApproval", "Organisation", "Person", "PersonChange",
            "DisposalReview", "RecoveryCode", "SecurityKey", "Consent", "Disclosure", "ShareRequest", "SharingException", "ReferenceCounter", "RetentionRule", "RoleGrant", "User", "UserSession", "UserRole", "db", "init_app", "utcnow"]

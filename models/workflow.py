@@ -99,6 +99,10 @@ class WorkItem(db.Model):
         # Work lists: an organisation's ready items, soonest due first (the order My work and the API use).
         Index("ix_work_item_ready", "organisation_id", "due_at", "id",
               postgresql_where=text("status = 'ready'"), sqlite_where=text("status = 'ready'")),
+        # Meeting steps waiting to be listed: a panel's few, never a scan of every ready item.
+        Index("ix_work_item_meeting", "meeting_type", "organisation_id",
+              postgresql_where=text("meeting_type IS NOT NULL AND status = 'ready'"),
+              sqlite_where=text("meeting_type IS NOT NULL AND status = 'ready'")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("workflow_instance.id"), index=True)
@@ -125,6 +129,9 @@ class WorkItem(db.Model):
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     data: Mapped[str | None] = mapped_column(Text)
+    # A meeting step: the meeting type it waits for, and {"reason", "research"} for the agenda (JSON).
+    meeting_type: Mapped[str | None] = mapped_column(String(32))
+    meeting_info: Mapped[str | None] = mapped_column(Text)
 
     instance: Mapped[WorkflowInstance] = relationship()
     case: Mapped[Case] = relationship()

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from sqlalchemy import select
 
-from casework import agreements, areas, consent, entitlements, incidents, notifications, share_requests, validate
+from casework import agreements, areas, consent, entitlements, incidents, meetings, notifications, share_requests, validate
 from casework.errors import CasebookError, Conflict, InvalidInput, NotFound, NotPermitted
 from casework import letters
 from models import Case, CaseFact, CaseNote, Organisation, User, WorkflowInstance, audit, db, utcnow
@@ -333,6 +333,30 @@ def vcs_eligibility(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
                             _flag(params.get("hospital_order")), str(params.get("version") or "2020"))
 
 
+def update_meeting_action(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """The owner's report on a panel action (the step before): `action` (its id), `state` (in_progress, done,
+    not_achievable), `update`, `reason` (needed when not achievable). A report that cannot be recorded goes back
+    to the owner with the message."""
+    try:
+        action = meetings.update_action(params.get("action"), params.get("state"), params.get("update"),
+                                        params.get("reason"), user=ctx.user)
+    except InvalidInput as exc:
+        fields = {"reason": "not_achievable_reason", "state": "action_state", "update": "action_update"}
+        answer = {fields.get(k, k): v for k, v in exc.fields.items()}
+        if ctx.user is None:
+            raise CasebookError(str(exc)) from None
+        raise AnswerRefused(answer) from None
+    if action.case_id != ctx.case.id:
+        raise CasebookError("the action belongs to another case")
+    return {"state": action.state}
+
+
+def meeting_actions(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """This case's actions at meetings of `type` (a meeting type code): how many are open (or in progress),
+    done and not achievable, and `carried`, the most meetings an open one has been carried forward to."""
+    return meetings.summary(ctx.case.id, str(_text(params, "type", required=True)))
+
+
 def generate_letter(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     """Write a letter from a template (Letter templates) to each person on the case in a `role` (default victim)
     and store it on the case: `template` (its key), `sent_by` (post, email, by_hand, not_sent; default not_sent).
@@ -425,6 +449,8 @@ OPERATIONS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
     "asb_threshold": asb_threshold,
     "marac_checks": marac_checks,
     "generate_letter": generate_letter,
+    "update_meeting_action": update_meeting_action,
+    "meeting_actions": meeting_actions,
 }
 
 

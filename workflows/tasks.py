@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload, undefer
 
 import access
-from casework import agreements, notifications
+from casework import agreements, meetings, notifications
 from casework.errors import CasebookError, Conflict, InvalidData, InvalidInput, NotFound, NotPermitted
 from models import (Case, CaseNote, CaseTypeProcess, InstanceStatus, ItemStatus, Organisation, User,
                     WorkflowInstance, WorkItem, audit, db, utcnow)
@@ -172,10 +172,16 @@ def sync_items(instance: WorkflowInstance, wf) -> list[WorkItem]:
                         title=(task.title or task.bpmn_id)[:255], lane=task.lane, documentation=task.documentation,
                         candidate_groups=json.dumps(task.candidate_groups), form=json.dumps(task.fields),
                         due_at=task.due_at, status=ItemStatus.READY)
+        if task.meeting:
+            item.meeting_type = task.meeting
+            item.meeting_info = json.dumps({"reason": task.meeting_reason or task.title,
+                                            "research": task.meeting_research or []})
         who = assignment.resolve(instance.case, task.candidate_groups, task.lane)  # before the item is pending
         db.session.add(item)
         assignment.give(item, who, instance.case)
         _give_to_assignee(item, task.assignee, instance.case)
+        if item.meeting_type:
+            meetings.list_waiting(item)   # on the panel's next meeting, if one is scheduled
         created.append(item)
     for task_id, item_id in open_items.items():
         state = engine.task_state(wf, task_id)
@@ -264,15 +270,19 @@ def lock_for_completion(user: User, item_id: int) -> tuple[WorkItem, WorkflowIns
     return row[0], row[1]
 
 
-def complete(user: User, item: WorkItem, raw: dict[str, Any],
-             locked: WorkflowInstance | None = None) -> tuple[WorkItem, list[WorkItem]]:
-    """Complete a ready item in one transaction; returns it and the items that became ready.
+def complete(user: User, item: WorkItem, raw: dict[str, Any], locked: WorkflowInstance | None = None,
+             at_meeting: dict[str, Any] | None = None) -> tuple[WorkItem, list[WorkItem]]:
+    """Complete a ready item in one transaction; returns it and the items that became ready. A meeting step
+    is completed only at its meeting (workflows/panels.py), which adds what the meeting decided (`at_meeting`).
 
     :raise NotPermitted: the item is for another organisation or role (403)
     :raise Conflict: already completed, or claimed by someone else (409)
     :raise InvalidData: per-field messages; nothing changes (422)
     """
     _require_doable(user, item)
+    if item.meeting_type and at_meeting is None:
+        raise Conflict("This step is completed at the meeting: the coordinator records the case's outcome on "
+                       "the meeting's agenda (Meetings).")
     if not isinstance(raw, dict):
         raise InvalidData({"data": "must be an object of field values"})
     # The row lock serialises completions of one instance; the version column also guards SQLite.
@@ -292,6 +302,7 @@ def complete(user: User, item: WorkItem, raw: dict[str, Any],
     data, errors = coerce_and_validate(item.fields, raw)
     if errors:
         raise InvalidData(errors)
+    data.update(at_meeting or {})
     wf = engine.loads(instance.state)
     if engine.task_state(wf, item.spiff_task_id) != "ready":
         raise Conflict("This step is no longer open (the process moved on).")

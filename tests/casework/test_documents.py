@@ -189,11 +189,14 @@ def test_who_sees_and_who_changes(world):
         with pytest.raises(NotFound):
             documents.download(world[who], target)
     assert documents.get(world["pc"], secret.id) == secret
-    # Adding and deleting follow editing the case: the partner may not.
-    with pytest.raises(NotPermitted):
-        documents.store(world["vs"], case=world["case"], name="x.pdf", data=files.pdf())
+    # Every agency on the case attaches documents; only the uploader's organisation or the lead deletes one.
+    theirs = documents.store(world["vs"], case=world["case"], name="consent.pdf", data=files.pdf("consent"))
     with pytest.raises(NotPermitted):
         documents.delete(world["vs"], doc, "no")
+    with pytest.raises(NotPermitted):
+        documents.store(world["outsider"], case=world["case"], name="x.pdf", data=files.pdf())
+    documents.delete(world["vs"], theirs, "uploaded twice")
+    documents.delete(world["pc"], doc, "superseded")   # the lead may
     db.session.rollback()
 
 

@@ -66,6 +66,10 @@ class TaskInfo:
     fields: list[dict[str, Any]]
     due_at: datetime | None
     process_key: str
+    # A meeting step (camunda:property meeting=<type>): listed on the panel's next meeting, completed there.
+    meeting: str | None = None
+    meeting_reason: str | None = None
+    meeting_research: list[str] | None = None   # earlier steps whose answers go into the agenda pack
 
 
 @dataclass

@@ -175,11 +175,17 @@ def ready_user_tasks(wf: BpmnWorkflow) -> list[TaskInfo]:
             groups += [str(v) for v in value if v] if isinstance(value, (list, tuple)) else [str(value)] if value else []
         fields = [_live_field(task, f) for f in ext.get("form", [])]
         assignee = _dynamic(task, ext.get("assignee"))
+        props = ext.get("camundaProperties") or {}
+        meeting = _as_text(_dynamic(task, props.get("meeting"))) if props.get("meeting") else None
         out.append(TaskInfo(
             id=str(task.id), bpmn_id=spec.bpmn_id or spec.name, title=spec.bpmn_name or spec.bpmn_id or spec.name,
             lane=_effective_lane(task), documentation=getattr(spec, "documentation", None),
             candidate_groups=groups, assignee=str(assignee) if assignee else None, fields=fields,
-            due_at=_due_at(task, ext.get("dueDate")), process_key=task.workflow.spec.name))
+            due_at=_due_at(task, ext.get("dueDate")), process_key=task.workflow.spec.name,
+            meeting=meeting.strip()[:32] if meeting and meeting.strip() else None,
+            meeting_reason=_as_text(_dynamic(task, props.get("meeting_reason"))) if meeting else None,
+            meeting_research=[r.strip() for r in (props.get("meeting_research") or "").split(",") if r.strip()]
+            if meeting else None))
     return out
 
 
