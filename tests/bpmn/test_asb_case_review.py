@@ -4,6 +4,9 @@ The council coordinates; the police and health are brought onto the case by the 
 application goes to every relevant body); the social landlord is added by the council; the appeal body
 (the OPCC in Nottinghamshire) is a panel-type organisation the council adds when an appeal comes in.
 
+The case review is heard at the council's ASB case review panel meeting (a meeting step: the council schedules
+the meeting, minutes the case, agrees the actions and records the outcome; tests/bpmn/meeting_walk.py).
+
 Dates are in 2030 so that no deadline has passed in real time: timers fire only through walk.timers(at).
 The threshold is computed from the complaints recorded on the case (casework/incidents.py): the walk-through puts
 them in directly, since the recording form refuses dates in the future (tested in tests/casework/test_incidents.py).
@@ -15,7 +18,9 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from casework import meetings
 from models import CaseParticipant, Incident, Organisation, db
+from tests.bpmn import meeting_walk as mw
 from tests.bpmn.conftest import utc
 
 KEY = "asb_case_review"
@@ -68,15 +73,22 @@ def complaints(case: int, rows) -> None:
     db.session.commit()
 
 
-MEETING = {"meeting_held_on": "2030-04-10", "independent_chair": True, "victim_participation": "attended",
-           "bodies_attending": ["council", "police", "housing"], "review_findings": "Reports not joined up.",
-           "review_outcome": "action_plan", "recommendations": "Police: patrols. Landlord: CCTV.",
-           "action_owners": ["police", "housing"], "actions_due_on": "2030-06-28"}
+MEETING = {"independent_chair": True, "victim_participation": "attended", "review_findings": "Reports not joined up.",
+           "review_outcome": "action_plan"}
+ACTIONS = ((POLICE, "Patrols on the estate in the evenings.", "2030-06-28"),
+           (HOUSING, "CCTV at the block entrance.", "2030-06-28"))
+
+
+def hold_review(walk, case, on: str = "2030-04-10", answers: dict | None = None, actions=ACTIONS) -> None:
+    """The council's ASB case review panel meets on that day and hears the case (the meeting step)."""
+    assert "review_meeting" in walk.ready_ids(case, COUNCIL)
+    meeting = mw.schedule("asb_case_review", on, invite=(POLICE, HOUSING, HEALTH))
+    mw.hear(meeting, case, {**MEETING, **(answers or {})}, actions=actions)
 
 
 def open_review(walk, partners=(HOUSING,), application: dict | None = None) -> int:
     """A case of type 'community_trigger' opened by the council: the mapped process starts by itself."""
-    walk.deploy(KEY)
+    walk.deploy("panel_action", KEY)
     case = walk.open_case(org=COUNCIL, case_type="community_trigger", partners=partners)
     assert walk.status(case, KEY) == "running"
     walk.complete(case, "record_application", COUNCIL, {**APPLICATION, **(application or {})})
@@ -132,16 +144,27 @@ def test_main_route_threshold_met_review_and_action_plan(walk):
     assert fact.status == "open" and fact.details["threshold"] == "met"
     assert fact.details["qualifying_complaints"] == 4
     walk.complete(case, "letter_met", COUNCIL, {"letter_met_on": "2030-03-21", "victim_invited": "invited_to_attend"})
-    walk.complete(case, "review_meeting", COUNCIL, MEETING)
-    assert review_status(walk, case) == "review_held"
+    mw.not_from_my_work(walk, case, "review_meeting", COUNCIL, MEETING)
+    meeting = mw.schedule("asb_case_review", "2030-04-10", invite=(POLICE, HOUSING, HEALTH))
+    listed = mw.entry(meeting, case)
+    assert listed.reason.startswith("ASB case review, threshold: 4 qualifying complaints of separate incidents")
+    assert sorted(s.bpmn_id for s in meetings.research(listed)) == ["health_records", "housing_records",
+                                                                    "police_records"]
+    mw.hear(meeting, case, MEETING, actions=ACTIONS)
+    held = walk.facts(case, "asb_review")["case_review"]
+    assert held.status == "review_held" and held.details["meeting_held_on"] == "2030-04-10"
+    assert held.details["actions_agreed"] == 2
     letter = walk.step(case, "outcome_letter", COUNCIL)
     assert letter["due_at"].startswith("2030-04-26T16:00")  # 10 working days after the meeting
     walk.complete(case, "outcome_letter", COUNCIL, {"outcome_letter_on": "2030-04-15"})
     fact = walk.facts(case, "asb_review")["case_review"]
     assert fact.status == "recommendations" and fact.completed_at is not None
-    assert fact.details["action_owners"] == ["police", "housing"]
+    assert fact.details["action_owners"] == [HOUSING, POLICE]
     assert fact.due_at.isoformat().startswith("2030-06-28")
     walk.complete(case, "outcome_appeal_window", COUNCIL, no_appeal())
+    # Each action is a step for its owner; the council follows them up.
+    mw.report(walk, case, POLICE, "done", "Patrols every evening for six weeks.")
+    mw.report(walk, case, HOUSING, "done", "CCTV fitted.")
     walk.complete(case, "monitor_actions", COUNCIL, {"actions_completed": "all_done"})
     assert walk.status(case, KEY) == "completed"
     assert walk.facts(case, "asb_review")["case_review"].details["actions_completed"] == "all_done"
@@ -207,8 +230,7 @@ def test_no_landlord_hate_threshold_no_further_action(walk):
     to_decision(walk, case, housing=False, recorded=[("2030-02-14", "2030-02-14", POLICE, "hate")])
     walk.complete(case, "threshold_decision", COUNCIL, decision())
     walk.complete(case, "letter_met", COUNCIL, {"letter_met_on": "2030-03-21", "victim_invited": "not_invited"})
-    walk.complete(case, "review_meeting", COUNCIL, {**MEETING, "review_outcome": "no_further_action",
-                                                    "action_owners": [], "actions_due_on": None})
+    hold_review(walk, case, answers={"review_outcome": "no_further_action"}, actions=())
     walk.complete(case, "outcome_letter", COUNCIL, {"outcome_letter_on": "2030-04-15"})
     assert review_status(walk, case) == "no_further_action"
     walk.complete(case, "outcome_appeal_window", COUNCIL, no_appeal())
@@ -289,8 +311,7 @@ def test_threshold_appeal_upheld_then_review_appeal_not_upheld(walk):
     assert step["threshold_computed"]["default"].startswith("4 qualifying")
     walk.complete(case, "threshold_decision", COUNCIL, decision(decided="2030-05-06"))
     walk.complete(case, "letter_met", COUNCIL, {"letter_met_on": "2030-05-07", "victim_invited": "invited_to_attend"})
-    walk.complete(case, "review_meeting", COUNCIL, {**MEETING, "meeting_held_on": "2030-05-20",
-                                                    "review_outcome": "no_further_action"})
+    hold_review(walk, case, on="2030-05-20", answers={"review_outcome": "no_further_action"}, actions=())
     walk.complete(case, "outcome_letter", COUNCIL, {"outcome_letter_on": "2030-05-24"})
     walk.complete(case, "outcome_appeal_window", COUNCIL, {
         "appeal_received": True, "appeal_against": "outcome", "appeal_received_on": "2030-06-03",
@@ -306,7 +327,7 @@ def test_review_appeal_upheld_review_again_and_overdue_actions(walk):
     case = open_review(walk)
     to_decision(walk, case)
     to_review(walk, case)
-    walk.complete(case, "review_meeting", COUNCIL, MEETING)
+    hold_review(walk, case)
     walk.complete(case, "outcome_letter", COUNCIL, {"outcome_letter_on": "2030-04-15"})
     walk.complete(case, "outcome_appeal_window", COUNCIL, {
         "appeal_received": True, "appeal_against": "conduct_of_review", "appeal_received_on": "2030-04-29",
@@ -315,8 +336,9 @@ def test_review_appeal_upheld_review_again_and_overdue_actions(walk):
     walk.complete(case, "appeal_review", PANEL, {"appeal_decision": "upheld_refer_back", "appeal_reasons": "Policy.",
                                                  "appeal_decided_on": "2030-05-10"})
     assert review_status(walk, case) == "open"
-    walk.complete(case, "review_meeting", COUNCIL, {**MEETING, "meeting_held_on": "2030-05-20",
-                                                    "review_outcome": "recommendations"})
+    # Reviewed again at the panel's next meeting (the first meeting's open actions are carried to it as well).
+    hold_review(walk, case, on="2030-05-20", answers={"review_outcome": "recommendations"},
+                actions=((POLICE, "Dispersal order for the estate.", "2030-06-28"),))
     walk.complete(case, "outcome_letter", COUNCIL, {"outcome_letter_on": "2030-05-24"})
     assert review_status(walk, case) == "recommendations"
     # No appeal within 20 working days of the letter: the window closes by itself and follow-up starts.

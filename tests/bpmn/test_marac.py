@@ -1,10 +1,12 @@
-"""Walk-through of bpmn/marac.bpmn (high-risk domestic abuse: risk checklist -> MARAC referral -> screening ->
-IDVA contact and agency research -> meeting -> agency actions -> review at the next meeting, carrying open actions
-forward until every one is complete or not achievable).
+"""Walk-through of bpmn/marac.bpmn (high-risk domestic abuse: risk checklist -> MARAC referral -> screening, which
+lists the case for the next MARAC meeting while the IDVA contacts the victim and the agencies research -> the
+meeting records the outcome and agrees actions, each a step for its owner -> the case is reviewed at the next
+meeting while any action is open, open actions carried forward by the meeting, the steering group told after two
+carry-forwards).
 
 All dates are in the future (2030 for the original walk-through, 2027 for the carry-forward rounds) so that no
 deadline falls due while a step is being completed in "real" time; the deadlines are fired deliberately with
-walk.timers(at).
+walk.timers(at). Meetings are scheduled on those dates by the panel (tests/bpmn/meeting_walk.py).
 """
 from __future__ import annotations
 
@@ -13,21 +15,24 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
+from casework import meetings
 from models import CaseFact, CaseParticipant, Incident, Organisation, db
 from models.enums import ParticipantRole
+from tests.bpmn import meeting_walk as mw
 from tests.bpmn.conftest import utc
 
 PARTNERS = ("victim_care", "health", "city_homes", "probation", "vpp_panel")
+INVITED = ("notts_police", "victim_care", "health", "city_homes", "probation")
 RIC = ["ric_injury", "ric_frightened", "ric_afraid_of_harm", "ric_isolated", "ric_depressed", "ric_separation",
        "ric_child_contact", "ric_stalking", "ric_pregnancy", "ric_more_often", "ric_getting_worse",
        "ric_controlling", "ric_weapons", "ric_threats_to_kill", "ric_strangulation", "ric_sexual_abuse",
        "ric_other_perpetrators", "ric_harm_to_others", "ric_animals", "ric_financial",
        "ric_substance_mental_health", "ric_perpetrator_suicide", "ric_breached_orders", "ric_police_history"]
-REFERRAL_DATE = "2030-03-04"     # Monday: IDVA contact due Wednesday 6 March, 17:00 (GMT)
-MEETING_DATE = "2030-03-20"      # Wednesday: research due 13 March, 17:00
-NEXT_MEETING = "2030-04-17"      # Wednesday: review opens 16 April, 17:00 BST (16:00 UTC)
-ACTION_ORGS = {"idva": "victim_care", "police": "notts_police", "health": "health", "housing": "city_homes",
-               "probation": "probation"}
+REFERRAL_DATE = "2030-03-04"     # Monday: IDVA contact due Wednesday 6 March, research Monday 11 March, 17:00 (GMT)
+MEETING_DATE = "2030-03-20"      # Wednesday
+NEXT_MEETING = "2030-04-17"      # Wednesday
+HEARING = {"risk_analysis": "High risk of serious harm; children present", "flag_and_tag": True,
+           "linked_processes": ["child_protection"]}
 
 
 def checklist(yes: int, **extra) -> dict:
@@ -46,7 +51,7 @@ REFERRAL = {"referral_date": REFERRAL_DATE, "criteria": ["visible_high_risk"],
 
 
 def open_marac(walk, partners=PARTNERS, data=None) -> int:
-    walk.deploy("marac")
+    walk.deploy("panel_action", "marac")
     case = walk.open_case(partners=partners)
     walk.start(case, "marac", data)
     return case
@@ -57,9 +62,9 @@ def refer(walk, case, yes=16, referral_date=REFERRAL_DATE, **extra) -> None:
     walk.complete(case, "refer_to_marac", "notts_police", {**REFERRAL, "referral_date": referral_date})
 
 
-def list_case(walk, case, meeting_date=MEETING_DATE) -> None:
-    walk.complete(case, "screen_referral", "vpp_panel", {"screen_outcome": "accept", "meeting_date": meeting_date,
-                                                         "emergency_marac": False, "marac_case_number": "M-2030-014"})
+def list_case(walk, case, emergency=False) -> None:
+    walk.complete(case, "screen_referral", "vpp_panel", {"screen_outcome": "accept", "emergency_marac": emergency,
+                                                         "marac_case_number": "M-2030-014"})
 
 
 def research(walk, case, contact=True, contacted_on="2030-03-05") -> None:
@@ -73,31 +78,9 @@ def research(walk, case, contact=True, contacted_on="2030-03-05") -> None:
                                                       f"{code}_research": f"{code}: fact - prior incidents"})
 
 
-def meeting(walk, case, actions=("idva", "police", "health", "housing", "probation"), held_on=MEETING_DATE,
-            next_on=NEXT_MEETING, idva_due="2030-03-22", due="2030-04-10") -> None:
-    data = {"meeting_held_on": held_on, "confidentiality_read": True,
-            "attending_agencies": ["police", "victim_services", "health", "housing", "probation"],
-            "risk_analysis": "High risk of serious harm; children present", "flag_and_tag": True,
-            "linked_processes": ["child_protection"], "next_meeting_on": next_on,
-            "idva_action": "Feed back to the victim and update the safety plan", "idva_action_due": idva_due}
-    for code in actions:
-        if code != "idva":
-            data[f"{code}_action"] = f"{code} action"
-            data[f"{code}_action_due"] = due
-    walk.complete(case, "hold_meeting", "vpp_panel", data)
-
-
-def report(walk, case, code, status, update="reported to coordinator", reason=None) -> None:
-    """An agency reports on its MARAC action (open, in_progress, done or not_achievable)."""
-    data = {f"{code}_action_status": status, f"{code}_action_update": update}
-    if reason:
-        data[f"{code}_action_reason"] = reason
-    walk.complete(case, f"update_{code}_action", ACTION_ORGS[code], data)
-
-
-def review_form(walk, case) -> dict:
-    """The review step's read-only fields: what each agency reported and where each action stands."""
-    return {f["id"]: f["default"] for f in walk.step(case, "review_actions", "vpp_panel")["form"]["fields"]}
+def shown(walk, case, bpmn_id) -> dict:
+    """A step's read-only fields."""
+    return {f["id"]: f["default"] for f in walk.step(case, bpmn_id, "vpp_panel")["form"]["fields"]}
 
 
 def risk_level(walk, case) -> str:
@@ -107,7 +90,7 @@ def risk_level(walk, case) -> str:
 # ------------------------------------------------------------------ main route
 
 
-def test_main_route_heard_actions_done_and_reviewed(walk):
+def test_main_route_listed_heard_actions_done_and_reviewed(walk):
     case = open_marac(walk)
     refer(walk, case, yes=16)
     assert risk_level(walk, case) == "high"
@@ -119,50 +102,83 @@ def test_main_route_heard_actions_done_and_reviewed(walk):
     list_case(walk, case)
     items = {t["bpmn_id"]: t for t in walk.ready(case, "notts_police")}
     assert items["contact_victim"]["due_at"] == "2030-03-06T17:00:00+00:00"
-    for code in ("police", "health", "housing", "probation"):
-        assert items[f"research_{code}"]["due_at"] == "2030-03-13T17:00:00+00:00", code
+    for code in ("police", "health", "housing", "probation"):   # 5 working days after the referral
+        assert items[f"research_{code}"]["due_at"] == "2030-03-11T17:00:00+00:00", code
+    # Listed when accepted: the meeting step waits for the next MARAC meeting while the research comes in, and only
+    # the meeting completes it.
+    assert items["hold_meeting"]["organisation"] == "vpp_panel"
+    mw.not_from_my_work(walk, case, "hold_meeting", "vpp_panel", HEARING)
+    meeting = mw.schedule("marac", MEETING_DATE, invite=INVITED)
+    listed = mw.entry(meeting, case)
+    assert listed.source == "process"
+    assert listed.reason == "Visible high risk (risk score 16): Strangulation and threats to kill after separation"
     research(walk, case)
     assert walk.facts(case, "referral")["idva"].status == "support_plan"
-    assert "hold_meeting" in walk.ready_ids(case)
+    assert [s.bpmn_id for s in meetings.research(listed)] == [
+        "research_police", "research_health", "research_housing", "research_probation"]   # in the agenda pack
 
-    meeting(walk, case)
+    mw.hear(meeting, case, HEARING, actions=(
+        ("victim_care", "Feed back to the victim and update the safety plan", "2030-03-22"),
+        ("notts_police", "Serve a domestic violence protection notice", "2030-04-10"),
+        ("city_homes", "Fit a sanctuary scheme", "2030-04-10")))
     fact = walk.facts(case, "marac")["referral"]
     assert fact.status == "heard" and fact.completed_at is not None
+    assert fact.details["heard_on"] == MEETING_DATE and fact.details["actions_agreed"] == 3
     assert fact.details["risk_score"] == 16 and fact.details["repeat_window_ends"] == "2031-03-04"
-    actions = walk.facts(case, "panel_action")
-    assert set(actions) == {f"marac-{MEETING_DATE}-{c}" for c in ACTION_ORGS}
-    police = actions[f"marac-{MEETING_DATE}-police"]
-    assert police.status == "open" and police.label == "police action"
-    assert police.owner_organisation.code == "notts_police" and police.due_at.date().isoformat() == "2030-04-10"
-    assert actions[f"marac-{MEETING_DATE}-idva"].owner_organisation.code == "victim_care"
-
-    items = {t["bpmn_id"]: t for t in walk.ready(case, "notts_police")}
-    assert items["update_police_action"]["due_at"].startswith("2030-04-10")
-    for code in ACTION_ORGS:
-        if code == "housing":
-            report(walk, case, code, "not_achievable", reason="No social housing stock in the area")
-        else:
-            report(walk, case, code, "done")
-    walk.complete(case, "circulate_minutes", "vpp_panel", {"minutes_sent_on": "2030-03-22"})
+    # Three actions open: the case is to be reviewed at the next meeting (none scheduled yet).
+    ready = walk.ready_ids(case)
+    assert "review_actions" in ready and "escalate_steering" not in ready
+    assert shown(walk, case, "review_actions")["actions_before_review"].startswith(
+        "3 open or in progress, 0 done, 0 not achievable")
+    mw.not_from_my_work(walk, case, "review_actions", "vpp_panel")
     assert walk.status(case, "marac") == "running"
-    assert "review_actions" not in walk.ready_ids(case)
 
-    walk.timers(utc("2030-04-16T15:00:00"))  # before the day-before-the-meeting deadline
-    assert "review_actions" not in walk.ready_ids(case)
-    walk.timers(utc("2030-04-16T16:30:00"))
-    form = review_form(walk, case)
-    assert (form["outstanding_actions"], form["open_actions"]) == ("False", "none")
-    assert form["housing_action_state"] == "not_achievable"
-    assert form["housing_reported"] == ("reported not_achievable: reported to coordinator "
-                                        "(not achievable because: No social housing stock in the area)")
-    walk.complete(case, "review_actions", "vpp_panel", {"actions_decision": "close", "escalate_to_steering": False})
+    # Each action is a step for its owner.
+    mw.report(walk, case, "victim_care", "done", "Fed back on 21 March")
+    mw.report(walk, case, "notts_police", "done", "Notice served")
+    mw.report(walk, case, "city_homes", "not_achievable", "Landlord refuses the works",
+              reason="The landlord will not allow a sanctuary scheme; a management move is offered instead")
+    assert meetings.summary(case, "marac") == {"open": 0, "done": 2, "not_achievable": 1, "carried": 0}
+
+    following = mw.schedule("marac", NEXT_MEETING, invite=INVITED)
+    assert mw.entry(following, case).source == "process"      # the review; nothing left open to carry
+    mw.hear(following, case, {"risk_now": "Reduced: moved to a safe address"})
     assert walk.status(case, "marac") == "completed"
-    actions = walk.facts(case, "panel_action")
-    # not achievable is the reporting convention's not_done, with the reason kept
-    assert actions[f"marac-{MEETING_DATE}-housing"].status == "not_done"
-    assert actions[f"marac-{MEETING_DATE}-housing"].details["reason"] == "No social housing stock in the area"
-    assert all(actions[f"marac-{MEETING_DATE}-{c}"].status == "done" for c in ACTION_ORGS if c != "housing")
-    assert all(a.completed_at is not None for a in actions.values())
+    referral = walk.facts(case, "marac")["referral"]
+    assert referral.status == "heard" and referral.details["actions_closed"] is True
+    assert (referral.details["actions_done"], referral.details["actions_not_achievable"]) == (2, 1)
+    assert referral.details["repeat_window_ends"] == "2031-03-04"
+
+
+def test_the_reason_for_listing_names_every_criterion_the_repeat_and_an_emergency_marac(walk):
+    case = open_marac(walk)
+    earlier_referral(walk, case, "2029-09-02T10:00:00+00:00")
+    walk.complete(case, "identify_risk", "notts_police", checklist(15))
+    walk.complete(case, "refer_to_marac", "notts_police", {
+        **REFERRAL, "criteria": ["visible_high_risk", "repeat"], "referral_reasons": "New assault"})
+    list_case(walk, case, emergency=True)
+    meeting = mw.schedule("marac", MEETING_DATE, invite=INVITED)
+    assert mw.entry(meeting, case).reason == (
+        "Visible high risk, Repeat (risk score 15); repeat: referred within 12 months of the last referral; "
+        "emergency MARAC: New assault")
+
+
+def test_the_meeting_may_hear_the_case_before_the_research_is_in(walk):
+    """The research steps close when the case is heard; the IDVA still contacts the victim."""
+    case = open_marac(walk)
+    refer(walk, case)
+    list_case(walk, case)
+    meeting = mw.schedule("marac", MEETING_DATE, invite=INVITED)
+    walk.complete(case, "research_police", "notts_police", {"police_holds_info": "no_trace"})
+    mw.hear(meeting, case, HEARING)   # no actions agreed
+    ready = walk.ready_ids(case)
+    assert not {"research_health", "research_housing", "research_probation", "review_actions"} & ready
+    assert "contact_victim" in ready
+    referral = walk.facts(case, "marac")["referral"]
+    assert referral.status == "heard" and referral.details["actions_closed"] is True
+    assert walk.status(case, "marac") == "running"
+    walk.complete(case, "contact_victim", "victim_care", {"first_contact_on": "2030-03-05", "idva_outcome": "no_contact"})
+    assert walk.status(case, "marac") == "completed"
 
 
 # ------------------------------------------------------------------ threshold gateway
@@ -269,181 +285,96 @@ def test_screening_return_and_transfer(walk, outcome, status, reason):
     assert (fact.status, fact.details["reason"], fact.details["risk_score"]) == (status, reason, 14)
     assert fact.completed_at is not None
 
-
-# ------------------------------------------------------------------ actions (inclusive gateway)
-
-
-def test_only_agencies_given_actions_get_a_step(walk):
-    case = open_marac(walk)
-    refer(walk, case)
-    list_case(walk, case)
-    research(walk, case)
-    meeting(walk, case, actions=("idva", "housing"))
-    ready = walk.ready_ids(case)
-    assert {"update_idva_action", "update_housing_action", "circulate_minutes"} <= ready
-    assert not {"update_police_action", "update_health_action", "update_probation_action"} & ready
-    assert set(walk.facts(case, "panel_action")) == {f"marac-{MEETING_DATE}-idva", f"marac-{MEETING_DATE}-housing"}
-    report(walk, case, "idva", "done", "Fed back on 21 March")
-    walk.complete(case, "circulate_minutes", "vpp_panel", {"minutes_sent_on": "2030-03-21"})
-    walk.timers(utc("2030-04-17T09:00:00"))
-    # Housing has not reported by the next meeting: its step closed with the review, which minutes it, carries
-    # it forward and escalates now (the review may escalate before the second carry-forward).
-    assert "update_housing_action" not in walk.ready_ids(case)
-    assert review_form(walk, case)["housing_reported"] == "nothing reported this round: stays open"
-    walk.complete(case, "review_actions", "vpp_panel", {"actions_decision": "carry_forward", "escalate_to_steering": True,
-                                                        "next_meeting_on": "2030-05-15",
-                                                        "review_notes": "Housing has not reported"})
-    item = walk.step(case, "escalate_steering", "vpp_panel")
-    assert item["required_role"] == "manager"
-    assert walk.post(f"/tasks/{item['id']}/complete", {"data": {"escalation_notes": "x"}},
-                     org="vpp_panel").status_code == 403
-    walk.complete(case, "escalate_steering", "vpp_panel", {"escalation_notes": "Raised with steering group"},
-                  role="manager")
-    assert walk.status(case, "marac") == "running"  # still waiting for Housing
-    assert walk.step(case, "update_housing_action", "city_homes")["due_at"] == "2030-05-14T16:00:00+00:00"
-    report(walk, case, "housing", "done", "Sanctuary scheme fitted")
-    assert walk.facts(case, "panel_action")[f"marac-{MEETING_DATE}-housing"].status == "done"
-    walk.timers(utc("2030-05-14T16:30:00"))
-    walk.complete(case, "review_actions", "vpp_panel", {"actions_decision": "close"})
-    assert walk.status(case, "marac") == "completed"
-
-
 # ------------------------------------------------------------------ carrying open actions forward (2027)
 
 REFERRED_2027 = "2027-03-01"     # Monday
-MET_2027 = "2027-03-10"          # Wednesday: the meeting that agreed the actions
-NEXT_2027 = "2027-03-30"         # Tuesday after Easter: its review opens Thursday 25 March, 17:00 GMT
-SECOND_2027 = "2027-04-26"       # Monday: its review opens Friday 23 April, 17:00 BST
-THIRD_2027 = "2027-05-25"        # Tuesday: its review opens Monday 24 May, 17:00 BST
+MET_2027 = "2027-03-10"          # Wednesday: the meeting that agrees the actions
+NEXT_2027 = "2027-03-30"
+SECOND_2027 = "2027-04-26"
+THIRD_2027 = "2027-05-25"
 
 
-def heard_2027(walk, actions=("idva", "police", "housing")) -> int:
-    """A case heard on 10 March 2027 with actions for the IDVA, Police and Housing, minutes circulated."""
+def heard_2027(walk) -> int:
+    """A case heard on 10 March 2027 with actions for the IDVA service, the police and housing."""
     case = open_marac(walk)
     refer(walk, case, referral_date=REFERRED_2027)
-    list_case(walk, case, meeting_date=MET_2027)
+    list_case(walk, case)
+    meeting = mw.schedule("marac", MET_2027, invite=INVITED)
     research(walk, case, contacted_on="2027-03-02")
-    meeting(walk, case, actions=actions, held_on=MET_2027, next_on=NEXT_2027, idva_due="2027-03-12",
-            due="2027-03-24")
-    walk.complete(case, "circulate_minutes", "vpp_panel", {"minutes_sent_on": "2027-03-11"})
+    mw.hear(meeting, case, HEARING, actions=(
+        ("victim_care", "Feed back to the victim", "2027-03-12"),
+        ("notts_police", "Vary the bail conditions", "2027-03-24"),
+        ("city_homes", "Fit a sanctuary scheme", "2027-03-24")))
     return case
 
 
-def action(walk, case, code):
-    return walk.facts(case, "panel_action")[f"marac-{MET_2027}-{code}"]
-
-
-def test_an_action_in_progress_is_carried_forward_and_escalates_after_two_carry_forwards(walk):
+def test_open_actions_are_carried_forward_and_the_steering_group_is_told_after_two_carry_forwards(walk):
     case = heard_2027(walk)
-    assert walk.step(case, "update_housing_action", "city_homes")["due_at"].startswith("2027-03-24")
-    report(walk, case, "police", "done", "Warning notice served")
-    report(walk, case, "housing", "in_progress", "Sanctuary scheme survey booked")
-    housing = action(walk, case, "housing")
-    assert (housing.status, housing.completed_at, housing.details["reported"]) == ("open", None, "in_progress")
-    assert action(walk, case, "police").status == "done"
+    mw.report(walk, case, "notts_police", "done", "Bail conditions varied")
+    mw.report(walk, case, "city_homes", "in_progress", "Sanctuary scheme survey booked")
+    assert mw.action(case, "city_homes").state == "in_progress"
 
-    # The review opens the working day before the meeting on Tuesday 30 March 2027; Easter Monday (29) and Good
-    # Friday (26) are bank holidays, so it opens on Thursday 25 March at 17:00 (GMT), and this round's update
-    # steps close then: the IDVA, who has not reported, loses this step.
-    walk.timers(utc("2027-03-25T16:59:00"))
-    assert "review_actions" not in walk.ready_ids(case)
-    assert "update_idva_action" in walk.ready_ids(case)
-    walk.timers(utc("2027-03-25T17:01:00"))
-    assert "update_idva_action" not in walk.ready_ids(case)
-    form = review_form(walk, case)
-    assert form["housing_reported"] == "reported in_progress: Sanctuary scheme survey booked"
-    assert form["housing_action_state"] == "in_progress"
-    assert form["police_reported"] == "reported done: Warning notice served"
-    assert form["police_action_state"] == "done"
-    assert form["idva_reported"] == "nothing reported this round: stays open"
-    assert form["health_reported"] == "no action" and form["health_action_state"] is None
-    assert (form["open_actions"], form["outstanding_actions"]) == ("IDVA, Housing", "True")
-
-    walk.complete(case, "review_actions", "vpp_panel", {"actions_decision": "carry_forward", "next_meeting_on": SECOND_2027,
-                                                        "review_notes": "IDVA and Housing actions carried forward"})
-    # The first carry-forward: the open actions go back to their agencies, due when the next review opens
-    # (Friday 23 April, 17:00 BST: the meeting is on a Monday, so the deadline crosses the weekend).
-    items = {t["bpmn_id"]: t for t in walk.ready(case)}
-    assert items["update_housing_action"]["due_at"] == "2027-04-23T16:00:00+00:00"
-    assert items["update_idva_action"]["due_at"] == "2027-04-23T16:00:00+00:00"
-    assert items["update_housing_action"]["organisation"] == "city_homes"
-    assert not {"update_police_action", "escalate_steering"} & set(items)
-    housing = action(walk, case, "housing")
-    assert housing.status == "open" and housing.details["carry_forwards"] == 1
-    assert housing.due_at.isoformat().startswith("2027-04-23T16:00")
+    # The next meeting: the review and the carried actions are one agenda entry.
+    second = mw.schedule("marac", NEXT_2027, invite=INVITED)
+    entry = mw.entry(second, case)
+    assert entry.work_item_id is not None and [i.case_id for i in second.items].count(case) == 1
+    assert (mw.action(case, "city_homes").carried, mw.action(case, "victim_care").carried) == (1, 1)
+    mw.hear(second, case, {"risk_now": "Unchanged"})
+    ready = walk.ready_ids(case)
+    assert "review_actions" in ready and "escalate_steering" not in ready   # carried once
     assert walk.status(case, "marac") == "running"
 
-    report(walk, case, "idva", "done", "Safety plan updated with the victim")
-    report(walk, case, "housing", "in_progress", "Works ordered")
-    walk.timers(utc("2027-04-23T15:59:00"))
-    assert "review_actions" not in walk.ready_ids(case)  # every report is in, but the review waits for its day
-    walk.timers(utc("2027-04-23T16:30:00"))
-    form = review_form(walk, case)
-    assert form["housing_reported"] == "reported in_progress: Works ordered"
-    assert form["police_reported"] == "closed earlier: done"
-    assert (form["open_actions"], form["idva_action_state"]) == ("Housing", "done")
-    walk.complete(case, "review_actions", "vpp_panel", {"actions_decision": "carry_forward", "next_meeting_on": THIRD_2027})
-    # The second consecutive carry-forward escalates to the steering group: a step for the MARAC manager, while
-    # Housing gets its action again for the meeting on 25 May.
+    mw.report(walk, case, "victim_care", "done", "Safety plan updated with the victim")
+    third = mw.schedule("marac", SECOND_2027, invite=INVITED)
+    assert mw.action(case, "city_homes").carried == 2
+    mw.hear(third, case, {"risk_now": "Unchanged"})
+    # Carried forward to a second meeting: the MARAC manager tells the steering group, and the case stays on the
+    # next meeting's agenda meanwhile.
     escalation = walk.step(case, "escalate_steering", "vpp_panel")
     assert escalation["required_role"] == "manager"
-    assert walk.step(case, "update_housing_action", "city_homes")["due_at"] == "2027-05-24T16:00:00+00:00"
-    assert action(walk, case, "housing").details["carry_forwards"] == 2
+    assert walk.post(f"/tasks/{escalation['id']}/complete", {"data": {"escalation_notes": "x"}},
+                     org="vpp_panel").status_code == 403
     walk.complete(case, "escalate_steering", "vpp_panel", {"escalation_notes": "Housing: raised with the steering group"},
                   role="manager")
-    assert walk.status(case, "marac") == "running"
-    # Housing reports nothing this time: the review shows no report (not last round's) and the action stays open.
-    walk.timers(utc("2027-05-24T16:30:00"))
-    assert "update_housing_action" not in walk.ready_ids(case)
-    form = review_form(walk, case)
-    assert form["housing_reported"] == "nothing reported this round: stays in_progress"
-    assert (form["housing_action_state"], form["open_actions"]) == ("in_progress", "Housing")
-    assert action(walk, case, "housing").status == "open"
+    assert "review_actions" in walk.ready_ids(case)
+
+    mw.report(walk, case, "city_homes", "done", "Works completed")
+    fourth = mw.schedule("marac", THIRD_2027, invite=INVITED)
+    mw.hear(fourth, case, {"risk_now": "Reduced"})
+    assert walk.status(case, "marac") == "completed"
+    referral = walk.facts(case, "marac")["referral"]
+    assert referral.details["actions_closed"] is True and referral.details["actions_done"] == 3
+    assert referral.details["repeat_window_ends"] == "2028-03-01"
 
 
-def test_not_achievable_needs_a_reason_and_the_case_closes_only_when_every_action_is_closed(walk):
+def test_the_review_may_tell_the_steering_group_sooner(walk):
     case = heard_2027(walk)
-    report(walk, case, "idva", "done", "Fed back to the victim")
-    report(walk, case, "police", "in_progress", "Bail conditions being varied")
-    # "Not achievable" without a reason is routed back: the Housing step comes back, saying why.
-    report(walk, case, "housing", "not_achievable", "Landlord refuses the works")
-    back = walk.step(case, "update_housing_action", "city_homes")
-    check = {f["id"]: f["default"] for f in back["form"]["fields"]}["housing_action_check"]
-    assert check.startswith("A reason is needed")
-    assert action(walk, case, "housing").status == "open"
-    report(walk, case, "housing", "not_achievable", "Landlord refuses the works",
-           reason="The landlord will not allow a sanctuary scheme; a management move is offered instead")
-    housing = action(walk, case, "housing")
-    assert housing.status == "not_done" and housing.completed_at is not None
-    assert housing.details["reason"].startswith("The landlord will not allow")
-    assert housing.details["reported"] == "not_achievable"
+    second = mw.schedule("marac", NEXT_2027, invite=INVITED)
+    mw.hear(second, case, {"escalate_to_steering": True})
+    assert walk.step(case, "escalate_steering", "vpp_panel")["required_role"] == "manager"
+    assert "review_actions" in walk.ready_ids(case)
 
-    walk.timers(utc("2027-03-25T17:30:00"))
-    # Closing while the Police action is still in progress is refused: the review comes back.
-    walk.complete(case, "review_actions", "vpp_panel", {"actions_decision": "close"})
-    assert review_form(walk, case)["open_actions"] == "Police"
-    assert walk.status(case, "marac") == "running"
-    # So is carrying forward without the next meeting's date.
-    walk.complete(case, "review_actions", "vpp_panel", {"actions_decision": "carry_forward"})
-    walk.complete(case, "review_actions", "vpp_panel", {"actions_decision": "carry_forward", "next_meeting_on": SECOND_2027})
-    assert walk.ready_ids(case) >= {"update_police_action"}
-    assert not {"update_idva_action", "update_housing_action"} & walk.ready_ids(case)
-    report(walk, case, "police", "done", "Bail conditions varied at court")
-    walk.timers(utc("2027-04-23T16:30:00"))
-    form = review_form(walk, case)
-    assert (form["outstanding_actions"], form["open_actions"]) == ("False", "none")
-    walk.complete(case, "review_actions", "vpp_panel", {"actions_decision": "close", "review_notes": "All actions closed"})
+
+def test_not_achievable_needs_a_reason_and_the_case_closes_only_when_no_action_is_open(walk):
+    case = heard_2027(walk)
+    mw.report(walk, case, "victim_care", "done", "Fed back to the victim")
+    mw.report(walk, case, "notts_police", "in_progress", "Bail conditions being varied")
+    owned = next(t for t in walk.ready(case, "city_homes") if t["bpmn_id"] == "report_action")
+    refused = walk.post(f"/tasks/{owned['id']}/complete", {"data": {
+        "action_state": "not_achievable", "action_update": "Landlord refuses the works"}}, org="city_homes")
+    assert refused.status_code == 422 and "not_achievable_reason" in refused.json["errors"]
+    mw.report(walk, case, "city_homes", "not_achievable", "Landlord refuses the works",
+              reason="The landlord will not allow a sanctuary scheme; a management move is offered instead")
+    second = mw.schedule("marac", NEXT_2027, invite=INVITED)
+    mw.hear(second, case, {})
+    assert "review_actions" in walk.ready_ids(case)   # the police action is still in progress
+    mw.report(walk, case, "notts_police", "done", "Bail conditions varied at court")
+    third = mw.schedule("marac", SECOND_2027, invite=INVITED)
+    mw.hear(third, case, {})
     assert walk.status(case, "marac") == "completed"
     assert "escalate_steering" not in walk.ready_ids(case)   # one carry-forward only
-    # Each action's final state is a fact; the referral fact says the actions are closed and when the repeat
-    # window (12 months from the referral) ends.
-    final = {code: (f.status, f.completed_at is not None) for code, f in walk.facts(case, "panel_action").items()}
-    assert final == {f"marac-{MET_2027}-idva": ("done", True), f"marac-{MET_2027}-police": ("done", True),
-                     f"marac-{MET_2027}-housing": ("not_done", True)}
     referral = walk.facts(case, "marac")["referral"]
-    assert referral.status == "heard"
-    assert referral.details["actions_closed"] is True and referral.details["carry_forwards"] == 1
-    assert referral.details["repeat_window_ends"] == "2028-03-01"
+    assert (referral.details["actions_done"], referral.details["actions_not_achievable"]) == (2, 1)
 
 
 # ------------------------------------------------------------------ deadlines
@@ -462,26 +393,7 @@ def test_idva_contact_deadline_goes_to_the_victim_services_manager(walk):
     # Non-interrupting: the contact step is still there and the process goes on.
     research(walk, case)
     assert "hold_meeting" in walk.ready_ids(case)
-
-
-def test_minutes_deadline_goes_to_the_panel_manager(walk):
-    case = open_marac(walk)
-    refer(walk, case)
-    list_case(walk, case)
-    research(walk, case)
-    meeting(walk, case, actions=("idva",))
-    walk.timers(utc("2030-03-25T16:00:00"))
-    assert "chase_minutes" not in walk.ready_ids(case)
-    walk.timers(utc("2030-03-25T17:30:00"))
-    item = walk.step(case, "chase_minutes", "vpp_panel")
-    assert item["required_role"] == "manager"
-    walk.complete(case, "chase_minutes", "vpp_panel", {"minutes_chase_notes": "Sent today"}, role="manager")
-    walk.complete(case, "circulate_minutes", "vpp_panel", {"minutes_sent_on": "2030-03-26"})
-    report(walk, case, "idva", "done", "Fed back")
-    walk.timers(utc("2030-04-17T09:00:00"))
-    # every action is complete: G2 closes the case even when the review chose to carry forward
-    walk.complete(case, "review_actions", "vpp_panel", {"actions_decision": "carry_forward", "outstanding_actions": True})
-    assert walk.status(case, "marac") == "completed"
+    assert walk.status(case, "marac") == "running"
 
 
 # ------------------------------------------------------------------ unassigned agency

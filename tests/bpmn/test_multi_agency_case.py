@@ -2,7 +2,8 @@
 lead organisation records the concern and agrees a plan, each agency with an action reports on it (a
 multi-instance step per agency), the lead reviews; open actions are carried forward, an action carried forward
 twice in a row goes to the lead organisation's managers, and the plan closes with a reason (the Casebook case
-stays open). Every step through the API, by the organisation it went to.
+stays open). The lead may also refer the case to a panel, which discusses it at its next meeting while the plan goes
+on (tests/bpmn/meeting_walk.py holds the meeting). Every step through the API, by the organisation it went to.
 
 Dates are in 2027 so that no deadline passes by itself: timers fire only through walk.timers(at).
 """
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from casework import meetings
 from models import WorkflowInstance, db
+from tests.bpmn import meeting_walk as mw
 from tests.bpmn.conftest import utc
 
 KEY = "multi_agency_case"
@@ -222,3 +225,50 @@ def test_a_round_without_actions_goes_straight_to_the_review(walk):
     walk.complete(case, "close_plan", POLICE, {**CLOSE, "close_reason": "transferred"})
     assert walk.status(case, KEY) == "completed"
     assert set(facts(walk, case)) == {"outcome"} and facts(walk, case)["outcome"].status == "transferred"
+
+
+REFERRAL = {"panel": "vulnerable_persons_panel", "panel_reason": "Family at risk of eviction; four agencies involved."}
+
+
+def test_the_lead_refers_the_case_to_a_panel_and_the_plan_goes_on(walk):
+    walk.deploy("panel_action")
+    case = start(walk, COUNCIL, "council", case_type="troubled_families")
+    step = walk.step(case, "agree_plan", COUNCIL)
+    refused = walk.post(f"/tasks/{step['id']}/complete",
+                        {"data": {**plan(housing="Tenancy support."), "panel": "vulnerable_persons_panel"}}, org=COUNCIL)
+    assert refused.status_code == 422 and "panel_reason" in refused.json["errors"]   # a referral needs its reason
+    walk.complete(case, "agree_plan", COUNCIL, {**plan(housing="Tenancy support."), **REFERRAL})
+    # The plan goes on (housing reports on its action) while the case waits for the panel's next meeting.
+    assert set(report_steps(walk, case, COUNCIL)) == {"housing"}
+    waiting = walk.step(case, "discuss_at_panel", "vpp_panel")
+    assert waiting["candidate_groups"] == ["service:vulnerable_persons_panel"]
+    mw.not_from_my_work(walk, case, "discuss_at_panel", "vpp_panel", {"panel_outcome": "x"})
+    referral = facts(walk, case)["panel-1"]
+    assert (referral.status, referral.details["panel"]) == ("open", "vulnerable_persons_panel")
+    meeting = mw.schedule("vulnerable_persons_panel", "2027-03-11", invite=(COUNCIL, HOUSING, HEALTH))
+    assert mw.entry(meeting, case).reason == REFERRAL["panel_reason"]
+    mw.hear(meeting, case, {"panel_outcome": "Support the plan; health to review the children."},
+            actions=((HEALTH, "GP review of the children.", "2027-03-25"),))
+    referral = facts(walk, case)["panel-1"]
+    assert referral.status == "discussed" and referral.completed_at is not None
+    assert referral.details["meeting_held_on"] == "2027-03-11" and referral.details["actions_agreed"] == 1
+    # The panel's action is its own (a step for health, carried forward by the panel's meetings while open).
+    mw.report(walk, case, HEALTH, "done", "Reviewed by the GP.")
+    assert meetings.summary(case, "vulnerable_persons_panel") == {"open": 0, "done": 1, "not_achievable": 0,
+                                                                   "carried": 0}
+    report(walk, case, "housing")
+    walk.complete(case, "review_plan", COUNCIL, {"review_notes": "Housed; panel advice followed.",
+                                                 "review_decision": "close"})
+    walk.complete(case, "close_plan", COUNCIL, CLOSE)
+    assert walk.status(case, KEY) == "completed"
+    assert facts(walk, case)["outcome"].status == "objectives_met"
+
+
+def test_a_panel_nobody_provides_here_waits_for_the_lead_and_the_plan_goes_on(walk):
+    case = start(walk, POLICE, "police", case_type="cse")
+    walk.complete(case, "agree_plan", POLICE, {**plan(), "panel": "complex_persons_panel",
+                                               "panel_reason": "Exploitation across three agencies."})
+    (waiting,) = [t for t in walk.ready(case, POLICE) if t["bpmn_id"] == "discuss_at_panel"]
+    assert waiting["organisation"] is None and waiting["unassigned_reason"]
+    walk.step(case, "review_plan", POLICE)   # a round without actions goes straight to the review
+    assert walk.status(case, KEY) == "running"

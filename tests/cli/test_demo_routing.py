@@ -1,14 +1,20 @@
 """Every shipped process, walked in the demo partnership through the API: each step goes to the organisation
 that provides its service in the case's area (victim support to Nottinghamshire Victim Services, not the
-IDVA service; a Mansfield case to Mansfield's panel), and no process stops in error."""
+IDVA service; a Mansfield case to Mansfield's panel), and no process stops in error. A meeting step is done at
+its meeting: the panel it went to records the case's outcome there (on the demo MARAC, or a meeting it schedules)."""
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import count
 
 import pytest
 from sqlalchemy import select
 
-from casework import tokens
+from casework import meetings, tokens
 from cli.demo import sample_answers
-from models import CaseType, Organisation, User, WorkflowInstance, db
+from models import CaseType, Organisation, User, WorkflowInstance, WorkItem, db
+from models.meetings import AgendaItem
+from workflows import panels
 
 # Who should get a step for each service, by area (from the business case's partnership).
 EXPECTED = {
@@ -79,6 +85,25 @@ class Demo:
                                 headers={"Authorization": f"Bearer {self.tokens[user.id]}"})
 
 
+_LATER = count(30)
+
+
+def at_meeting(doer: User, step_id: int, answers: dict) -> None:
+    """The panel records the case's outcome at the meeting the step is listed on (else one it schedules)."""
+    item = db.session.scalar(select(AgendaItem).where(AgendaItem.work_item_id == step_id))
+    if item is None:
+        step = db.session.get(WorkItem, step_id)
+        starts = datetime.now(UTC) + timedelta(days=next(_LATER))
+        meeting = meetings.schedule(doer, step.meeting_type, starts, chair="Walk-through chair", place="Room 1")
+        item = next(i for i in meeting.items if i.work_item_id == step_id)
+    meeting = item.meeting
+    if meetings.attendee(meeting, doer) is None:
+        meetings.attend(doer, meeting)
+    meetings.write_minutes(doer, item, "Walk-through minutes.")
+    panels.record_outcome(doer, item, answers, "Heard")
+    db.session.commit()
+
+
 def walk(demo: Demo, key: str, area: str) -> list[tuple[str, str | None]]:
     """Open a case in `area`, start `key`, do every step as the organisation it went to; returns the steps."""
     lead = demo.user(LEADS[key](area), "practitioner")
@@ -115,12 +140,15 @@ def walk(demo: Demo, key: str, area: str) -> list[tuple[str, str | None]]:
                    "properties": {"multiple": "true" if f["multiple"] else ""}} for f in item["form"]["fields"]]
         answers = sample_answers(fields)
         answers.update({k: v for k, v in MAIN_ROUTE.items() if k in answers})
-        if key == "vulnerable_persons_panel" and "review_decision" in answers:
-            answers["review_decision"] = "close"  # the panel's own review, not the victim referral's
+        if key == "vulnerable_persons_panel" and item["bpmn_id"] == "review_plan":
+            answers["decision"] = "close"  # the panel's review closes (its first meeting opened a plan)
         if item["bpmn_id"] == "threshold_decision":   # nothing recorded on a walk-through case: judged met
             answers.update(decision="met_discretionary", override_reason="Persistent and harmful.")
-        response = demo.call("POST", f"/tasks/{item['id']}/complete", doer, {"data": answers})
-        assert response.status_code == 200, (key, item["bpmn_id"], response.json)
+        if db.session.get(WorkItem, item["id"]).meeting_type:
+            at_meeting(doer, item["id"], answers)
+        else:
+            response = demo.call("POST", f"/tasks/{item['id']}/complete", doer, {"data": answers})
+            assert response.status_code == 200, (key, item["bpmn_id"], response.json)
         done.append((item["bpmn_id"], item["organisation"]))
     instance = db.session.get(WorkflowInstance, started.json["instance_id"])
     db.session.refresh(instance)
