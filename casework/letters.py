@@ -65,7 +65,8 @@ def _require_lead(user: User | None) -> None:
 
 
 def upload(user: User | None, key: str, name: str | None, data: bytes, change_note: str | None) -> LetterTemplate:
-    """Store a new version of a letter (version 1 for a new key); audited. `user` None: the shipped defaults.
+    """Store a new version of a letter (version 1 for a new key); audited. `user` None: the shipped defaults
+    (loaded with the reference data, not audited).
 
     :raise NotPermitted: not a working-group lead
     :raise InvalidInput: a bad key, name, note or template, or the same file as the version in use
@@ -88,9 +89,10 @@ def upload(user: User | None, key: str, name: str | None, data: bytes, change_no
                          placeholders=json.dumps(used), change_note=note, created_by_id=user.id if user else None)
     db.session.add(row)
     db.session.flush()
-    audit.record("upload", user=user, object_type="letter_template", object_id=row.id,
-                 detail={"key": key, "version": version, "sha256": sha, "placeholders": used,
-                         "change_note": note})
+    if user is not None:   # the shipped defaults load with the reference data, which is not audited either
+        audit.record("upload", user=user, object_type="letter_template", object_id=row.id,
+                     detail={"key": key, "version": version, "sha256": sha, "placeholders": used,
+                             "change_note": note})
     return row
 
 

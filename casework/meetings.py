@@ -266,13 +266,24 @@ def next_meeting(type_code: str, organisation_id: int, after: datetime | None = 
         Meeting.starts_at > max(utcnow(), after or utcnow())).order_by(Meeting.starts_at).limit(1))
 
 
+def next_meeting_for_case(type_code: str, organisation_id: int, case_id: int,
+                          after: datetime | None = None) -> Meeting | None:
+    """The panel's next meeting still to start that has not yet heard this case (a meeting that recorded the
+    case's outcome early is passed over)."""
+    heard = exists().where(AgendaItem.meeting_id == Meeting.id, AgendaItem.case_id == case_id,
+                           AgendaItem.outcome_at.is_not(None))
+    return db.session.scalar(select(Meeting).join(MeetingType).where(
+        MeetingType.code == type_code, Meeting.organisation_id == organisation_id, Meeting.closed_at.is_(None),
+        Meeting.starts_at > max(utcnow(), after or utcnow()), ~heard).order_by(Meeting.starts_at).limit(1))
+
+
 def list_waiting(item: WorkItem) -> AgendaItem | None:
     """A meeting step that became ready goes on the next meeting of its type held by the organisation it is
     routed to (or joins that case's entry there); without such a meeting it waits to be listed."""
     if item.organisation_id is None or not item.meeting_type:
         return None
     db.session.flush()
-    meeting = next_meeting(item.meeting_type, item.organisation_id)
+    meeting = next_meeting_for_case(item.meeting_type, item.organisation_id, item.case_id)
     return _attach(meeting, item) if meeting is not None else None
 
 
@@ -308,26 +319,64 @@ def _list_waiting_steps(meeting: Meeting) -> None:
         _attach(meeting, item)
 
 
-def _carry_forward(meeting: Meeting) -> None:
-    """Cases whose actions from this panel's earlier meetings are still open go on the agenda."""
-    rows = db.session.scalars(select(MeetingAction).join(AgendaItem).join(Meeting).where(
-        MeetingAction.panel_organisation_id == meeting.organisation_id,
-        MeetingAction.meeting_type_id == meeting.meeting_type_id, MeetingAction.state.in_(OPEN_STATES),
-        Meeting.starts_at < meeting.starts_at).order_by(MeetingAction.case_id, MeetingAction.id)).all()
-    by_case: dict[int, list[MeetingAction]] = {}
-    for action in rows:
-        by_case.setdefault(action.case_id, []).append(action)
-    for case_id, actions in by_case.items():
-        entry = _listed(meeting, case_id)
-        reason = f"{len(actions)} action(s) still open, carried forward"
-        if entry is None:
-            meeting.items.append(AgendaItem(case_id=case_id, position=_next_position(meeting), source="carried",
-                                            reason=reason))
-        for action in actions:
-            action.carried += 1
-        audit.record("carry_forward", object_type="meeting", object_id=meeting.id, case_id=case_id,
-                     detail={"actions": [a.id for a in actions]})
+def _open_actions(meeting: Meeting, case_id: int | None = None) -> list[MeetingAction]:
+    """Open actions of this panel and meeting type (of one case, when given), with their meetings loaded."""
+    stmt = select(MeetingAction).where(MeetingAction.panel_organisation_id == meeting.organisation_id,
+                                       MeetingAction.meeting_type_id == meeting.meeting_type_id,
+                                       MeetingAction.state.in_(OPEN_STATES))
+    if case_id is not None:
+        stmt = stmt.where(MeetingAction.case_id == case_id)
+    return list(db.session.scalars(stmt.order_by(MeetingAction.case_id, MeetingAction.id)))
+
+
+def _last_meeting(action: MeetingAction) -> Meeting:
+    return (db.session.get(Meeting, action.carried_to_meeting_id) if action.carried_to_meeting_id
+            else action.agenda_item.meeting)
+
+
+def _heard(meeting: Meeting, case_id: int) -> bool:
+    return db.session.scalar(select(exists().where(AgendaItem.meeting_id == meeting.id,
+                                                   AgendaItem.case_id == case_id,
+                                                   AgendaItem.outcome_at.is_not(None)))) or False
+
+
+def _carry(target: Meeting, case_id: int, actions: list[MeetingAction]) -> None:
+    """Put the case on the target meeting with its open actions (each carried once more)."""
+    if _listed(target, case_id) is None:
+        target.items.append(AgendaItem(case_id=case_id, position=_next_position(target), source="carried",
+                                       reason=f"{len(actions)} action(s) still open, carried forward"))
+    for action in actions:
+        action.carried += 1
+        action.carried_to_meeting_id = target.id
     db.session.flush()
+    audit.record("carry_forward", object_type="meeting", object_id=target.id, case_id=case_id,
+                 detail={"actions": [a.id for a in actions]})
+
+
+def _carry_forward(meeting: Meeting) -> None:
+    """A new meeting takes the open actions whose last meeting (where they were agreed or last carried) heard
+    the case before it, with their cases."""
+    by_case: dict[int, list[MeetingAction]] = {}
+    for action in _open_actions(meeting):
+        last = _last_meeting(action)
+        if last.id != meeting.id and last.starts_at < meeting.starts_at and _heard(last, action.case_id):
+            by_case.setdefault(action.case_id, []).append(action)
+    for case_id, actions in by_case.items():
+        _carry(meeting, case_id, actions)
+
+
+def carry_after_outcome(item: AgendaItem) -> Meeting | None:
+    """Once a meeting has heard a case, its actions still open go to the panel's next meeting if one is
+    scheduled already (else to the next one scheduled)."""
+    meeting = item.meeting
+    actions = [a for a in _open_actions(meeting, item.case_id) if _last_meeting(a).id == meeting.id]
+    if not actions:
+        return None
+    target = next_meeting_for_case(meeting.meeting_type.code, meeting.organisation_id, item.case_id,
+                                   after=meeting.starts_at)
+    if target is not None:
+        _carry(target, item.case_id, actions)
+    return target
 
 
 def item_of(meeting: Meeting, item_id: object) -> AgendaItem:

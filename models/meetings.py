@@ -136,6 +136,8 @@ class MeetingAction(db.Model):
     update: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)   # why it is not achievable
     carried: Mapped[int] = mapped_column(Integer, default=0)   # meetings it was carried forward to
+    # The latest meeting it was carried to (None: still with the meeting that agreed it).
+    carried_to_meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id"))
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("workflow_instance.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -41,6 +41,7 @@ def record_outcome(user: User, item: AgendaItem, answers: dict[str, Any] | None 
     if step is not None:
         data = meetings.as_data(item, meetings.actions_for(item))
         tasks.complete(user, step, answers or {}, at_meeting=data)
+    meetings.carry_after_outcome(item)
     return item
 
 

@@ -128,6 +128,8 @@ def test_a_meeting_step_waits_for_the_meeting_and_continues_with_its_outcome(pan
     assert done.status_code == 200, done.json
     db.session.expire_all()
     assert db.session.get(MeetingAction, action.id).state == "in_progress"
+    fact = panel.facts(waiting, "panel_action")[f"action-{action.id}"]   # what the dashboard and exports count
+    assert fact.status == "open" and fact.owner_organisation_id is not None and fact.due_at is not None
 
     # The next meeting carries the open action's case forward.
     _, following = _schedule(days=35)
@@ -250,3 +252,36 @@ def test_two_coordinators_never_overwrite_each_others_minutes_or_outcome(panel):
     db.session.commit()
     with pytest.raises(InvalidInput, match="recorded already"):
         panels.record_outcome(coordinator, item, {}, "Heard again")
+
+
+def test_meetings_booked_ahead_take_open_actions_and_the_next_step_once_heard(panel):
+    coordinator, first = _schedule(days=7)
+    _, second = _schedule(days=35)
+    _, third = _schedule(days=63)
+    case_id = panel.open_case(partners=("vpp_panel",))
+    panel.start(case_id, "listing_test", {"score": 14})
+    panel.complete(case_id, "prep", "notts_police", {"police_info": "x"})
+    db.session.refresh(first)
+    (item,) = first.items
+    meetings.attend(coordinator, first)
+    meetings.write_minutes(coordinator, item, "Heard")
+    action = panels.add_action(coordinator, item, "health", "Share the discharge plan",
+                               date.today() + timedelta(days=20))
+    db.session.commit()
+    panels.record_outcome(coordinator, item, {"risk_analysis": "High"}, "Heard")   # before the meeting's start
+    db.session.commit()
+    # Heard at the first meeting: the open action goes to the second (booked already), once.
+    assert [i.source for i in second.items if i.case_id == case_id] == ["carried"]
+    assert db.session.get(MeetingAction, action.id).carried == 1
+    assert not any(i.case_id == case_id for i in third.items)
+    db.session.refresh(first)
+    assert len(first.items) == 1   # nothing listed again on the meeting that heard the case
+
+    meetings.attend(coordinator, second)
+    (again,) = [i for i in second.items if i.case_id == case_id]
+    meetings.write_minutes(coordinator, again, "Still open")
+    panels.record_outcome(coordinator, again, {}, "Reviewed; action still open")
+    db.session.commit()
+    assert db.session.get(MeetingAction, action.id).carried == 2
+    assert [i.source for i in third.items if i.case_id == case_id] == ["carried"]
+    assert meetings.summary(case_id, "marac")["carried"] == 2
