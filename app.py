@@ -19,6 +19,7 @@ import cli
 import config
 import errors
 import models
+from casework import calendar
 
 
 class CasebookResponse(Response):
@@ -51,6 +52,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                           SESSION_COOKIE_NAME="__Host-casebook", SESSION_COOKIE_PATH="/", SESSION_COOKIE_DOMAIN=None)
 
     models.init_app(app)
+    # Every time shown is in the partnership's time zone (TIME_ZONE), as people read it: {{ when|local }}.
+    app.jinja_env.filters["local"] = calendar.local
     access.init_app(app)
     cli.init_app(app)
     admin.init_app(app)

@@ -65,6 +65,9 @@ ENVIRONMENT: dict[str, tuple[str, Any, Any, str]] = {
     "WORKING_CALENDAR_FILE": ("WORKING_CALENDAR_FILE", str, "",
                               "A JSON working-day calendar (time zone, end of day, weekend, bank holidays) "
                               "replacing the shipped England and Wales one (`casework/data/calendar.json`)."),
+    "TIME_ZONE": ("TIME_ZONE", str, "",
+                  "The partnership's time zone (an IANA name): every date and time is shown, and typed, in it; "
+                  "stored in UTC. Empty (default): the working calendar's, `Europe/London`."),
     "IMPORT_MAX_ROWS": ("IMPORT_MAX_ROWS", int, 10_000,
                         "Most data rows one spreadsheet import may carry. Default 10000."),
     "EXPORT_PROGRESS_MIN_ROWS": ("EXPORT_PROGRESS_MIN_ROWS", int, 5000,

@@ -17,7 +17,7 @@ from admin.forms import (AddMemberForm, AddOrganisationForm, AddParticipantForm,
                          IncidentForm, NoteForm)
 from admin.letters import write_letter
 from admin.people import apply_errors, named_like, visible_people
-from casework import areas, cases, disclosures, documents, incidents, validate
+from casework import areas, calendar, cases, disclosures, documents, incidents, validate
 from casework.errors import InvalidInput, NotFound, NotPermitted, StaleEdit
 from models import (Case, CaseParticipant, CaseType, Incident, InstanceStatus, ItemStatus, Organisation, Person,
                     Service, WorkflowInstance, WorkItem, db, utcnow)
@@ -43,7 +43,8 @@ def _enum(view, context, model, name) -> str:
 
 
 def _case_type_choices() -> list[SelectChoice]:
-    return [SelectChoice(c.code, c.name) for c in db.session.scalars(
+    # Empty first: a case of the wrong type starts the wrong processes, so nobody gets one by not looking.
+    return [SelectChoice("", "— choose —")] + [SelectChoice(c.code, c.name) for c in db.session.scalars(
         select(CaseType).where(CaseType.active.is_(True)).order_by(CaseType.name))]
 
 
@@ -177,7 +178,7 @@ class CaseView(ScopedModelView):
         can_edit = access.can(current_user, access.Action.EDIT, case)
         org_form = forms.get("org_form") or AddOrganisationForm(prefix="org")
         on_case = {case.lead_organisation_id} | {o.organisation_id for o in case.organisations}
-        org_form.organisation_id.choices = _org_choices(on_case)
+        org_form.organisation_id.choices = [SelectChoice("", "— choose —")] + _org_choices(on_case)
         search = (request.args.get("q") or "").strip()
         found = []
         if search and can_edit:
@@ -346,6 +347,9 @@ class CaseView(ScopedModelView):
         """Start a deployed process on the case."""
         case = self.get_one(case_id)
         key = request.form.get("key", "")
+        if not key:
+            flash("Choose the process to start.", "error")
+            return redirect(url_for(".details_view", id=case.id))
         try:
             instance = tasks.start(current_user, case, key)
             db.session.commit()
@@ -415,6 +419,8 @@ class CaseView(ScopedModelView):
             abort(404)
 
         def assign() -> tuple[str, str]:
+            if not request.form.get("organisation"):
+                raise InvalidInput("Choose the organisation to give the step to.")
             tasks.assign(current_user, item, validate.whole_number(request.form.get("organisation")))
             return f"“{item.title}” is now with {item.organisation.name}.", "success"
 
@@ -465,7 +471,7 @@ def _process_panels(case: Case) -> list[dict]:
     for instance in tasks.instances(case):
         items = by_instance.get(instance.id, [])
         ready = [i for i in items if i.status is ItemStatus.READY]
-        due = {i.bpmn_id: {"text": i.due_at.strftime("%d/%m/%Y %H:%M"), "overdue": i.due_at < now}
+        due = {i.bpmn_id: {"text": calendar.local(i.due_at), "overdue": i.due_at < now}
                for i in ready if i.due_at}
         doable = {i.id for i in ready if access.can(current_user, access.Action.COMPLETE, i)}
         choices = {i.id: assignment.candidates(case, i.groups, i.lane) for i in ready

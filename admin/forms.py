@@ -145,8 +145,13 @@ class AddParticipantForm(Form):
     role = SelectField("Role", choices=opts(choices(ParticipantRole)))
 
 
+def _id_or_none(value: object) -> int | None:
+    """An id from a select whose first choice is empty ("— choose —")."""
+    return None if value in (None, "") else int(value)
+
+
 class AddOrganisationForm(Form):
-    organisation_id = SelectField("Add a partner organisation", coerce=int, validate_choice=False,
+    organisation_id = SelectField("Add a partner organisation", coerce=_id_or_none, validate_choice=False,
                                   validators=[InputRequired("Choose an organisation.")])
     # Managers of the lead organisation only, when no agreement in force covers the share.
     exception_basis = TextAreaField("Lawful basis for sharing without an agreement",

@@ -24,9 +24,7 @@ from workflows import panels
 MARKING = "OFFICIAL-SENSITIVE"
 
 
-def local(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    """A stored UTC time as the partnership's local time."""
-    return value.astimezone(calendar.load().zone).strftime(fmt) if value else ""
+local = calendar.local   # templates here also call it as a function
 
 
 class MeetingView(SecureView):

@@ -15,7 +15,7 @@ import access
 from admin.meetings import step_meeting
 from admin.base import ScopedModelView, perform
 from admin.taskforms import form_class_for, prefill, submitted
-from casework import validate
+from casework import calendar, validate
 from casework.errors import Conflict, InvalidData, NotFound, NotPermitted
 from models import Case, ItemStatus, WorkItem, audit, db, utcnow
 from models.enums import Role
@@ -54,7 +54,7 @@ def _case(view, context, item: WorkItem, name: str) -> Markup:
 def _due(view, context, item: WorkItem, name: str) -> Markup:
     if item.due_at is None:
         return Markup('<span class="text-muted">—</span>')
-    text = item.due_at.strftime("%d/%m/%Y %H:%M")
+    text = calendar.local(item.due_at)
     if item.due_at < utcnow():
         return Markup('<span class="badge badge-danger">Overdue</span> {}').format(text)
     return Markup("{}").format(text)

@@ -29,9 +29,22 @@ def load(path: str | None = None) -> WorkingCalendar:
     """Read the calendar file (WORKING_CALENDAR_FILE overrides the shipped one)."""
     raw = json.loads(Path(path or os.environ.get("WORKING_CALENDAR_FILE") or DEFAULT_FILE).read_text())
     hour, minute = (int(x) for x in raw.get("end_of_day", "17:00").split(":"))
-    return WorkingCalendar(zone=ZoneInfo(raw.get("timezone", "Europe/London")), end_of_day=time(hour, minute),
+    # TIME_ZONE (the partnership's) wins over the calendar file's; both default to Europe/London.
+    name = os.environ.get("TIME_ZONE") or raw.get("timezone", "Europe/London")
+    return WorkingCalendar(zone=ZoneInfo(name), end_of_day=time(hour, minute),
                            weekend=frozenset(raw.get("weekend", [5, 6])),
                            holidays=frozenset(date.fromisoformat(d) for d in raw.get("bank_holidays", [])))
+
+
+def local(value: datetime | date | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """A stored (UTC) time as people read it: in the partnership's time zone, without a zone name (a plain date
+    as it is)."""
+    if value is None:
+        return ""
+    if not isinstance(value, datetime):
+        return value.strftime(fmt)
+    aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return aware.astimezone(load().zone).strftime(fmt)
 
 
 def _as_local_date(value: date | datetime | str, cal: WorkingCalendar) -> date:

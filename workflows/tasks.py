@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload, undefer
 
 import access
-from casework import agreements, meetings, notifications
+from casework import agreements, calendar, meetings, notifications
 from casework.errors import CasebookError, Conflict, InvalidData, InvalidInput, NotFound, NotPermitted
 from models import (Case, CaseNote, CaseTypeProcess, InstanceStatus, ItemStatus, Organisation, User,
                     WorkflowInstance, WorkItem, audit, db, utcnow)
@@ -227,7 +227,7 @@ def _require_doable(user: User, item: WorkItem) -> None:
 
 def _describe_done(item: WorkItem) -> str:
     who = item.completed_by.name if item.completed_by else "the system"
-    when = item.completed_at.strftime("%d/%m/%Y %H:%M UTC") if item.completed_at else ""
+    when = calendar.local(item.completed_at) if item.completed_at else ""
     if item.status is ItemStatus.COMPLETED:
         return f"This step was already completed by {who} {when}".strip() + "."
     return "This step is no longer open (the process moved on)."

@@ -166,3 +166,35 @@ def test_case_list_search_and_filters(client, login, setup):
     login(setup["pc"])
     page = client.get("/admin/cases/?search=Burglary").get_data(as_text=True)
     assert "Burglary at shop" in page and "Criminal damage" not in page
+
+
+def test_consequential_choices_start_empty(client, login, setup):
+    """Case type, partner, the process to start and who to ask start with nothing chosen: one click never opens
+    the wrong kind of case or shares it with the wrong agency. Submitting without a choice says so."""
+    login(setup["pc"])
+    form = client.get("/admin/cases/new/").get_data(as_text=True)
+    first = form.split('name="case_type"', 1)[1].split("</option>", 1)[0]
+    assert first.endswith('value="">— choose —'), first
+    refused = client.post("/admin/cases/new/", data=_open_form(setup, case_type=""))
+    assert refused.status_code == 400 and "This field is required" in refused.get_data(as_text=True)
+    assert _cases() == 0
+    from pathlib import Path
+
+    from workflows import processes
+    for key in ("agency_request", "panel_action"):
+        processes.deploy((Path(__file__).resolve().parents[2] / "bpmn" / f"{key}.bpmn").read_text())
+    case = make_case(_user(setup["pc"]), title="Burglary")
+    db.session.commit()
+    page = client.get(f"/admin/cases/details/?id={case.id}").get_data(as_text=True)
+    for name, placeholder in (('organisation_id"', "— choose —"), ('name="key"', "— choose a process —"),
+                              ('name="asked"', "— choose who to ask —")):
+        after = page.split(name, 1)[1][:300]
+        assert f'<option value="">{placeholder}</option>' in after or \
+            f'<option selected value="">{placeholder}</option>' in after, name
+    started = client.post(f"/admin/cases/{case.id}/processes/", data={"key": ""}, follow_redirects=True)
+    assert "Choose the process to start." in started.get_data(as_text=True)
+
+
+def _user(email: str):
+    from models import User
+    return db.session.scalar(select(User).where(User.email == email))

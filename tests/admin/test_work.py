@@ -193,3 +193,27 @@ def test_next_step_for_the_same_user_opens(client, login, world):
     response = client.post(f"/admin/my_work/{first.id}/", data={"note_1": "done", "score_1": "3"})
     second = db.session.scalar(select(WorkItem).where(WorkItem.bpmn_id == "step_2"))
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/admin/my_work/{second.id}/")
+
+
+def test_no_aria_attribute_says_none(client, login, world):
+    """An ARIA attribute is present with a real value or absent: never the text "None" (axe: critical)."""
+    login(world["pc"])
+    url = f"/admin/my_work/{world['record']}/"
+    fresh = client.get(url).get_data(as_text=True)
+    refused = client.post(url, data={**GOOD, "victim_name": ""}).get_data(as_text=True)
+    for page in (fresh, refused, client.get(f"/admin/cases/details/?id={world['case']}").get_data(as_text=True)):
+        assert '="None"' not in page
+    assert 'aria-invalid="true"' in refused
+
+
+def test_times_are_shown_in_the_partnerships_time_zone(client, login, world):
+    """A summer deadline stored as 16:00 UTC reads 17:00 (British Summer Time), with no zone name."""
+    from datetime import datetime, timezone
+
+    item = db.session.get(WorkItem, world["record"])
+    item.due_at = datetime(2027, 6, 3, 16, 0, tzinfo=timezone.utc)
+    db.session.commit()
+    login(world["pc"])
+    for url in (f"/admin/my_work/{world['record']}/", "/admin/my_work/"):
+        page = client.get(url).get_data(as_text=True)
+        assert "03/06/2027 17:00" in page and "UTC" not in page, url
