@@ -65,6 +65,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def root():
         return redirect(url_for("admin.index"))
 
+    @app.get("/favicon.ico")
+    def favicon():   # what browsers ask for on their own (pages link the SVG)
+        return redirect(url_for("static", filename="favicon.svg"), code=301)
+
     if not app.testing:
         # Everything built so far (modules, models, the console) lives as long as the process: keeping it out
         # of the garbage collector's full sweeps removes a 40 ms pause every few dozen requests.

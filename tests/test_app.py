@@ -97,3 +97,10 @@ def test_unknown_page_is_404_html_and_api_json(client):
     assert client.get("/nope").status_code == 404
     api = client.get("/api/v1/nope")
     assert api.status_code in (401, 404) and api.is_json and isinstance(api.json["error"], str)
+
+
+def test_a_favicon_for_every_page(client):
+    answer = client.get("/favicon.ico")
+    assert answer.status_code == 301 and answer.headers["Location"].endswith("/static/favicon.svg")
+    assert client.get("/static/favicon.svg").status_code == 200
+    assert 'rel="icon"' in client.get("/login").get_data(as_text=True)

@@ -50,3 +50,21 @@ def test_every_demo_case_has_work_waiting_and_no_process_in_error(runner, ctx):
                                                           WorkItem.status == ItemStatus.READY,
                                                           WorkItem.organisation_id.is_not(None))).all()
         assert ready, f"demo case {case.title!r} has no step waiting for anyone"
+
+
+def test_every_demo_account_the_readme_lists_exists_and_signs_in(client, runner, ctx, login):
+    """The README's table of demo accounts stays true: each exists after seed-demo and signs in with the password
+    the README gives."""
+    import re
+    from pathlib import Path
+
+    from models import User
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    listed = re.findall(r"^\| `([\w.-]+@[\w.-]+\.demo)` \|", readme, flags=re.M)
+    assert len(listed) >= 14 and "manager@police.demo" in listed
+    for email in listed:
+        assert db.session.scalar(select(User.id).where(User.email == email)), email
+    answer = client.post("/login", data={"email": "manager@police.demo", "password": "casebook-demo"})
+    assert answer.status_code == 302
