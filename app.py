@@ -20,6 +20,7 @@ import config
 import errors
 import models
 from casework import calendar
+from workflows import formdata
 
 
 class CasebookResponse(Response):
@@ -54,6 +55,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     models.init_app(app)
     # Every time shown is in the partnership's time zone (TIME_ZONE), as people read it: {{ when|local }}.
     app.jinja_env.filters["local"] = calendar.local
+    # A completed step's answers by the diagram's labels and option names: {% for label, text in item|readable %}.
+    app.jinja_env.filters["readable"] = lambda item: formdata.readable(item.fields, item.answers)
     access.init_app(app)
     cli.init_app(app)
     admin.init_app(app)

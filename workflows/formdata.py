@@ -117,3 +117,43 @@ def coerce_and_validate(fields: list[dict[str, Any]], raw: dict[str, Any]) -> tu
         except ValueError as exc:
             errors[fid] = str(exc)
     return data, errors
+
+
+def _when(value: str) -> str:
+    """An ISO date (or date-time) as people write it: 20/03/2030."""
+    try:
+        return date.fromisoformat(value[:10]).strftime("%d/%m/%Y") if len(value) >= 10 and value[4] == "-" else value
+    except ValueError:
+        return value
+
+
+def _plain(field: dict[str, Any] | None, value: Any) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    names = {str(k): str(v) for k, v in (field or {}).get("options") or []}
+    if isinstance(value, (list, tuple)):
+        return ", ".join(names.get(str(v), _plain(None, v)) for v in value)
+    text = str(value)
+    if field is not None and field.get("type") == "date" or (field is None and text[:4].isdigit()):
+        return _when(text)
+    return names.get(text, text)
+
+
+def readable(fields: list[dict[str, Any]], answers: dict[str, Any]) -> list[tuple[str, str]]:
+    """A step's answers as people read them: the diagram's labels and option names, in form order, yes/no,
+    dates written out; empty answers and what the form only showed (read-only fields) left out. Values the step
+    added beyond its form (a meeting's date, an operation's result) follow under their names."""
+    out: list[tuple[str, str]] = []
+    known = set()
+    for field in fields:
+        known.add(field["id"])
+        value = answers.get(field["id"])
+        if "readonly" in (field.get("validation") or {}) or _empty(value):
+            continue
+        out.append((field.get("label") or field["id"], _plain(field, value)))
+    for key, value in answers.items():
+        if key in known or _empty(value) or key.endswith("_id") or isinstance(value, dict) \
+                or (isinstance(value, list) and any(isinstance(v, dict) for v in value)):
+            continue
+        out.append((key.replace("_", " ").capitalize(), _plain(None, value)))
+    return out

@@ -217,3 +217,16 @@ def test_times_are_shown_in_the_partnerships_time_zone(client, login, world):
     for url in (f"/admin/my_work/{world['record']}/", "/admin/my_work/"):
         page = client.get(url).get_data(as_text=True)
         assert "03/06/2027 17:00" in page and "UTC" not in page, url
+
+
+def test_history_reads_in_the_diagrams_words(client, login, world):
+    """The case history shows labels and option names, yes/no, dates as people write them, and no empty answer."""
+    login(world["pc"])
+    answer = client.post(f"/admin/my_work/{world['record']}/", data={**GOOD, "consent": "false"})
+    assert answer.status_code in (302, 303), answer.get_data(as_text=True)[:500]
+    page = client.get(f"/admin/cases/details/?id={world['case']}").get_data(as_text=True)
+    history = page.split("<h4 class=\"h6\">History</h4>", 1)[1]
+    assert "Victim name:</span> <span" in history and "Amira Hussain" in history
+    assert "Victim consents to referral:</span> <span style=\"white-space: pre-line\">No" in history
+    assert "20/11/2026" in history and "2026-11-20" not in history
+    assert "victim_name:" not in history and "crime_type:" not in history
