@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
+from markupsafe import Markup
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import FilterEqual
@@ -16,9 +17,9 @@ from wtforms.validators import Length, Optional, ValidationError
 import access
 from admin.base import ScopedModelView
 from admin.forms import TypedDateField, opts
-from casework import agreements, directory, mfa, sessions, sso, tokens, validate
+from casework import agreements, calendar, directory, mfa, sessions, sso, tokens, validate
 from casework.errors import Conflict, InvalidInput, NotPermitted
-from models import (ApiToken, AuditEvent, CaseTypeProcess, InformationSharingAgreement, RoleGrant, Service,
+from models import (ApiToken, AuditEvent, Case, CaseTypeProcess, InformationSharingAgreement, Organisation, RoleGrant, Service,
                     ServiceProvision, User, audit, db)
 from models.enums import Role, choices, label
 
@@ -549,6 +550,20 @@ APPROVAL_LABELS = {"pending": "Waiting for approval", "approved": "In effect", "
                    "removal_pending": "In effect; removal waiting for approval"}
 
 
+def _audit_names() -> dict[tuple[str, int], str]:
+    return getattr(g, "audit_names", {})
+
+
+def _audit_case(case_id: int | None) -> Markup | str:
+    """The case's reference, linked (an auditor sees every case)."""
+    if not case_id:
+        return ""
+    reference = _audit_names().get(("case", case_id))
+    if reference is None:   # a case since deleted by retention: its id is all the log keeps
+        return f"case {case_id} (deleted)"
+    return Markup('<a href="{}">{}</a>').format(url_for("cases.details_view", id=case_id), reference)
+
+
 class AuditView(ScopedModelView):
     """Auditors list and filter the log; nobody can change it."""
 
@@ -556,8 +571,15 @@ class AuditView(ScopedModelView):
     can_view_details = True
     column_list = ("id", "at", "user_email", "organisation_id", "action", "object_type", "object_id",
                    "case_id", "detail")
-    column_labels = {"user_email": "User", "organisation_id": "Org id", "object_type": "Object",
-                     "object_id": "Object id", "case_id": "Case id"}
+    column_labels = {"at": "When", "user_email": "User", "organisation_id": "Organisation", "object_type": "Object",
+                     "object_id": "Object id", "case_id": "Case"}
+    column_formatters = {
+        "at": lambda v, c, m, n: calendar.local(m.at, "%d/%m/%Y %H:%M:%S"),
+        "case_id": lambda v, c, m, n: _audit_case(m.case_id),
+        "organisation_id": lambda v, c, m, n: _audit_names().get(("org", m.organisation_id), m.organisation_id or ""),
+        "action": lambda v, c, m, n: label(m.action),
+        "object_type": lambda v, c, m, n: label(m.object_type or ""),
+    }
     # Equality filters only, each served by an index: a "contains" over millions of rows would read them all.
     column_filters = ("at", FilterEqual(AuditEvent.user_email, "User"), FilterEqual(AuditEvent.action, "Action"),
                       FilterEqual(AuditEvent.object_type, "Object"), FilterEqual(AuditEvent.object_id, "Object id"),
@@ -592,6 +614,21 @@ class AuditView(ScopedModelView):
         page = super().details_view()
         db.session.commit()
         return page
+
+    def get_list(self, *args, **kwargs):
+        """A page of events, with the references and organisation names it shows fetched in two queries."""
+        count, rows = super().get_list(*args, **kwargs)
+        case_ids = {r.case_id for r in rows if r.case_id}
+        org_ids = {r.organisation_id for r in rows if r.organisation_id}
+        names: dict[tuple[str, int], str] = {}
+        if case_ids:
+            names.update({("case", i): ref for i, ref in db.session.execute(
+                select(Case.id, Case.reference).where(Case.id.in_(case_ids)))})
+        if org_ids:
+            names.update({("org", i): name for i, name in db.session.execute(
+                select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids)))})
+        g.audit_names = names
+        return count, rows
 
     @expose("/")
     def index_view(self):

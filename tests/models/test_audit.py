@@ -267,3 +267,19 @@ def test_the_worker_writes_checkpoints_when_due(app, ctx, tmp_path):
     assert anchors.anchor_if_due() is not None
     assert anchors.anchor_if_due() is None                      # the next one is an hour away
     assert len(anchors.read(path)) == 1
+
+
+def test_the_audit_log_reads_in_references_names_and_local_time(client, login, ctx):
+    """Auditors see the case's reference (linked), the organisation's name and words, not ids and codes."""
+    from tests.factories import make_case
+
+    org = make_org("x_org", "police", "Org X")
+    auditor = make_user(org, "auditor", email="aud2@x.example.org")
+    pc = make_user(org, email="pc2@x.example.org")
+    case = make_case(pc, title="Audited")
+    audit.record("view", user=pc, object_type="case", object_id=case.id, case_id=case.id)
+    db.session.commit()
+    login(auditor.email)
+    page = client.get("/admin/audit/").get_data(as_text=True)
+    assert f'>{case.reference}</a>' in page and "Org X" in page
+    assert "UTC" not in page
