@@ -17,7 +17,7 @@ from reporting.exports.cases import case_scope
 from reporting.exports.facts import fact_scope, outcome
 from reporting.exports.filters import Context, Filters
 from reporting.exports.work import work_scope
-from reporting.exports.xlsx import PERCENT_FORMAT, Col, Sheet
+from reporting.exports.xlsx import FIRST_DATA_ROW, PERCENT_FORMAT, Col, Sheet
 
 Counts = dict[str, dict[str, float]]  # category -> measure -> value
 RJ_ACHIEVED = ("direct_conference", "indirect", "agreement_completed")
@@ -193,8 +193,9 @@ def performance_report(ctx: Context) -> None:
         values = [measure, a, b, change, None if is_rate or not b else change / b]
         summary.append(values, {1: PERCENT_FORMAT, 2: PERCENT_FORMAT, 3: PERCENT_FORMAT} if is_rate else None)
     n_counts = sum(1 for r in rows if not r[3])
-    summary.ws.add_chart(_chart(summary, "Period against baseline", 3, 2 + n_counts), "G3")
-    summary.ws.add_chart(_chart(summary, "On-time rates", 3 + n_counts, 2 + len(rows), percent=True), "G32")
+    top = FIRST_DATA_ROW
+    summary.ws.add_chart(_chart(summary, "Period against baseline", top, top - 1 + n_counts), "G3")
+    summary.ws.add_chart(_chart(summary, "On-time rates", top + n_counts, top - 1 + len(rows), percent=True), "G32")
     ctx.sheets.append(summary.ws.title)
     ctx.rows += summary.rows
     for area in AREAS:
@@ -212,7 +213,8 @@ def _area_sheet(ctx: Context, area: Area, now: Counts, base: Counts, label: str)
             values += [now.get(key, {}).get(m, 0), base.get(key, {}).get(m, 0)]
         sheet.append(values)
     if sheet.rows:
-        sheet.ws.add_chart(_chart(sheet, f"{area.title}: {area.measures[0]}", 3, 2 + sheet.rows),
+        sheet.ws.add_chart(_chart(sheet, f"{area.title}: {area.measures[0]}", FIRST_DATA_ROW,
+                                  FIRST_DATA_ROW - 1 + sheet.rows),
                            f"{chr(ord('A') + len(cols) + 1)}3")
     ctx.sheets.append(sheet.ws.title)
     ctx.rows += sheet.rows

@@ -1,7 +1,8 @@
 """openpyxl write-only helpers: marked, typed, filterable sheets that stream in constant memory.
 
-Every sheet has a cover row (row 1) carrying the protective marking and what the sheet holds, a
-bold header row (row 2) that stays frozen, an autofilter over the data, and the marking in the
+Every sheet has a cover row (row 1) carrying the protective marking and what the sheet holds, the field names
+tools key on (row 2, hidden), a bold header row people read (row 3) that stays frozen, an autofilter over the
+data, and the marking in the
 printed header and footer. Text that a spreadsheet would run as a formula is neutralised.
 """
 from __future__ import annotations
@@ -73,17 +74,30 @@ CONVERTERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+CODES_ROW, HEADER_ROW, FIRST_DATA_ROW = 2, 3, 4   # row 1: the marking and caption
+
+
 @dataclass(frozen=True)
 class Col:
-    """One output column: header (snake_case field name), kind, width."""
+    """One output column: header (the snake_case field name tools key on), kind, width, and the label people
+    read (by default the field name in words)."""
 
     header: str
     kind: str = "text"
     width: float | None = None
+    label: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in CONVERTERS:
             raise ValueError(f"unknown column kind {self.kind!r}")
+
+    @property
+    def title(self) -> str:
+        """The header people read: "case_reference" → "Case reference", "due_at" → "Due"."""
+        if self.label:
+            return self.label
+        words = self.header.removesuffix("_at").removesuffix("_on").replace("_", " ").strip()
+        return (words[:1].upper() + words[1:]) if words else self.header
 
 
 class Sheet:
@@ -95,12 +109,14 @@ class Sheet:
         self.rows = 0
         self._convert = [CONVERTERS[c.kind] for c in self.columns]
         ws = self.ws
-        # Views, column widths and print settings precede the rows in the file: set them first.
-        ws.freeze_panes = "A3"
+        # Views, column widths and print settings precede the rows in the file: set them first. Row 2 holds the
+        # field names tools key on (hidden); row 3 the headers people read; data from row 4.
+        ws.freeze_panes = f"A{FIRST_DATA_ROW}"
         for i, col in enumerate(self.columns, 1):
-            width = col.width or max(DEFAULT_WIDTHS[col.kind], len(col.header) + 3)
+            width = col.width or max(DEFAULT_WIDTHS[col.kind], len(col.title) + 3)
             ws.column_dimensions[get_column_letter(i)].width = width
-        ws.print_title_rows = "1:2"
+        ws.row_dimensions[CODES_ROW].hidden = True
+        ws.print_title_rows = f"1:{HEADER_ROW}"
         ws.page_setup.orientation = "landscape"
         ws.oddHeader.center.text = MARKING
         ws.oddHeader.right.text = book.title
@@ -109,9 +125,15 @@ class Sheet:
         cover = WriteOnlyCell(ws, f"{MARKING} | {caption} | {book.line}")
         cover.font = Font(bold=True, color="C00000")
         ws.append([cover])
-        header = []
+        codes = []
         for col in self.columns:
             cell = WriteOnlyCell(ws, col.header)
+            cell.font = Font(color="808080", size=8)
+            codes.append(cell)
+        ws.append(codes)
+        header = []
+        for col in self.columns:
+            cell = WriteOnlyCell(ws, col.title)
             cell.font = Font(bold=True)
             cell.fill = PatternFill("solid", fgColor="D9E1F2")
             cell.alignment = Alignment(vertical="top")
@@ -163,7 +185,7 @@ class Sheet:
     def finish(self) -> None:
         """Set the autofilter over header and data (written after the rows in the file)."""
         last_col = get_column_letter(max(len(self.columns), 1))
-        self.ws.auto_filter.ref = f"A2:{last_col}{self.rows + 2}"
+        self.ws.auto_filter.ref = f"A{HEADER_ROW}:{last_col}{self.rows + HEADER_ROW}"
 
 
 class Book:

@@ -52,7 +52,8 @@ def test_empty_result_is_a_valid_workbook(world, client):
     response = get(client, world, "pc", "/exports/overdue.xlsx?case_type=hmo")
     assert response.status_code == 200
     ws = open_xlsx(response.get_data())["Overdue work"]
-    assert ws.max_row == 2 and ws["A1"].value.startswith("OFFICIAL-SENSITIVE") and ws["A2"].value == "case_reference"
+    assert ws.max_row == 3 and ws["A1"].value.startswith("OFFICIAL-SENSITIVE") and ws["A2"].value == "case_reference"
+    assert ws["A3"].value == "Case reference"
 
 
 def test_auditor_downloads_audit_log(world, client):

@@ -48,8 +48,9 @@ def test_every_export_is_marked_frozen_filtered_and_audited(world, name):
     for ws in wb:
         assert ws["A1"].value.startswith("OFFICIAL-SENSITIVE")
         assert ws.oddHeader.center.text == "OFFICIAL-SENSITIVE" and ws.oddFooter.center.text == "OFFICIAL-SENSITIVE"
-        assert ws.freeze_panes == "A3"
-        assert ws.auto_filter.ref.startswith("A2:") and ws.auto_filter.ref.endswith(str(ws.max_row))
+        assert ws.freeze_panes == "A4" and ws.row_dimensions[2].hidden   # field names hidden; row 3 for people
+        assert ws.auto_filter.ref.startswith("A3:") and ws.auto_filter.ref.endswith(str(ws.max_row))
+        assert all(c.value and "_" not in c.value for c in ws[3]), [c.value for c in ws[3]]
         assert not any(c.data_type == "f" for row in ws.iter_rows() for c in row)
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export")).one()
     assert event.user_id == user.id and event.object_id == name
@@ -102,8 +103,8 @@ def test_cases_filters(world):
     assert [r["reference"] for r in rows_of(wb, "Cases")] == [c["vs"].reference]
     wb, result = build(vs, "cases", case_type="hmo")
     ws = wb["Cases"]
-    assert result.rows == 0 and ws.max_row == 2 and ws.auto_filter.ref.endswith("2")
-    assert ws["A2"].value == "reference"
+    assert result.rows == 0 and ws.max_row == 3 and ws.auto_filter.ref.endswith("3")
+    assert ws["A2"].value == "reference" and ws["A3"].value == "Reference"
 
 
 def test_people_have_no_contact_details(world):

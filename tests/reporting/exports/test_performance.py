@@ -60,9 +60,9 @@ def test_report_summary_against_baseline(world):
     assert all(isinstance(r["period"], (int, float)) for r in figures.values())
     counts_chart, rates_chart = summary._charts
     assert [s.tx.v for s in counts_chart.series] == ["period", "baseline"]
-    assert counts_chart.series[0].val.numRef.f == "'Summary'!$B$3:$B$14"
-    assert rates_chart.series[0].val.numRef.f == "'Summary'!$B$15:$B$16"
-    assert result.rows == sum(wb[s].max_row - 2 for s in wb.sheetnames)
+    assert counts_chart.series[0].val.numRef.f == "'Summary'!$B$4:$B$15"
+    assert rates_chart.series[0].val.numRef.f == "'Summary'!$B$16:$B$17"
+    assert result.rows == sum(wb[s].max_row - 3 for s in wb.sheetnames)
 
 
 def test_report_baseline_restricted_case_only_for_named_user(world):
@@ -93,7 +93,7 @@ def test_report_with_nothing_in_range_is_valid(world):
     wb, _ = report(world.users["police_manager"], **{"from": "2030-01-01", "to": "2030-06-30"})
     figures = table(wb["Summary"])[1]
     assert figures and all(r["period"] in (0, None) for r in figures)
-    assert all(wb[s].max_row == 2 for s in wb.sheetnames[1:])
+    assert all(wb[s].max_row == 3 for s in wb.sheetnames[1:])
 
 
 def test_practitioners_may_not_run_it(world):

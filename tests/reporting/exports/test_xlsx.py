@@ -42,28 +42,30 @@ def test_sheet_layout_and_marking():
     """Cover row with the marking, bold frozen header, autofilter, widths, marked header/footer?"""
     ws = load_workbook(BytesIO(_book()))["Data"]
     assert ws["A1"].value.startswith(MARKING) and "Some rows" in ws["A1"].value
-    assert [c.value for c in ws[2]] == ["name", "count", "ratio", "born", "at", "flag"]
-    assert ws["A2"].font.b
-    assert ws.freeze_panes == "A3"
-    assert ws.auto_filter.ref == "A2:F4"
+    assert [c.value for c in ws[2]] == ["name", "count", "ratio", "born", "at", "flag"]   # what tools key on
+    assert ws.row_dimensions[2].hidden
+    assert [c.value for c in ws[3]] == ["Name", "Count", "Ratio", "Born", "At", "Flag"]   # what people read
+    assert ws["A3"].font.b
+    assert ws.freeze_panes == "A4"
+    assert ws.auto_filter.ref == "A3:F5"
     assert ws.column_dimensions["A"].width == 30
     assert ws.column_dimensions["E"].width >= 17
     assert ws.oddHeader.center.text == MARKING
     assert ws.oddFooter.center.text == MARKING
-    assert ws.print_title_rows == "$1:$2"
+    assert ws.print_title_rows == "$1:$3"
 
 
 def test_cells_are_typed_and_formulas_neutralised():
     """Numbers as numbers, dates as dates, percentages formatted, formula text held as text?"""
     ws = load_workbook(BytesIO(_book()))["Data"]
-    name, count, ratio, born, at, flag = ws[3]
+    name, count, ratio, born, at, flag = ws[4]
     assert name.data_type == "s" and name.value == "'=HYPERLINK(\"http://x\")"
     assert count.data_type == "n" and count.value == 3
     assert ratio.value == 0.25 and ratio.number_format == "0.0%"
     assert born.is_date and born.value == datetime(1990, 5, 6)
     assert at.is_date and at.value == datetime(2026, 2, 1, 9, 30)
     assert flag.data_type == "b" and flag.value is True
-    assert ws["A4"].value == "'@evil" and ws["B4"].value == 7
+    assert ws["A5"].value == "'@evil" and ws["B5"].value == 7
     assert not any(c.data_type == "f" for row in ws.iter_rows() for c in row)
 
 
