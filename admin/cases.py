@@ -22,7 +22,7 @@ from casework.errors import InvalidInput, NotFound, NotPermitted, StaleEdit
 from models import (Case, CaseParticipant, CaseType, Incident, InstanceStatus, ItemStatus, Organisation, Person,
                     Service, WorkflowInstance, WorkItem, db, utcnow)
 from models.enums import Role, label
-from workflows import assignment, engine, processes, requests, tasks
+from workflows import assignment, closing, engine, processes, requests, tasks
 
 PICK_LIMIT = 200
 PEOPLE_CAP = 100   # people a case search follows to their cases
@@ -192,6 +192,7 @@ class CaseView(ScopedModelView):
             process_panels=_process_panels(case),
             startable=[d for d in processes.latest_per_key() if d.key != requests.PROCESS_KEY],  # own form above
             can_start=access.can(current_user, access.Action.START_PROCESS, case),
+            outcomes=closing.OUTCOMES, open_steps=closing.open_work(case) if can_edit else 0,
             ask=_ask_choices(), default_due=requests.default_due(),
             is_lead=current_user.has_role(Role.LEAD) and case.lead_organisation_id == current_user.organisation_id,
             may_except=current_user.has_role(Role.MANAGER) and case.lead_organisation_id == current_user.organisation_id,
@@ -217,7 +218,6 @@ class CaseView(ScopedModelView):
         if request.method == "GET":
             form.case_type.data = case.case_type_code
             form.area.data = case.area_code or ""
-            form.status.data = case.status.value
             form.risk_level.data = case.risk_level.value
             form.version.data = case.version
         status = 200
@@ -225,8 +225,7 @@ class CaseView(ScopedModelView):
             try:
                 changed = cases.update_case(current_user, case, int(form.version.data), {
                     "case_type_code": form.case_type.data, "area_code": form.area.data, "title": form.title.data,
-                    "summary": form.summary.data, "status": form.status.data,
-                    "risk_level": form.risk_level.data, "restricted": form.restricted.data})
+                    "summary": form.summary.data, "risk_level": form.risk_level.data, "restricted": form.restricted.data})
                 if "area_code" in changed:  # steps waiting for a provider in the new area may now have one
                     assignment.reassign_unassigned(case)
                 db.session.commit()
@@ -426,6 +425,30 @@ class CaseView(ScopedModelView):
 
         perform(assign)
         return redirect(url_for(".details_view", id=case.id) + f"#instance-{item.instance_id}")
+
+    @expose("/<int:case_id>/close/", methods=("POST",))
+    def close_case(self, case_id: int):
+        """Close the case: how it ended, why, and what happens to its open work."""
+        case = self.get_one(case_id)
+        form = request.form
+
+        def close() -> tuple[str, str]:
+            stopped = closing.close(current_user, case, form.get("outcome"), form.get("reason"),
+                                    form.get("open_work") == "cancel")
+            return (f"Case {case.reference} closed" + (f"; {stopped} process(es) and their open steps cancelled."
+                                                       if stopped else "."), "success")
+
+        perform(close, "The case was not closed: ")
+        return redirect(url_for(".details_view", id=case.id) + "#close")
+
+    @expose("/<int:case_id>/reopen/", methods=("POST",))
+    def reopen_case(self, case_id: int):
+        """Reopen a closed case, with the reason."""
+        case = self.get_one(case_id)
+        perform(lambda: (closing.reopen(current_user, case, request.form.get("reason")) or
+                         f"Case {case.reference} reopened: start the processes it needs again.", "success"),
+                "The case was not reopened: ")
+        return redirect(url_for(".details_view", id=case.id))
 
     @expose("/<int:case_id>/letters/new/", methods=("GET", "POST"))
     def new_letter(self, case_id: int):

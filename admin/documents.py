@@ -75,8 +75,8 @@ class DocumentView(SecureView):
     def upload_to_case(self, case_id: int):
         """Upload a document to the case (whoever may edit the case)."""
         case = access.get_or_404(current_user, Case, case_id)
-        if not access.can(current_user, access.Action.EDIT, case):
-            abort(403, "Only the lead organisation may add documents to this case.")
+        if not access.can(current_user, access.Action.ADD_NOTE, case):
+            abort(403, "Only the organisations on this case may add documents to it.")
         return self._upload(case=case)
 
     @expose("/person/<int:person_id>/", methods=("GET", "POST"))

@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 
 from models.base import NAME_MAX, TEXT_MAX, TITLE_MAX
-from models.enums import CaseStatus, ParticipantRole, RiskLevel, choices
+from models.enums import ParticipantRole, RiskLevel, choices
 
 
 class Form(FlaskForm):
@@ -113,10 +113,11 @@ class CaseEditForm(Form):
     area = SelectField("Area", description=AREA_HELP, validate_choice=False)  # checked by the service
     title = StringField("Title", validators=[InputRequired(), Length(max=TITLE_MAX)])
     summary = TextAreaField("Summary", validators=[Optional(), Length(max=TEXT_MAX)])
-    status = SelectField("Status", choices=opts(choices(CaseStatus)))
     risk_level = SelectField("Risk level", choices=opts(choices(RiskLevel)))
     restricted = BooleanField("Restricted: only named users may see this case")
     version = HiddenField(validators=[InputRequired()])
+    # Closing is its own form on the case page (workflows/closing.py): it asks how the case ended and what
+    # happens to its open work.
 
 
 class NoteForm(Form):

@@ -44,8 +44,8 @@ def upload_document(case_id: int):
     """Upload a file (multipart `file`, optional `title`) → 201 {"id","name","size","content_type","scanned"};
     refused content → 422 {"error"} (audited)."""
     case = _visible_case(case_id)
-    if not access.can(current_user, access.Action.EDIT, case):
-        return error(403, "only the lead organisation may add documents to this case")
+    if not access.can(current_user, access.Action.ADD_NOTE, case):
+        return error(403, "only the organisations on this case may add documents to it")
     upload = request.files.get("file")
     if upload is None:
         return error(400, "send the file as multipart form field 'file'")

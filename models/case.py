@@ -41,6 +41,9 @@ class Case(db.Model):
     restricted: Mapped[bool] = mapped_column(Boolean, default=False)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why and how the case was closed (workflows/closing.py); cleared when it is reopened.
+    closure_outcome: Mapped[str | None] = mapped_column(String(32))
+    closure_reason: Mapped[str | None] = mapped_column(Text)
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -431,6 +431,11 @@ def cancel(user: User, instance: WorkflowInstance, reason: str = "") -> None:
     if instance.case.lead_organisation_id != user.organisation_id:
         # A partner takes part in the case; stopping its process is the lead organisation's decision.
         raise NotPermitted("Only a lead of the organisation that leads the case may cancel its process.")
+    stop(user, instance, reason)
+
+
+def stop(user: User, instance: WorkflowInstance, reason: str) -> None:
+    """Cancel an instance and its open items (the caller decided who may); audited with the reason."""
     _lock(instance)
     if instance.status in (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED):
         return

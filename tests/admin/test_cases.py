@@ -112,12 +112,20 @@ def test_close_case_sets_closed_at(client, login, setup):
     pc = db.session.scalar(select(User).where(User.email == setup["pc"]))
     case = make_case(pc)
     login(setup["pc"])
-    client.post(f"/admin/cases/edit/?id={case.id}", data={
-        "case_type": "victim_support", "title": case.title, "status": "closed", "risk_level": "standard",
-        "version": str(case.version)})
+    refused = client.post(f"/admin/cases/{case.id}/close/", data={"outcome": "", "reason": "Done"},
+                          follow_redirects=True)
+    assert "choose how the case ended" in refused.get_data(as_text=True)
+    client.post(f"/admin/cases/{case.id}/close/", data={"outcome": "objectives_met", "reason": "Supported"})
     db.session.expire_all()
     closed = db.session.get(Case, case.id)
     assert closed.status.value == "closed" and closed.closed_at is not None
+    assert (closed.closure_outcome, closed.closure_reason) == ("objectives_met", "Supported")
+    page = client.get(f"/admin/cases/details/?id={case.id}").get_data(as_text=True)
+    assert "Support completed, objectives met" in page and "Reopen the case" in page
+    client.post(f"/admin/cases/{case.id}/reopen/", data={"reason": "New incident"})
+    db.session.expire_all()
+    reopened = db.session.get(Case, case.id)
+    assert reopened.status.value == "open" and reopened.closed_at is None and reopened.closure_outcome is None
 
 
 def test_notes_participants_and_partners(client, login, setup):

@@ -96,15 +96,16 @@ def test_new_version_and_delete_with_a_reason(client, login, setup):
     assert _count() == 2   # kept for the audit
 
 
-def test_the_partner_downloads_but_does_not_upload(client, login, setup):
+def test_the_partner_downloads_and_adds_but_does_not_delete_the_leads(client, login, setup):
     login(setup["pc"])
     _upload(client, f"/admin/documents/case/{setup['case']}/", files.pdf(), "consent.pdf")
     doc = db.session.scalar(select(Document.id))
     login(setup["cw"])
     page = client.get(f"/admin/cases/details/?id={setup['case']}").get_data(as_text=True)
-    assert "consent.pdf" in page and "Upload a document" not in page
+    assert "consent.pdf" in page and "Upload a document" in page
     assert client.get(f"/admin/documents/{doc}/download").status_code == 200
-    assert _upload(client, f"/admin/documents/case/{setup['case']}/", files.pdf(), "x.pdf").status_code == 403
+    assert _upload(client, f"/admin/documents/case/{setup['case']}/", files.pdf("ours"), "x.pdf").status_code == 302
+    assert client.post(f"/admin/documents/{doc}/delete", data={"reason": "not ours"}).status_code == 403
 
 
 def test_a_persons_documents(client, login, setup):

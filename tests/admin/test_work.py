@@ -230,3 +230,25 @@ def test_history_reads_in_the_diagrams_words(client, login, world):
     assert "Victim consents to referral:</span> <span style=\"white-space: pre-line\">No" in history
     assert "20/11/2026" in history and "2026-11-20" not in history
     assert "victim_name:" not in history and "crime_type:" not in history
+
+
+def test_closing_a_case_with_open_work_asks_what_happens_to_it(client, login, world):
+    """Open work stops a close unless the lead chooses to cancel it (with the reason); a closed case leaves
+    nobody's work list."""
+    from models import Case, WorkflowInstance
+
+    login(world["pc"])
+    url = f"/admin/cases/{world['case']}/close/"
+    page = client.get(f"/admin/cases/details/?id={world['case']}").get_data(as_text=True)
+    assert "1 step(s) are still open" in page
+    kept = client.post(url, data={"outcome": "declined", "reason": "Victim declined", "open_work": "keep"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "1 step(s) are still open: finish them first" in kept
+    db.session.expire_all()
+    assert db.session.get(Case, world["case"]).status.value == "open"
+    client.post(url, data={"outcome": "declined", "reason": "Victim declined", "open_work": "cancel"})
+    db.session.expire_all()
+    assert db.session.get(Case, world["case"]).status.value == "closed"
+    assert db.session.get(WorkflowInstance, world["instance"]).status.value == "cancelled"
+    assert db.session.get(WorkItem, world["record"]).status.value == "cancelled"
+    assert "Record referral" not in client.get("/admin/my_work/").get_data(as_text=True)

@@ -82,8 +82,8 @@ def test_access_rules(client, parties):
         assert refused.status_code == 404 and refused.is_json and refused.json["error"]
     assert client.get(f"/api/v1/cases/{parties['case']}/documents",
                       headers=parties["headers"]["outsider"]).status_code == 404
-    # Uploading follows editing the case: the lead organisation only.
-    assert upload(client, parties, files.pdf(), who="vs").status_code == 403
+    # Every organisation on the case uploads; one not on it does not learn the case exists.
+    assert upload(client, parties, files.pdf("partner's"), who="vs").status_code == 201
     assert upload(client, parties, files.pdf(), who="outsider").status_code == 404
     assert client.get(f"/api/v1/documents/{doc}").status_code == 401
 

@@ -1,0 +1,27 @@
+"""closing a case records its outcome and reason
+
+Revision ID: 0032
+Revises: 0031
+Create Date: 2026-12-05 16:00:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = '0032'
+down_revision = '0031'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('case', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('closure_outcome', sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column('closure_reason', sa.Text(), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('case', schema=None) as batch_op:
+        batch_op.drop_column('closure_reason')
+        batch_op.drop_column('closure_outcome')
