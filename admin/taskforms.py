@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from wtforms import (DateField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField,
+from wtforms import (IntegerField, RadioField, SelectField, SelectMultipleField, StringField,
                      TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from admin.forms import Form
+from admin.forms import Form, TypedDateField
 from workflows.formdata import is_multiple
 
 
@@ -47,8 +47,8 @@ def _field(spec: dict[str, Any]):
     if kind == "boolean":
         choices = [SelectChoice("true", "Yes"), SelectChoice("false", "No")]
         return RadioField(choices=choices, validators=base, **kwargs)
-    if kind == "date":
-        return DateField(validators=base, **kwargs)
+    if kind == "date":   # typed as people write it (01/04/2026, 1/4/26, 2026-04-01), not a browser picker
+        return TypedDateField(validators=base, required=required, **kwargs)
     if kind == "enum":
         options = [SelectChoice(o[0], o[1]) for o in spec.get("options", [])]
         if is_multiple(spec):

@@ -87,9 +87,23 @@ def date_of_birth(value: date | str | None, field: str = "date_of_birth", *,
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %m %Y")
 
 
+def _short_year(text_value: str) -> date | None:
+    """1/4/26: a two-digit year is the one within twenty years from now or before (so 1/4/56 is 1956)."""
+    found = re.fullmatch(r"(\d{1,2})([/.\- ])(\d{1,2})\2(\d{2})", text_value)
+    if found is None:
+        return None
+    year = 2000 + int(found.group(4))
+    if year > date.today().year + 20:
+        year -= 100
+    try:
+        return date(year, int(found.group(3)), int(found.group(1)))
+    except ValueError:
+        return None
+
+
 def date_value(value: object, field: str, *, required: bool = True) -> date | None:
     """A date as people type it in England: 01/04/2026 is the first of April (also 2026-04-01, 1-4-2026,
-    1.4.2026); years 1900 to 2999 only."""
+    1.4.2026, 1/4/26, with spaces around the separators); years 1900 to 2999 only."""
     if value in (None, ""):
         if required:
             raise InvalidInput({field: "is required (a date such as 01/04/2026)"})
@@ -97,9 +111,10 @@ def date_value(value: object, field: str, *, required: bool = True) -> date | No
     if isinstance(value, date):
         parsed: date | None = value
     else:
-        text_value = _as_text(value, field).strip()
-        parsed = None
-        for fmt in DATE_FORMATS:
+        # Spaces pasted around the separators ("01 / 04 / 2026") are not part of the date.
+        text_value = re.sub(r"\s*([/.\-])\s*", r"\1", _as_text(value, field).strip())
+        parsed = _short_year(text_value)
+        for fmt in DATE_FORMATS if parsed is None else ():
             try:
                 parsed = datetime.strptime(text_value, fmt).date()
                 break

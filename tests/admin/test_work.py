@@ -49,7 +49,8 @@ def test_task_form_is_built_from_the_diagram(client, login, world):
     page = client.get(f"/admin/my_work/{world['record']}/").get_data(as_text=True)
     for label in ("Victim name", "Risk score (0-27)", "Crime type", "Victim consents to referral", "Incident date"):
         assert label in page
-    assert 'type="radio"' in page and 'type="date"' in page and 'value="0"' in page   # default from the diagram
+    assert 'type="radio"' in page and 'value="0"' in page   # default from the diagram
+    assert 'placeholder="dd/mm/yyyy"' in page and 'type="date"' not in page   # typed as people write dates
     assert "Burglary" in page and "Amira HUSSAIN" in page                             # case summary beside it
     assert '<label class="font-weight-bold" for="victim_name">' in page
 
@@ -252,3 +253,21 @@ def test_closing_a_case_with_open_work_asks_what_happens_to_it(client, login, wo
     assert db.session.get(WorkflowInstance, world["instance"]).status.value == "cancelled"
     assert db.session.get(WorkItem, world["record"]).status.value == "cancelled"
     assert "Record referral" not in client.get("/admin/my_work/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("typed, stored", [("20/11/2026", "2026-11-20"), ("20/11/26", "2026-11-20"),
+                                           ("2026-11-20", "2026-11-20"), (" 20 / 11 / 2026 ", "2026-11-20")])
+def test_step_dates_are_typed_as_people_write_them(client, login, world, typed, stored):
+    login(world["pc"])
+    answer = client.post(f"/admin/my_work/{world['record']}/", data={**GOOD, "incident_date": typed})
+    assert answer.status_code in (302, 303), answer.get_data(as_text=True)[:300]
+    db.session.expire_all()
+    assert db.session.get(WorkItem, world["record"]).answers["incident_date"] == stored
+
+
+def test_a_date_that_is_not_one_is_refused_at_its_field(client, login, world):
+    login(world["pc"])
+    page = client.post(f"/admin/my_work/{world['record']}/", data={**GOOD, "incident_date": "31/02/2026"})
+    assert page.status_code == 422
+    assert "is not a date (write it as 01/04/2026)" in page.get_data(as_text=True)
+    assert 'value="31/02/2026"' in page.get_data(as_text=True)   # what was typed stays to be corrected
