@@ -426,6 +426,22 @@ class CaseView(ScopedModelView):
         perform(assign)
         return redirect(url_for(".details_view", id=case.id) + f"#instance-{item.instance_id}")
 
+    @expose("/<int:case_id>/organisations/<int:organisation_id>/remove/", methods=("POST",))
+    def remove_organisation(self, case_id: int, organisation_id: int):
+        """Take a partner off the case, with the reason."""
+        case = self.get_one(case_id)
+        perform(lambda: (f"{cases.remove_organisation(current_user, case, organisation_id, request.form.get('reason')).name} "
+                         "no longer takes part in this case.", "success"), "Not removed: ")
+        return redirect(url_for(".details_view", id=case.id) + "#organisations")
+
+    @expose("/<int:case_id>/participants/<int:participant_id>/remove/", methods=("POST",))
+    def remove_participant(self, case_id: int, participant_id: int):
+        """Take a person off the case, with the reason (their record stays)."""
+        case = self.get_one(case_id)
+        perform(lambda: (f"{cases.remove_participant(current_user, case, participant_id, request.form.get('reason')).person.full_name} "
+                         "is no longer on this case.", "success"), "Not removed: ")
+        return redirect(url_for(".details_view", id=case.id) + "#participants")
+
     @expose("/<int:case_id>/close/", methods=("POST",))
     def close_case(self, case_id: int):
         """Close the case: how it ended, why, and what happens to its open work."""

@@ -13,7 +13,7 @@ import access
 from casework import agreements, areas, disclosures, notifications, validate
 from casework.errors import InvalidInput, NotPermitted, StaleEdit
 from models import (Case, CaseMember, CaseNote, CaseOrganisation, CaseParticipant, CaseType, Organisation,
-                    Person, ReferenceCounter, User, audit, db, utcnow)
+                    ItemStatus, Person, ReferenceCounter, User, WorkItem, audit, db, utcnow)
 from models.base import TEXT_MAX, TITLE_MAX
 from models.enums import CaseStatus, ParticipantRole, RiskLevel
 
@@ -186,6 +186,56 @@ def add_organisation(user: User, case: Case, organisation_id: int) -> None:
     orgs = _check_organisations([organisation_id], exclude=case.lead_organisation_id)
     if not orgs or not share_with(case, orgs[0], "added by hand", user):
         raise InvalidInput({"organisations": "that organisation is already on this case"})
+
+
+REMOVAL_REASON_MAX = 2000
+
+
+def remove_organisation(user: User, case: Case, organisation_id: object, reason: object) -> Organisation:
+    """Take a partner off the case, with the reason (audited). Steps waiting for it wait unassigned, with why,
+    for the lead organisation to give to someone else; it no longer sees the case.
+
+    :raise NotPermitted: not the lead organisation
+    :raise InvalidInput: not a partner on the case, or no reason
+    """
+    _require(user, access.Action.EDIT, case, "Only the lead organisation may remove organisations.")
+    ident = validate.whole_number(organisation_id)
+    row = next((o for o in case.organisations if o.organisation_id == ident), None)
+    if row is None:
+        raise InvalidInput({"organisation": "that organisation is not a partner on this case"})
+    why = validate.text(reason if isinstance(reason, str) else None, "reason", REMOVAL_REASON_MAX)
+    org = row.organisation
+    waiting = db.session.execute(
+        sql_update(WorkItem).where(WorkItem.case_id == case.id, WorkItem.organisation_id == org.id,
+                                   WorkItem.status == ItemStatus.READY)
+        .values(organisation_id=None, claimed_by_id=None, claimed_at=None,
+                unassigned_reason=f"was with {org.name}, removed from the case: give it to another organisation")
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.delete(row)
+    db.session.flush()
+    db.session.expire(case, ["organisations"])
+    audit.record("remove_organisation", user=user, object_type="case", object_id=case.id, case_id=case.id,
+                 detail={"organisation": org.code, "reason": why[:500], "steps_unassigned": waiting})
+    return org
+
+
+def remove_participant(user: User, case: Case, participant_id: object, reason: object) -> CaseParticipant:
+    """Take a person off the case (in that role), with the reason (audited); their record stays.
+
+    :raise NotPermitted: not the lead organisation
+    :raise InvalidInput: not on the case, or no reason
+    """
+    _require(user, access.Action.EDIT, case, "Only the lead organisation may remove people from this case.")
+    ident = validate.whole_number(participant_id)
+    row = next((p for p in case.participants if p.id == ident), None)
+    if row is None:
+        raise InvalidInput({"participant": "that person is not on this case"})
+    why = validate.text(reason if isinstance(reason, str) else None, "reason", REMOVAL_REASON_MAX)
+    case.participants.remove(row)
+    db.session.flush()
+    audit.record("remove_participant", user=user, object_type="case", object_id=case.id, case_id=case.id,
+                 detail={"person_id": row.person_id, "role": row.role.value, "reason": why[:500]})
+    return row
 
 
 def share_with(case: Case, org: Organisation, why: str, user: User | None = None) -> bool:

@@ -271,3 +271,27 @@ def test_a_date_that_is_not_one_is_refused_at_its_field(client, login, world):
     assert page.status_code == 422
     assert "is not a date (write it as 01/04/2026)" in page.get_data(as_text=True)
     assert 'value="31/02/2026"' in page.get_data(as_text=True)   # what was typed stays to be corrected
+
+
+def test_removing_a_partner_or_a_person_needs_a_reason_and_is_audited(client, login, world):
+    """The partner stops seeing the case; its waiting steps wait unassigned with why; the person's record stays."""
+    from models import AuditEvent, Case, CaseParticipant, Organisation
+
+    case = db.session.get(Case, world["case"])
+    vs = db.session.scalar(select(Organisation).where(Organisation.code == "vs_b"))
+    participant = db.session.scalar(select(CaseParticipant).where(CaseParticipant.case_id == case.id))
+    login(world["pc"])
+    url = f"/admin/cases/{case.id}/organisations/{vs.id}/remove/"
+    refused = client.post(url, data={"reason": ""}, follow_redirects=True).get_data(as_text=True)
+    assert "Not removed: reason: is required" in refused
+    client.post(url, data={"reason": "Support ended; they asked to come off"})
+    client.post(f"/admin/cases/{case.id}/participants/{participant.id}/remove/", data={"reason": "Added in error"})
+    db.session.expire_all()
+    case = db.session.get(Case, world["case"])
+    assert not case.organisations and not case.participants
+    actions = {e.action: e.detail_dict for e in db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action.in_(("remove_organisation", "remove_participant"))))}
+    assert actions["remove_organisation"]["reason"] == "Support ended; they asked to come off"
+    assert actions["remove_participant"]["reason"] == "Added in error"
+    login(world["cw"])
+    assert client.get(f"/admin/cases/details/?id={case.id}").status_code == 404
