@@ -110,7 +110,7 @@ class DesignerView(SecureView):
         draft = self._draft(draft_id)
         xml, version = self._payload()
         try:
-            definition, created = drafts.deploy(current_user, draft, xml, version)
+            definition, created = drafts.deploy(current_user, draft, xml, version, json_body().get("note"))
             db.session.commit()
         except engine.DiagramError as exc:
             db.session.rollback()

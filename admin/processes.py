@@ -6,10 +6,12 @@ from flask_admin import expose
 from flask_login import current_user
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import func, select
+from wtforms import TextAreaField
+from wtforms.validators import InputRequired, Length
 
 import access
 from casework import validate
-from casework.errors import Conflict, NotPermitted
+from casework.errors import Conflict, InvalidInput, NotPermitted
 from admin.forms import Form
 from admin.base import SecureView
 from models import InstanceStatus, ProcessDefinition, WorkflowInstance, audit, db
@@ -20,6 +22,8 @@ from workflows.engine import DiagramError
 class UploadForm(Form):
     file = FileField("BPMN file", validators=[FileRequired()],
                      description="A .bpmn file with one executable process (e.g. saved from Camunda Modeler).")
+    note = TextAreaField("What changed", validators=[InputRequired("Say what changed and why."), Length(max=2000)],
+                         description="Other leads approve it and the audit keeps it.")
 
 
 class ProcessesView(SecureView):
@@ -36,7 +40,8 @@ class ProcessesView(SecureView):
                 abort(403, "Only working-group leads may deploy processes.")
             if form.validate_on_submit():
                 try:
-                    definition, created = processes.propose(form.file.data.read(), current_user)
+                    definition, created = processes.propose(form.file.data.read(), current_user,
+                                                            change_note=form.note.data)
                     db.session.commit()
                     flash(f"Deployed {definition.key} version {definition.version}: it takes effect when a lead "
                           "of another organisation approves it." if created else
@@ -105,6 +110,26 @@ class ProcessesView(SecureView):
         return self.render("processes/routing.html", report=report, keys=keys, key=key,
                            title=f"Routing check: {key}" if key else "Routing check", back=url_for(".index"))
 
+    @expose("/<int:definition_id>/rollback", methods=("POST",))
+    def rollback(self, definition_id: int):
+        """Go back to an earlier version: a new version with its content, approved like any deploy."""
+        if not access.can(current_user, access.Action.DEPLOY, ProcessDefinition):
+            abort(403, "Only working-group leads may deploy processes.")
+        definition = self._definition(definition_id)
+        try:
+            made, _ = processes.rollback(current_user, definition, request.form.get("note"))
+            db.session.commit()
+            flash(f"Version {made.version} of {made.key} has the content of version {definition.version}; it takes "
+                  "effect when a lead of another organisation approves it.", "success")
+        except InvalidInput as exc:
+            db.session.rollback()
+            flash(f"Not rolled back: {exc}", "error")
+        except DiagramError as exc:
+            db.session.rollback()
+            flash(f"Not rolled back: version {definition.version} no longer passes the checks: "
+                  + "; ".join(str(p) for p in exc.problems[:5]), "error")
+        return redirect(url_for(".history", key=definition.key))
+
     @expose("/history/<key>/")
     def history(self, key: str):
         """Every version of a process, and a readable diff between two of them."""
@@ -118,7 +143,10 @@ class ProcessesView(SecureView):
         to_v = validate.whole_number(request.args.get("to")) or newest
         from_v = validate.whole_number(request.args.get("from")) or max(to_v - 1, 1)
         diff = versions.diff_versions(key, from_v, to_v) if len(rows) > 1 else None
-        return self.render("processes/history.html", key=key, rows=rows, diff=diff, from_v=from_v, to_v=to_v)
+        current = processes.latest(key)
+        return self.render("processes/history.html", key=key, rows=rows, diff=diff, from_v=from_v, to_v=to_v,
+                           in_effect=current.id if current else None,
+                           can_deploy=access.can(current_user, access.Action.DEPLOY, ProcessDefinition))
 
     @expose("/<int:definition_id>/impact/", methods=("GET", "POST"))
     def impact(self, definition_id: int):

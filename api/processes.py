@@ -16,14 +16,16 @@ from workflows.engine import DiagramError
 def deploy_process():
     """Deploy a .bpmn (multipart field `file`); leads only. 201 new, 200 identical to the latest or to the
     version waiting. A new version waits (`"approval": "pending"`) until a lead of another organisation approves
-    it (POST /processes/<id>/approve)."""
+    it (POST /processes/<id>/approve). An optional form field `note` says what changed (kept with the version)."""
     if not access.can(current_user, access.Action.DEPLOY, ProcessDefinition):
         return error(403, "only working-group leads may deploy processes")
     upload = request.files.get("file")
     if upload is None:
         return error(400, "send the diagram as multipart form field 'file'")
     try:
-        definition, created = processes.propose(upload.read(), current_user)
+        note = request.form.get("note")
+        definition, created = processes.propose(upload.read(), current_user,
+                                                change_note=note[:processes.NOTE_MAX] if note else None)
     except DiagramError as exc:
         db.session.rollback()
         return jsonify(errors=[p.as_dict() for p in exc.problems]), 422

@@ -49,6 +49,7 @@ class ProcessDefinition(db.Model):
     approval: Mapped[str] = mapped_column(String(16), default="approved", server_default="approved")
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    change_note: Mapped[str | None] = mapped_column(Text)   # what the lead says changed (console deploys need one)
 
     deployed_by: Mapped[User | None] = relationship(foreign_keys=[deployed_by_id])
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])

@@ -88,7 +88,9 @@
       });
   });
   document.getElementById('btn-deploy').addEventListener('click', function () {
-    currentXml().then(function (xml) { return post(root.getAttribute('data-deploy-url'), { xml: xml, version: version }); })
+    var note = document.getElementById('change-note');   // required: the server says so after the diagram's checks
+    if (!window.confirm('Deploy this version? It takes effect for new cases once a lead of another organisation approves it.')) { return; }
+    currentXml().then(function (xml) { return post(root.getAttribute('data-deploy-url'), { xml: xml, version: version, note: note.value }); })
       .then(function (res) {
         if (res.data.version && !res.data.ok) {
           version = res.data.version;

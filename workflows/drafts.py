@@ -114,13 +114,18 @@ def validate(xml: str) -> tuple[list[engine.Problem], list[engine.Problem]]:
     return [], parsed.warnings
 
 
-def deploy(user: User, draft: ProcessDraft, xml: str, expected_version: int) -> tuple[ProcessDefinition, bool]:
-    """Save then deploy; a refused deploy keeps the saved draft and changes nothing live.
+def deploy(user: User, draft: ProcessDraft, xml: str, expected_version: int,
+           note: object = None) -> tuple[ProcessDefinition, bool]:
+    """Save then deploy with the lead's note of what changed; a refused deploy keeps the saved draft and
+    changes nothing live.
 
     :raise engine.DiagramError: the lint's messages
+    :raise InvalidInput: no change note
     """
     save(user, draft, xml, expected_version)
-    definition, created = processes.propose(xml, user)   # in effect once a second lead approves
+    processes.check(xml)   # the diagram's problems first: they are what the lead must fix
+    why = processes.change_note(note)
+    definition, created = processes.propose(xml, user, change_note=why)   # in effect once a second lead approves
     draft.status, draft.deployed_definition_id = "deployed", definition.id
     db.session.flush()
     return definition, created

@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import func, select
 
-from casework.errors import Conflict, NotPermitted
+from casework.errors import Conflict, InvalidInput, NotPermitted
 from models import ProcessDefinition, Service, User, audit, db, utcnow
 from models.enums import OrgType, Role
 from workflows import engine
@@ -15,6 +15,9 @@ from workflows.operations import OPERATIONS
 
 ORG_TYPES = {t.value for t in OrgType}
 ROLES = {r.value for r in Role}
+
+
+NOTE_MAX = 2000
 
 
 def latest(key: str) -> ProcessDefinition | None:
@@ -66,7 +69,8 @@ def _text(xml: bytes | str) -> str:
         raise DiagramError([Problem("the file is not UTF-8 text")]) from None
 
 
-def deploy(xml: bytes | str, user: User | None = None, *, pending: bool = False) -> tuple[ProcessDefinition, bool]:
+def deploy(xml: bytes | str, user: User | None = None, *, pending: bool = False,
+           change_note: str | None = None) -> tuple[ProcessDefinition, bool]:
     """Store a new immutable version; returns (definition, created). Identical XML returns the latest (or the
     version already waiting for approval). `pending`: not in effect until a second lead approves (`propose`).
 
@@ -82,20 +86,52 @@ def deploy(xml: bytes | str, user: User | None = None, *, pending: bool = False)
                                  .where(ProcessDefinition.key == parsed.key)) or 0) + 1
     definition = ProcessDefinition(key=parsed.key, version=version, name=parsed.name, bpmn_xml=text, sha256=sha,
                                    calls=json.dumps(parsed.calls), deployed_by_id=user.id if user else None,
-                                   active=not pending, approval="pending" if pending else "approved")
+                                   active=not pending, approval="pending" if pending else "approved",
+                                   change_note=(change_note or "").strip()[:NOTE_MAX] or None)
     db.session.add(definition)
     db.session.flush()
     audit.record("propose_deploy" if pending else "deploy", user=user, object_type="process_definition",
                  object_id=definition.id, detail={"key": parsed.key, "version": version, "sha256": sha,
-                                                  "warnings": [str(w) for w in parsed.warnings]})
+                                                  "warnings": [str(w) for w in parsed.warnings],
+                                                  "change_note": definition.change_note})
     return definition, True
 
 
-def propose(xml: bytes | str, user: User) -> tuple[ProcessDefinition, bool]:
+def propose(xml: bytes | str, user: User, change_note: str | None = None) -> tuple[ProcessDefinition, bool]:
     """A lead's deploy from the console or the API: stored, but in effect only when a lead of another
     organisation approves it (a deploy changes what every agency's cases do). The command line, run by whoever
     operates the service, deploys directly."""
-    return deploy(xml, user, pending=True)
+    return deploy(xml, user, pending=True, change_note=change_note)
+
+
+def change_note(value: object) -> str:
+    """What changed, as a lead says it (required for console deploys and rollbacks).
+
+    :raise InvalidInput: empty or too long
+    """
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise InvalidInput({"note": "say what changed and why (other leads and the audit read it)"})
+    if len(text) > NOTE_MAX:
+        raise InvalidInput({"note": f"at most {NOTE_MAX} characters"})
+    return text
+
+
+def rollback(user: User, definition: ProcessDefinition, note: object) -> tuple[ProcessDefinition, bool]:
+    """Go back to an earlier version: a new version with its content (waiting for a second lead, like any
+    deploy). Refused with the lint's messages if that content no longer deploys.
+
+    :raise InvalidInput: no note, or the version is the one in effect
+    :raise DiagramError: the earlier version no longer passes the checks
+    """
+    why = change_note(note)
+    current = latest(definition.key)
+    if current is not None and current.sha256 == definition.sha256:
+        raise InvalidInput({"note": f"version {definition.version} is what is in effect already"})
+    made, created = propose(definition.bpmn_xml, user, change_note=f"Back to version {definition.version}: {why}")
+    audit.record("rollback_process", user=user, object_type="process_definition", object_id=made.id,
+                 detail={"key": definition.key, "to_content_of": definition.version, "new_version": made.version})
+    return made, created
 
 
 def waiting(key: str) -> ProcessDefinition | None:

@@ -1,4 +1,4 @@
-"""closing a case records its outcome and reason
+"""closing a case records its outcome and reason; a deployed process version keeps the lead's change note
 
 Revision ID: 0032
 Revises: 0031
@@ -19,9 +19,13 @@ def upgrade():
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.add_column(sa.Column('closure_outcome', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('closure_reason', sa.Text(), nullable=True))
+    with op.batch_alter_table('process_definition', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('change_note', sa.Text(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('process_definition', schema=None) as batch_op:
+        batch_op.drop_column('change_note')
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.drop_column('closure_reason')
         batch_op.drop_column('closure_outcome')

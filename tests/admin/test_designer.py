@@ -44,7 +44,7 @@ def test_open_edit_save_deploy(client, login, lead):
     saved = client.post(f"/admin/designer/{draft_id}/save", json={"xml": edited, "version": 1})
     assert saved.status_code == 200 and saved.json["version"] == 2
     assert client.post(f"/admin/designer/{draft_id}/validate", json={"xml": edited}).json["ok"] is True
-    deployed = client.post(f"/admin/designer/{draft_id}/deploy", json={"xml": edited, "version": 2})
+    deployed = client.post(f"/admin/designer/{draft_id}/deploy", json={"xml": edited, "version": 2, "note": "Relabelled a field"})
     assert deployed.status_code == 201 and (deployed.json["key"], deployed.json["version"]) == ("referral_test", 2)
     assert _count(ProcessDefinition) == 2
     assert db.session.get(ProcessDraft, draft_id).status == "deployed"
@@ -175,7 +175,7 @@ def test_a_deploy_takes_effect_when_another_organisations_lead_approves(client, 
     draft_id = _open(client, lead["definition"])
     xml = client.get(f"/admin/designer/{draft_id}/diagram.bpmn").get_data(as_text=True).replace(
         "Record referral", "Record the referral")
-    deployed = client.post(f"/admin/designer/{draft_id}/deploy", json={"xml": xml, "version": 1})
+    deployed = client.post(f"/admin/designer/{draft_id}/deploy", json={"xml": xml, "version": 1, "note": "New process"})
     assert deployed.status_code == 201
     waiting = db.session.get(ProcessDefinition, deployed.json["id"]) if "id" in deployed.json else \
         procs.waiting("referral_test")

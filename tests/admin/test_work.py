@@ -5,7 +5,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from models import ItemStatus, ProcessDefinition, WorkItem, db
 from tests.factories import make_case, make_org, make_person, make_user
@@ -166,12 +166,16 @@ def test_processes_screen_for_leads(client, login, world):
     page = client.get("/admin/processes/").get_data(as_text=True)
     assert "referral_test" in page and "v1" in page
     text = (DATA / "one_step.bpmn").read_bytes()
-    ok = client.post("/admin/processes/", data={"file": (BytesIO(text), "one.bpmn")},
+    refused = client.post("/admin/processes/", data={"file": (BytesIO(text), "one.bpmn")},
+                          content_type="multipart/form-data")
+    assert refused.status_code == 400 and "Say what changed and why." in refused.get_data(as_text=True)
+    ok = client.post("/admin/processes/", data={"file": (BytesIO(text), "one.bpmn"), "note": "A one-step process"},
                      content_type="multipart/form-data")
     assert ok.status_code == 302
     bad = client.post("/admin/processes/", content_type="multipart/form-data", data={
         "file": (BytesIO((DATA / "one_step.bpmn").read_bytes().replace(b'candidateGroups="police"',
-                                                                        b'candidateGroups="nobody"')), "x.bpmn")})
+                                                                        b'candidateGroups="nobody"')), "x.bpmn"),
+        "note": "Broken on purpose"})
     assert bad.status_code == 422 and "<code>step</code>" in bad.get_data(as_text=True)
     definition = db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == "one_step"))
     assert client.get(f"/admin/processes/{definition.id}/").status_code == 200
@@ -295,3 +299,36 @@ def test_removing_a_partner_or_a_person_needs_a_reason_and_is_audited(client, lo
     assert actions["remove_participant"]["reason"] == "Added in error"
     login(world["cw"])
     assert client.get(f"/admin/cases/details/?id={case.id}").status_code == 404
+
+
+def test_a_lead_rolls_back_to_an_earlier_version(client, login, world):
+    """Rolling back makes a new version with the earlier content (approved like any deploy); a reason is needed,
+    and a version that no longer passes the checks is refused with why."""
+    from sqlalchemy import update
+
+    login(world["lead"])
+    first = db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == "referral_test"))
+    changed = first.bpmn_xml.replace('name="Record referral"', 'name="Record the referral"')
+    second, _ = processes.deploy(changed, None, change_note="Renamed the first step")
+    db.session.commit()
+    url = f"/admin/processes/{first.id}/rollback"
+    page = client.get("/admin/processes/history/referral_test/").get_data(as_text=True)
+    assert "Renamed the first step" in page and "Roll back to this version" in page
+    refused = client.post(url, data={"note": ""}, follow_redirects=True).get_data(as_text=True)
+    assert "say what changed and why" in refused
+    done = client.post(url, data={"note": "The new name confused people"}, follow_redirects=True)
+    assert "has the content of version 1" in done.get_data(as_text=True)
+    third = db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == "referral_test",
+                                                              ProcessDefinition.version == 3))
+    assert third.sha256 == first.sha256 and third.approval == "pending"
+    assert third.change_note == "Back to version 1: The new name confused people"
+    # A version whose content no longer passes the checks is refused with the reason; nothing is made.
+    first_id = first.id
+    db.session.execute(update(ProcessDefinition).where(ProcessDefinition.id == first_id).values(
+        bpmn_xml=changed.replace("<bpmn:userTask", "<bpmn:userTask camunda:candidateGroups=\"nobody\"", 1)
+        if "candidateGroups" not in changed else changed.replace('candidateGroups="', 'candidateGroups="nobody,')))
+    db.session.commit()
+    broken = client.post(f"/admin/processes/{first_id}/rollback", data={"note": "Try it"}, follow_redirects=True)
+    assert "no longer passes the checks" in broken.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(ProcessDefinition.id)).where(
+        ProcessDefinition.key == "referral_test")) == 3

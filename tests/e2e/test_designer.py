@@ -55,6 +55,11 @@ def test_lead_changes_a_form_in_the_designer(page, live_app):
     shot(page, "designer-editing-form-field")
     page.get_by_role("button", name="Validate").click()
     page.get_by_text("Valid: ready to deploy.").wait_for()
+    page.once("dialog", lambda dialog: dialog.accept())   # "Deploy this version?"
+    page.get_by_role("button", name="Deploy").click()   # without a note: refused, nothing deployed
+    page.get_by_text("say what changed and why").wait_for()
+    page.get_by_label("What changed (needed to deploy)").fill("Relabelled the crime reference field")
+    page.once("dialog", lambda dialog: dialog.accept())   # "Deploy this version?"
     page.get_by_role("button", name="Deploy").click()
     page.get_by_text(re.compile(r"Deployed victim_referral version 2\. It takes effect when a lead of another")
                      ).wait_for()
@@ -109,6 +114,7 @@ def test_validation_messages_select_the_element(page, live_app):
     assert page.locator(".djs-element.cb-error[data-element-id='record_report']").count() == 1
     link.click()
     page.locator(".djs-element.selected[data-element-id='record_report']").wait_for()
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Deploy").click()
     page.get_by_text("Not deployed: fix the problems below").wait_for()
     shot(page, "designer-validation-links")
