@@ -37,7 +37,7 @@ def test_lead_changes_a_form_in_the_designer(page, live_app):
     old_case = _open_victim_support_case(app, "Opened before the change")
     log_in(page, "lead@victims.demo")
     page.get_by_role("link", name="Processes").click()
-    page.get_by_role("button", name="Edit victim_referral in the designer").click()
+    page.get_by_role("button", name="Edit in designer: victim_referral").click()
     page.locator(".designer[data-ready='true']").wait_for(timeout=20_000)
     page.locator('.djs-element[data-element-id="record_report"]').first.click()
     group = page.locator(".bio-properties-panel-group",
@@ -99,7 +99,7 @@ def test_practitioners_cannot_reach_the_designer(page, live_app):
 def test_validation_messages_select_the_element(page, live_app):
     log_in(page, "lead@victims.demo")
     page.get_by_role("link", name="Processes").click()
-    page.get_by_role("button", name="Edit victim_referral in the designer").click()
+    page.get_by_role("button", name="Edit in designer: victim_referral").click()
     page.locator(".designer[data-ready='true']").wait_for(timeout=20_000)
     page.locator('.djs-element[data-element-id="record_report"]').first.click()
     page.locator(".bio-properties-panel-group-header", has_text="User assignment").click()
