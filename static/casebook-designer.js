@@ -9,7 +9,12 @@
   var version = parseInt(root.getAttribute('data-version'), 10);
   var modeler = CaseBpmn.createModeler(document.getElementById('canvas'), document.getElementById('properties'));
   var marked = [];
+  var unsaved = false;   // changes since the last save or deploy: leaving the page asks first
   window.casebookModeler = modeler;
+  modeler.on('commandStack.changed', function () { unsaved = true; });
+  window.addEventListener('beforeunload', function (event) {
+    if (unsaved) { event.preventDefault(); event.returnValue = ''; }
+  });
 
   function say(text, kind) {
     status.className = 'small mb-2 text-' + (kind || 'muted');
@@ -83,6 +88,7 @@
         if (res.status === 200) {
           version = res.data.version;
           document.getElementById('draft-version').textContent = version;
+          unsaved = false;
           say('Draft saved (version ' + version + ').', 'success');
         } else { say(res.data.error || 'Not saved.', 'danger'); }
       });
@@ -97,6 +103,7 @@
           document.getElementById('draft-version').textContent = version;
         }
         if (res.status === 201 || res.status === 200) {
+          unsaved = false;
           showProblems([], []);
           status.className = 'small mb-2 text-success';
           status.textContent = 'Deployed ' + res.data.key + ' version ' + res.data.version + '. ' +

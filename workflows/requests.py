@@ -115,10 +115,7 @@ def _due(value: str | date | None) -> date:
     if isinstance(value, date):
         due = value
     else:
-        try:
-            due = date.fromisoformat(str(value).strip())
-        except ValueError:
-            raise InvalidInput({"due_on": f"{value!r} is not a date (use YYYY-MM-DD)"}) from None
+        due = validate.date_value(str(value), "due_on")   # 01/04/2026 as people type it, or 2026-04-01
     if due < date.today():
         raise InvalidInput({"due_on": "is in the past"})
     return due
