@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from markupsafe import Markup
@@ -17,7 +17,7 @@ from admin.base import ScopedModelView, perform
 from admin.taskforms import form_class_for, prefill, submitted
 from casework import calendar, validate
 from casework.errors import Conflict, InvalidData, NotFound, NotPermitted
-from models import Case, ItemStatus, WorkItem, audit, db, utcnow
+from models import Case, CaseParticipant, ItemStatus, Person, WorkItem, audit, db, utcnow
 from models.enums import Role
 from workflows import tasks
 
@@ -57,7 +57,31 @@ def _due(view, context, item: WorkItem, name: str) -> Markup:
     text = calendar.local(item.due_at)
     if item.due_at < utcnow():
         return Markup('<span class="badge badge-danger">Overdue</span> {}').format(text)
+    if calendar.local(item.due_at, "%Y-%m-%d") == calendar.local(utcnow(), "%Y-%m-%d"):
+        return Markup('<span class="badge badge-warning">Due today</span> {}').format(text)
     return Markup("{}").format(text)
+
+
+ABOUT_ROLES = ("victim", "vulnerable_person", "family_member", "witness", "offender", "other")
+
+
+def _people_on(case_ids: list[int]) -> dict[int, str]:
+    """Who each case on the page is about (its victim or vulnerable person first), in one query."""
+    found: dict[int, tuple[int, str]] = {}
+    if case_ids:
+        for case_id, role, person in db.session.execute(
+                select(CaseParticipant.case_id, CaseParticipant.role, Person)
+                .join(Person, Person.id == CaseParticipant.person_id)
+                .where(CaseParticipant.case_id.in_(set(case_ids)))):
+            rank = ABOUT_ROLES.index(role.value) if role.value in ABOUT_ROLES else len(ABOUT_ROLES)
+            if case_id not in found or rank < found[case_id][0]:
+                found[case_id] = (rank, person.full_name)
+    return {case_id: name for case_id, (_, name) in found.items()}
+
+
+def _about(view, context, item: WorkItem, name: str) -> str:
+    """The person the step is about, else the case's title."""
+    return getattr(g, "work_about", {}).get(item.case_id) or item.case.title
 
 
 def _organisation(view, context, item: WorkItem, name: str) -> Markup:
@@ -89,10 +113,11 @@ class WorkView(ScopedModelView):
 
     area = access.Area.WORK
     can_view_details = False
-    column_list = ("due_at", "title", "case", "process_key", "organisation", "claimed_by")
-    column_labels = {"due_at": "Due", "title": "Step", "process_key": "Process", "claimed_by": "Claimed by"}
+    column_list = ("due_at", "title", "about", "case", "process_key", "organisation", "claimed_by")
+    column_labels = {"due_at": "Due", "title": "Step", "about": "About", "process_key": "Process",
+                     "claimed_by": "Claimed by"}
     column_formatters = {"title": _title, "case": _case, "due_at": _due, "organisation": _organisation,
-                         "claimed_by": _claimed}
+                         "claimed_by": _claimed, "about": _about}
     column_filters = ("process_key", "case.case_type_code", "due_at", "claimed_by.email")
     column_sortable_list = ("due_at", "title", "process_key")
     column_searchable_list = ("title",)
@@ -130,6 +155,7 @@ class WorkView(ScopedModelView):
         # Rows came through access.clause: the per-row "can complete?" checks need not ask again.
         for item in rows or []:
             access.remember_visible(current_user, item)
+        g.work_about = _people_on([item.case_id for item in rows or []])
         return count, rows
 
     def menu_count(self) -> int | None:
@@ -247,6 +273,7 @@ class MyWorkView(WorkView):
             Role.MANAGER, Role.LEAD)
         audit.record("view", user=current_user, object_type="work_item", object_id=item.id, case_id=item.case_id)
         page = self.render("work/task.html", item=item, form=form, case=case,
+                           earlier=tasks.earlier_answers(item), show_safe="safe_contact" in (item.shows or ""),
                            overdue=item.due_at is not None and item.due_at < utcnow(),
                            colleagues=tasks.colleagues(item) if can_give else [])
         db.session.commit()   # the view's audit row (a refused completion was rolled back above)

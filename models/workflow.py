@@ -133,6 +133,8 @@ class WorkItem(db.Model):
     # A meeting step: the meeting type it waits for, and {"reason", "research"} for the agenda (JSON).
     meeting_type: Mapped[str | None] = mapped_column(String(32))
     meeting_info: Mapped[str | None] = mapped_column(Text)
+    # Earlier answers the step's page shows first (JSON list of field ids, or "safe_contact").
+    shows: Mapped[str | None] = mapped_column(Text)
 
     instance: Mapped[WorkflowInstance] = relationship()
     case: Mapped[Case] = relationship()

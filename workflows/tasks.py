@@ -16,6 +16,7 @@ from models import (Case, CaseNote, CaseTypeProcess, InstanceStatus, ItemStatus,
 from models.enums import Role
 from models.facts import MAPPING_IN_EFFECT
 from workflows import assignment, engine, operations, processes
+from workflows import formdata
 from workflows.formdata import coerce_and_validate
 from workflows.sandbox import RESERVED_NAMES
 
@@ -172,6 +173,8 @@ def sync_items(instance: WorkflowInstance, wf) -> list[WorkItem]:
                         title=(task.title or task.bpmn_id)[:255], lane=task.lane, documentation=task.documentation,
                         candidate_groups=json.dumps(task.candidate_groups), form=json.dumps(task.fields),
                         due_at=task.due_at, status=ItemStatus.READY)
+        if task.shows:
+            item.shows = json.dumps(task.shows)
         if task.meeting:
             item.meeting_type = task.meeting
             item.meeting_info = json.dumps({"reason": task.meeting_reason or task.title,
@@ -316,6 +319,23 @@ def complete(user: User, item: WorkItem, raw: dict[str, Any], locked: WorkflowIn
     audit.record("complete", user=user, object_type="work_item", object_id=item.id, case_id=item.case_id,
                  detail={"bpmn_id": item.bpmn_id, "fields": sorted(data), "instance_status": instance.status.value})
     return item, created
+
+
+def earlier_answers(item: WorkItem) -> list[tuple[str, str]]:
+    """What the step names (`show`) from the case's earlier steps, as people read it: each field's latest
+    answer with its label ("safe_contact" is shown from the people, by the page)."""
+    wanted = [name for name in json.loads(item.shows or "[]") if name != "safe_contact"]
+    if not wanted:
+        return []
+    found: dict[str, tuple[str, str]] = {}
+    for done in reversed(history(item.case)):
+        answers = done.answers
+        for field in done.fields:
+            if field["id"] in wanted and field["id"] not in found and field["id"] in answers:
+                readable = formdata.readable([field], {field["id"]: answers[field["id"]]})
+                if readable:
+                    found[field["id"]] = readable[0]
+    return [found[name] for name in wanted if name in found]
 
 
 def history(case: Case) -> list[WorkItem]:

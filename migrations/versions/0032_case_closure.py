@@ -1,4 +1,5 @@
-"""closing a case records its outcome and reason; a deployed process version keeps the lead's change note
+"""closing a case records its outcome and reason; a deployed process version keeps the lead's change note; a step
+names the earlier answers its page shows
 
 Revision ID: 0032
 Revises: 0031
@@ -21,9 +22,13 @@ def upgrade():
         batch_op.add_column(sa.Column('closure_reason', sa.Text(), nullable=True))
     with op.batch_alter_table('process_definition', schema=None) as batch_op:
         batch_op.add_column(sa.Column('change_note', sa.Text(), nullable=True))
+    with op.batch_alter_table('work_item', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('shows', sa.Text(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('work_item', schema=None) as batch_op:
+        batch_op.drop_column('shows')
     with op.batch_alter_table('process_definition', schema=None) as batch_op:
         batch_op.drop_column('change_note')
     with op.batch_alter_table('case', schema=None) as batch_op:

@@ -40,6 +40,7 @@ def test_my_work_lists_and_counts(client, login, world):
     login(world["pc"])
     page = client.get("/admin/my_work/").get_data(as_text=True)
     assert "Record referral" in page and "My work (1)" in page and "Team work (1)" in page
+    assert "Amira HUSSAIN" in page   # who the step is about
     login(world["cw"])
     assert "My work (0)" in client.get("/admin/my_work/").get_data(as_text=True)
 
@@ -332,3 +333,52 @@ def test_a_lead_rolls_back_to_an_earlier_version(client, login, world):
     assert "no longer passes the checks" in broken.get_data(as_text=True)
     assert db.session.scalar(select(func.count(ProcessDefinition.id)).where(
         ProcessDefinition.key == "referral_test")) == 3
+
+
+SHOWING = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:process id="showing_test" name="Showing test" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="refer" name="Refer" camunda:candidateGroups="organisation:police_a">
+      <bpmn:extensionElements><camunda:formData>
+        <camunda:formField id="safe_times" label="Safe times to contact" type="string"/>
+        <camunda:formField id="phone_safe" label="Safe to call this number" type="boolean"/>
+      </camunda:formData></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:userTask id="contact" name="Contact the victim" camunda:candidateGroups="organisation:police_a">
+      <bpmn:extensionElements>
+        <camunda:properties><camunda:property name="show" value="safe_contact,safe_times,phone_safe"/></camunda:properties>
+        <camunda:formData><camunda:formField id="contacted" label="Contacted" type="boolean"/></camunda:formData>
+      </bpmn:extensionElements>
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="refer"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="refer" targetRef="contact"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="contact" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_contact_step_shows_safe_contact_and_what_earlier_steps_said_first(client, login, world):
+    from models import Case, User
+
+    pc = db.session.scalar(select(User).where(User.email == world["pc"]))
+    case = db.session.get(Case, world["case"])
+    case.participants[0].person.safe_contact = "Text first; never call after 6pm (partner home)"
+    processes.deploy(SHOWING, None)
+    tasks.start(pc, case, "showing_test")
+    db.session.commit()
+    login(world["pc"])
+    refer = db.session.scalar(select(WorkItem).where(WorkItem.bpmn_id == "refer"))
+    assert client.post(f"/admin/my_work/{refer.id}/", data={"safe_times": "Weekdays 9-12", "phone_safe": "false"}
+                       ).status_code in (302, 303)
+    contact = db.session.scalar(select(WorkItem).where(WorkItem.bpmn_id == "contact"))
+    page = client.get(f"/admin/my_work/{contact.id}/").get_data(as_text=True)
+    before = page.split("Before you start", 1)[1].split('id="task-form"', 1)[0]
+    assert "Text first; never call after 6pm (partner home)" in before
+    assert "Safe times to contact" in before and "Weekdays 9-12" in before
+    assert "Safe to call this number" in before and ">No<" in before

@@ -70,6 +70,8 @@ class TaskInfo:
     meeting: str | None = None
     meeting_reason: str | None = None
     meeting_research: list[str] | None = None   # earlier steps whose answers go into the agenda pack
+    # What the step's page shows first from earlier steps: field ids, or "safe_contact" (camunda:property show).
+    shows: list[str] | None = None
 
 
 @dataclass

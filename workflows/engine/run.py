@@ -185,7 +185,8 @@ def ready_user_tasks(wf: BpmnWorkflow) -> list[TaskInfo]:
             meeting=meeting.strip()[:32] if meeting and meeting.strip() else None,
             meeting_reason=_as_text(_dynamic(task, props.get("meeting_reason"))) if meeting else None,
             meeting_research=[r.strip() for r in (props.get("meeting_research") or "").split(",") if r.strip()]
-            if meeting else None))
+            if meeting else None,
+            shows=[r.strip() for r in (props.get("show") or "").split(",") if r.strip()][:20] or None))
     return out
 
 
