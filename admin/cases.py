@@ -16,7 +16,7 @@ from admin.base import ScopedModelView, perform
 from admin.forms import (AddMemberForm, AddOrganisationForm, AddParticipantForm, CaseEditForm, CaseOpenForm,
                          IncidentForm, NoteForm)
 from admin.letters import write_letter
-from admin.people import apply_errors, named_like, visible_people
+from admin.people import _as_date, apply_errors, named_like, visible_people
 from casework import areas, calendar, cases, disclosures, documents, incidents, validate
 from casework.errors import InvalidInput, NotFound, NotPermitted, StaleEdit
 from models import (Case, CaseParticipant, CaseType, Incident, InstanceStatus, ItemStatus, Organisation, Person,
@@ -104,7 +104,7 @@ class CaseView(ScopedModelView):
         return False
 
     def search_placeholder(self) -> str:
-        return "reference, title or a person's name"
+        return "reference, title, a person's name or date of birth"
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         """Each word must match the reference, the title or the name of a person on the case.
@@ -118,13 +118,15 @@ class CaseView(ScopedModelView):
                 query, count_query = query.filter(match), count_query.filter(match)
                 continue
             like = f"%{term}%"
-            people = visible_people(named_like(term), cap=PEOPLE_CAP)
+            born = _as_date(term)   # a date of birth (31/12/1990): the people born that day, as for a name
+            people = visible_people(Person.date_of_birth == born if born else named_like(term), cap=PEOPLE_CAP)
             if len(people) > PEOPLE_CAP:
                 flash(f"More than {PEOPLE_CAP} people are called “{term}”: their cases are not all shown. Add a "
                       "first name or the reference.", "warning")
             on_cases = db.session.scalars(select(CaseParticipant.case_id).where(
                 CaseParticipant.person_id.in_(people[:PEOPLE_CAP]))).all() if people else []
-            match = or_(Case.reference.ilike(like), Case.title.ilike(like), Case.id.in_(sorted(set(on_cases))))
+            match = Case.id.in_(sorted(set(on_cases))) if born else \
+                or_(Case.reference.ilike(like), Case.title.ilike(like), Case.id.in_(sorted(set(on_cases))))
             query, count_query = query.filter(match), count_query.filter(match)
         return query, count_query, joins, count_joins
 

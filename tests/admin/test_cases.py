@@ -1,10 +1,12 @@
 """Opening and working a case in the console."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import func, select
 
-from models import Case, CaseNote, CaseOrganisation, CaseParticipant, db
+from models import Case, CaseNote, CaseOrganisation, CaseParticipant, Person, db
 from tests.factories import make_case, make_org, make_person, make_user
 
 
@@ -174,6 +176,15 @@ def test_case_list_search_and_filters(client, login, setup):
     login(setup["pc"])
     page = client.get("/admin/cases/?search=Burglary").get_data(as_text=True)
     assert "Burglary at shop" in page and "Criminal damage" not in page
+    # A person's name and date of birth find their cases.
+    victim = db.session.get(Person, setup["victim"])
+    victim.date_of_birth = date(1988, 3, 14)
+    make_case(pc, title="Assault outside a club", participants=[(victim.id, "victim")])
+    db.session.commit()
+    found = client.get("/admin/cases/?search=Hussain+14/03/1988").get_data(as_text=True)
+    assert "Assault outside a club" in found and "Burglary at shop" not in found
+    assert "Assault outside a club" not in client.get("/admin/cases/?search=Hussain+15/03/1988").get_data(
+        as_text=True)
 
 
 def test_consequential_choices_start_empty(client, login, setup):
