@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 import access
 from admin.base import SecureView
-from models import ExportJob, audit, db
+from models import CaseType, ExportJob, Organisation, audit, db
 from reporting import exports
 from reporting.exports import jobs
 
@@ -45,7 +45,11 @@ class ReportsView(SecureView):
         recent = db.session.scalars(select(ExportJob).where(ExportJob.user_id == current_user.id)
                                     .order_by(ExportJob.id.desc()).limit(10)).all()
         return self.render("reports/index.html", available=available, recent=recent, errors=errors,
-                           form=request.form), (400 if errors else 200)
+                           form=request.form,
+                           organisations=db.session.scalars(select(Organisation).where(Organisation.active.is_(True))
+                                                            .order_by(Organisation.name)).all(),
+                           case_types=db.session.scalars(select(CaseType).where(CaseType.active.is_(True))
+                                                         .order_by(CaseType.name)).all()), (400 if errors else 200)
 
     def _job(self, job_id: int) -> ExportJob:
         job = db.session.get(ExportJob, job_id)

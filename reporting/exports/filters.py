@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from casework import validate
+from casework.errors import InvalidInput
 from models import CaseType, Organisation, db
 
 # Managers think in UK calendar days: a date filter covers that whole day in UK time.
@@ -63,9 +65,9 @@ def _date(raw: Mapping[str, Any], name: str) -> date | None:
     if isinstance(value, date):
         return value
     try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise BadFilter(name, f"{value!r} is not a date (use YYYY-MM-DD)") from None
+        return validate.date_value(str(value), name)   # 01/04/2026 as people type it, or 2026-04-01
+    except InvalidInput:
+        raise BadFilter(name, f"{value!r} is not a date (write it as 01/04/2026)") from None
 
 
 def parse(raw: Mapping[str, Any]) -> Filters:

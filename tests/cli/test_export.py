@@ -44,7 +44,7 @@ def test_refusals(world, runner, tmp_path):
         (["export", "nope", "--out", str(out), "--as", "pc@police.example.org"], "no export called 'nope'"),
         (["export", "cases", "--out", str(out), "--as", "ghost@example.org"], "no active user"),
         (["export", "audit", "--out", str(out), "--as", "pc@police.example.org"], "may not run the audit export"),
-        (["export", "cases", "--out", str(out), "--as", "pc@police.example.org", "--from", "01/02/2026"],
+        (["export", "cases", "--out", str(out), "--as", "pc@police.example.org", "--from", "31/02/2026"],
          "bad filter from"),
         (["export", "cases", "--out", str(out), "--as", "pc@police.example.org", "--organisation", "nobody"],
          "no organisation with code 'nobody'"),
