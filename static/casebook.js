@@ -14,4 +14,8 @@
       event.preventDefault();
     }
   });
+  // A form that came back with problems: the summary takes focus (screen readers read it; its links go to
+  // each field).
+  var summary = document.querySelector('[data-error-summary]');
+  if (summary) { summary.focus(); }
 }());

@@ -210,6 +210,7 @@ def test_no_aria_attribute_says_none(client, login, world):
     for page in (fresh, refused, client.get(f"/admin/cases/details/?id={world['case']}").get_data(as_text=True)):
         assert '="None"' not in page
     assert 'aria-invalid="true"' in refused
+    assert 'data-error-summary' in refused and '<a href="#victim_name">Victim name:' in refused   # links to fields
 
 
 def test_times_are_shown_in_the_partnerships_time_zone(client, login, world):

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import log_in
 
@@ -55,6 +56,7 @@ def test_twelve_pages_have_no_serious_or_critical_violations(axe_page, live_app)
     page.locator("#task-form").wait_for()
     page.locator("#task-form button[type=submit]").click()   # nothing filled in: the form with its errors
     page.locator(".invalid-feedback").first.wait_for()
+    expect(page.locator("#form-error-summary")).to_be_focused()   # read out first; its links go to the fields
     _check(page, "step form with errors", found)
     page.goto("/admin/cases/")
     page.locator("table a[href*='details']").first.click()
