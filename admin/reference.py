@@ -94,7 +94,7 @@ class UserView(ScopedModelView):
                    "locked_until")
     column_labels = {"role_rows": "Roles", "last_login_at": "Last login", "locked_until": "Locked until",
                      "mfa_enrolled_at": "Second factor"}
-    column_formatters = {"role_rows": lambda v, c, m, n: ", ".join(sorted(r.role.value for r in m.role_rows)),
+    column_formatters = {"role_rows": lambda v, c, m, n: ", ".join(sorted(label(r.role.value) for r in m.role_rows)),
                          "mfa_enrolled_at": lambda v, c, m, n: _factor(m)}
     column_searchable_list = ("email", "name")
     column_filters = ("active", "organisation.name")

@@ -2,6 +2,7 @@
 (function () {
   'use strict';
   document.addEventListener('click', function (event) {
+    if (event.target.closest('[data-print]')) { window.print(); return; }
     var target = event.target.closest('[data-model-action], [data-confirm], [data-no-follow]');
     if (!target) { return; }
     if (target.hasAttribute('data-no-follow')) {
