@@ -19,7 +19,7 @@ from admin.base import ScopedModelView
 from admin.forms import TypedDateField, opts
 from casework import agreements, calendar, directory, mfa, sessions, sso, tokens, validate
 from casework.errors import Conflict, InvalidInput, NotPermitted
-from models import (ApiToken, AuditEvent, Case, CaseTypeProcess, InformationSharingAgreement, Organisation, RoleGrant, Service,
+from models import (ApiToken, AuditEvent, AuditVerification, Case, CaseTypeProcess, InformationSharingAgreement, Organisation, RoleGrant, Service,
                     ServiceProvision, User, audit, db)
 from models.enums import Role, choices, label
 
@@ -636,4 +636,6 @@ class AuditView(ScopedModelView):
         audit.record("view", user=current_user, object_type="audit_log",
                      detail={"query": request.args.to_dict()} if request.args else None)
         db.session.commit()
+        self._template_args["verified"] = db.session.scalar(
+            select(AuditVerification).order_by(AuditVerification.id.desc()).limit(1))
         return super().index_view()

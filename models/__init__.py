@@ -9,7 +9,7 @@ from flask_migrate import Migrate
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from models.audit import AuditEvent, AuditHead
+from models.audit import AuditEvent, AuditHead, AuditVerification
 from models.base import Base, db, utcnow
 from models.documents import Document, DocumentBlob
 from models.case import Case, CaseAccess, CaseMember, CaseNote, CaseOrganisation, CaseParticipant, ReferenceCounter
@@ -30,7 +30,7 @@ from models.workflow import (ApiToken, InstanceStatus, ItemStatus, ProcessDefini
                              ProcessTestRun, WorkflowInstance, WorkItem)
 
 __all__ = ["AgendaItem", "Meeting", "MeetingAction", "MeetingAttendee", "MeetingInvite", "MeetingType", "Document", "DocumentBlob", "CodeEntitlement", "Incident", "LetterTemplate", "Area", "Notification", "NotificationPreference", "OutboxMessage", "Service", "ServiceProvision", "Setting", "DashboardSnapshot", "ExportChunk", "ExportJob", "ImportJob", "ProcessDraft", "ProcessTestRun", "CaseFact", "CaseTypeProcess", "ApiToken", "InstanceStatus", "ItemStatus", "ProcessDefinition", "WorkflowInstance", "WorkItem",
-           "AuditEvent", "AuditHead", "Base", "Case", "CaseAccess", "CaseMember", "CaseNote", "CaseOrganisation",
+           "AuditEvent", "AuditHead", "AuditVerification", "Base", "Case", "CaseAccess", "CaseMember", "CaseNote", "CaseOrganisation",
            "CaseParticipant", "CaseType", "InformationSharingAgreement", "IsaApproval", "Organisation", "Person", "PersonChange",
            "DisposalReview", "RecoveryCode", "SecurityKey", "Consent", "Disclosure", "ShareRequest", "SharingException", "ReferenceCounter", "RetentionRule", "RoleGrant", "User", "UserSession", "UserRole", "db", "init_app", "utcnow"]
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import DDL, Integer, String, Text, bindparam, event, select
+from sqlalchemy import DDL, Boolean, Integer, String, Text, bindparam, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import UTCDateTime, db, utcnow
@@ -80,6 +80,17 @@ class AuditHead(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     last_hash: Mapped[str] = mapped_column(String(64))
     count: Mapped[int] = mapped_column(Integer)
+
+
+class AuditVerification(db.Model):
+    """The outcome of each full check of the chain (`flask audit verify`), so auditors see when it last held."""
+
+    __tablename__ = "audit_verification"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    checked: Mapped[int] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text)
 
 
 HEAD_ROW = DDL(f"INSERT INTO audit_head (id, last_hash, count) VALUES (1, '{GENESIS}', 0)")

@@ -283,3 +283,13 @@ def test_the_audit_log_reads_in_references_names_and_local_time(client, login, c
     page = client.get("/admin/audit/").get_data(as_text=True)
     assert f'>{case.reference}</a>' in page and "Org X" in page
     assert "UTC" not in page
+
+
+def test_the_audit_log_says_when_the_chain_was_last_verified(client, login, runner, ctx):
+    org = make_org("y_org", "police", "Org Y")
+    auditor = make_user(org, "auditor", email="aud3@y.example.org")
+    login(auditor.email)
+    assert "Not verified yet" in client.get("/admin/audit/").get_data(as_text=True)
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+    page = client.get("/admin/audit/").get_data(as_text=True)
+    assert "Chain verified" in page and "none altered, removed or inserted" in page
