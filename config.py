@@ -83,6 +83,8 @@ ENVIRONMENT: dict[str, tuple[str, Any, Any, str]] = {
                             "The From address of notification e-mails. Default `casebook@localhost`."),
     "CONSOLE_URL": ("CONSOLE_URL", str, "http://127.0.0.1:5000",
                     "The console's address, for links in e-mails. Default `http://127.0.0.1:5000`."),
+    "INVITE_LINK_HOURS": ("INVITE_LINK_HOURS", int, 72,
+                          "How long an invited user's set-your-password link works (it works once). Default 72."),
     "AUDIT_HMAC_KEY": ("AUDIT_HMAC_KEY", str, "",
                        "A long random key for the audit chain's HMAC and its checkpoints, kept outside the database "
                        "(a vault, the service's environment), so that whoever can write the database cannot forge "

@@ -250,6 +250,43 @@ def _sso_org(code: str) -> Organisation:
     return org
 
 
+class SetPasswordForm(Form):
+    password = PasswordField("New password", validators=[InputRequired(), Length(max=1024)],
+                             description="At least 12 characters and hard to guess: three or four unrelated words "
+                                         "work well.", render_kw={"autocomplete": "new-password"})
+    again = PasswordField("The same password again", validators=[InputRequired(), Length(max=1024)],
+                          render_kw={"autocomplete": "new-password"})
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+def set_password(token: str):
+    """An invited user sets their password from the e-mailed link (once, before it expires), then logs in."""
+    from casework import invites
+    from casework.errors import InvalidInput
+
+    try:
+        user = invites.user_for(token)
+    except InvalidInput as exc:
+        return render_template("auth/set_password.html", form=None, problem=str(exc)), 410
+    form = SetPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            invites.set_password(token, form.password.data, form.again.data)
+            db.session.commit()
+            flash("Your password is set: log in with it.", "success")
+            return redirect(url_for("auth.login"))
+        except InvalidInput as exc:
+            db.session.rollback()
+            for name, message in exc.fields.items():
+                target = getattr(form, name, None) or form.password
+                target.errors = [*target.errors, message]
+            status = 400
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/set_password.html", form=form, problem=None, email=user.email), status
+
+
 @bp.post("/logout")
 def logout():
     """End the session here and on the server (a copy of the cookie no longer works)."""

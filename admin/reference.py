@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from markupsafe import Markup
 from flask_admin import expose
 from flask_admin.actions import action
@@ -17,7 +17,7 @@ from wtforms.validators import Length, Optional, ValidationError
 import access
 from admin.base import ScopedModelView
 from admin.forms import TypedDateField, opts
-from casework import agreements, calendar, directory, mfa, sessions, sso, tokens, validate
+from casework import agreements, calendar, directory, invites, mfa, sessions, sso, tokens, validate
 from casework.errors import Conflict, InvalidInput, NotPermitted
 from models import (ApiToken, AuditEvent, AuditVerification, Case, CaseTypeProcess, InformationSharingAgreement, Organisation, RoleGrant, Service,
                     ServiceProvision, User, audit, db)
@@ -103,7 +103,9 @@ class UserView(ScopedModelView):
     form_extra_fields = {
         "role_codes": SelectMultipleField("Roles", choices=opts(choices(Role))),
         "new_password": PasswordField("New password", validators=[Optional(), Length(min=12, max=1024)],
-                                      description="Leave blank to keep the current password."),
+                                      description="Leave blank to keep the current password, or for a new user "
+                                                  "to invite them by e-mail to set their own (when mail is "
+                                                  "configured)."),
     }
 
     def on_form_prefill(self, form, id) -> None:
@@ -115,8 +117,9 @@ class UserView(ScopedModelView):
             model.name = validate.text(model.name, "name", 120)
             if not form.role_codes.data:
                 raise InvalidInput({"role_codes": "at least one role is required"})
-            if is_created and not form.new_password.data:
-                raise InvalidInput({"new_password": "an initial password is required"})
+            if is_created and not form.new_password.data and not invites.mail_enabled():
+                raise InvalidInput({"new_password": "an initial password is required (with a mail server "
+                                                    "configured, leave it blank to invite them by e-mail)"})
             if form.new_password.data:
                 directory.check_password_strength(form.new_password.data, (model.email, model.name))
         except InvalidInput as exc:
@@ -133,6 +136,8 @@ class UserView(ScopedModelView):
         if form.new_password.data:
             model.password_hash = directory.hash_password(form.new_password.data)
             model.failed_logins, model.locked_until = 0, None
+        elif is_created:   # invited: nobody knows a password until they set one from the e-mail
+            model.password_hash = invites.unusable_password()
         super().on_model_change(form, model, is_created)
         # New roles wait for a second admin (Users → Role requests); removals apply now.
         grant = directory.request_roles(model, wanted, current_user)
@@ -144,6 +149,27 @@ class UserView(ScopedModelView):
         if reason and not is_created:
             sessions.end_all(model, current_user, reason)
             tokens.revoke_all(model, current_user, reason)
+
+    def after_model_change(self, form, model, is_created: bool) -> None:
+        super().after_model_change(form, model, is_created)
+        if is_created and not form.new_password.data:
+            invites.invite(model, current_user)
+            db.session.commit()
+            flash(f"{model.email} is invited: they get an e-mail to set their password (it works once, for "
+                  f"{current_app.config['INVITE_LINK_HOURS']} hours).", "success")
+
+    @action("invite", "Send a set-your-password link", "E-mail the selected users a link to set a new password? "
+            "Their current password stops working when they set one.")
+    def send_invitations(self, ids: list[str]) -> None:
+        """Invite again (a link that expired) or let someone who forgot their password set a new one."""
+        if not invites.mail_enabled():
+            flash("No mail server is configured: set a password for them instead.", "error")
+            return
+        users = [u for u in self._selected(ids) if u.active]
+        for user in users:
+            invites.invite(user, current_user)
+        db.session.commit()
+        flash(f"Sent a set-your-password link to {len(users)} user(s).", "success")
 
     @action("end_sessions", "End all sessions", "End every session of the selected users? They will have to log in "
             "again.")

@@ -146,10 +146,10 @@ def test_denials_leave_audit_rows(app, api, client, login):
     assert (404, "/admin/users/", "pc@police.example.org") in seen
     assert (404, "/api/v1/tasks/424242", "pc@police.example.org") in seen
     assert (401, "/api/v1/tasks", None) in seen
-    assert app.test_client().get("/favicon.ico").status_code == 404
+    assert app.test_client().get("/apple-touch-icon.png").status_code == 404   # browsers' own requests
     db.session.rollback()
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "denied",
-                                                      AuditEvent.detail.contains("favicon"))) is None
+                                                      AuditEvent.detail.contains("apple-touch-icon"))) is None
 
 
 def test_a_bad_csrf_token_is_refused_and_audited(db_url, ctx):

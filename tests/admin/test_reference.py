@@ -160,3 +160,48 @@ def test_practitioners_cannot_change_routing_reference_data(client, login, ctx):
     login(user.email)
     assert client.get("/admin/areas/").status_code == 404  # invisible, as every screen a role may not open
     assert client.post("/admin/provision/new/", data={"service": "vpp"}).status_code == 404
+
+
+def test_an_admin_invites_a_user_who_sets_their_own_password(client, login, admin_user, smtp, app):
+    """With mail configured, a new user is invited by e-mail (a real SMTP server in the test): the link sets the
+    password once, and is refused afterwards; without mail, an initial password is needed."""
+    import re
+
+    from casework import mail
+
+    login(admin_user.email)
+    response = client.post("/admin/users/new/", data={
+        "email": "invited@example.org", "name": "Invited Person", "organisation": str(admin_user.organisation_id),
+        "active": "y", "role_codes": ["practitioner"], "new_password": ""}, follow_redirects=True)
+    assert "is invited" in response.get_data(as_text=True)
+    user = db.session.scalar(select(User).where(User.email == "invited@example.org"))
+    mail.send_due()
+    (message,) = smtp.to("invited@example.org")
+    link = re.search(r"https://casebook\.example\.org(/set-password/\S+)", message.get_content()).group(1)
+    client.post("/logout")
+    form = client.get(link)
+    assert form.status_code == 200 and "invited@example.org" in form.get_data(as_text=True)
+    weak = client.post(link, data={"password": "password1234", "again": "password1234"})
+    assert weak.status_code == 400 and "too easy to guess" in weak.get_data(as_text=True)
+    differ = client.post(link, data={"password": "correct horse battery staple", "again": "other"})
+    assert "not the same" in differ.get_data(as_text=True)
+    done = client.post(link, data={"password": "tangerine orbit wardrobe lantern", "again":
+                                   "tangerine orbit wardrobe lantern"})
+    assert done.status_code == 302
+    assert client.get(link).status_code == 410   # works once
+    signed_in = client.post("/login", data={"email": "invited@example.org",
+                                            "password": "tangerine orbit wardrobe lantern"})
+    assert signed_in.status_code == 302   # on to the second factor's enrolment
+    db.session.expire_all()
+    assert db.session.get(User, user.id).password_hash
+    assert client.get("/set-password/not-a-token").status_code == 410
+
+
+def test_without_mail_a_new_user_needs_an_initial_password(client, login, admin_user):
+    login(admin_user.email)
+    before = _count(User)
+    response = client.post("/admin/users/new/", data={
+        "email": "nomail@example.org", "name": "No Mail", "organisation": str(admin_user.organisation_id),
+        "active": "y", "role_codes": ["practitioner"], "new_password": ""})
+    assert "an initial password is required" in response.get_data(as_text=True)
+    assert _count(User) == before
