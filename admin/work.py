@@ -17,7 +17,7 @@ from admin.base import ScopedModelView, perform
 from admin.taskforms import form_class_for, prefill, submitted
 from casework import calendar, validate
 from casework.errors import Conflict, InvalidData, NotFound, NotPermitted
-from models import Case, CaseParticipant, ItemStatus, Person, WorkItem, audit, db, utcnow
+from models import Case, CaseParticipant, ItemStatus, Person, ProcessDefinition, WorkItem, audit, db, utcnow
 from models.enums import Role
 from workflows import tasks
 
@@ -117,7 +117,9 @@ class WorkView(ScopedModelView):
     column_labels = {"due_at": "Due", "title": "Step", "about": "About", "process_key": "Process",
                      "claimed_by": "Claimed by"}
     column_formatters = {"title": _title, "case": _case, "due_at": _due, "organisation": _organisation,
-                         "claimed_by": _claimed, "about": _about}
+                         "claimed_by": _claimed, "about": _about,
+                         "process_key": lambda v, c, m, n: getattr(g, "process_names", {}).get(m.process_key,
+                                                                                               m.process_key)}
     column_filters = ("process_key", "case.case_type_code", "due_at", "claimed_by.email")
     column_sortable_list = ("due_at", "title", "process_key")
     column_searchable_list = ("title",)
@@ -156,6 +158,10 @@ class WorkView(ScopedModelView):
         for item in rows or []:
             access.remember_visible(current_user, item)
         g.work_about = _people_on([item.case_id for item in rows or []])
+        keys = {item.process_key for item in rows or []}
+        g.process_names = {key: name for key, name in db.session.execute(
+            select(ProcessDefinition.key, ProcessDefinition.name).where(ProcessDefinition.key.in_(keys))
+            .order_by(ProcessDefinition.version)).all() if name} if keys else {}   # the newest version's name wins
         return count, rows
 
     def menu_count(self) -> int | None:

@@ -41,6 +41,7 @@ def test_my_work_lists_and_counts(client, login, world):
     page = client.get("/admin/my_work/").get_data(as_text=True)
     assert "Record referral" in page and "My work (1)" in page and "Team work (1)" in page
     assert "Amira HUSSAIN" in page   # who the step is about
+    assert ">referral_test<" not in page   # the process by its name, not its key
     login(world["cw"])
     assert "My work (0)" in client.get("/admin/my_work/").get_data(as_text=True)
 
