@@ -16,7 +16,7 @@ from admin.base import ScopedModelView, perform
 from admin.forms import (AddMemberForm, AddOrganisationForm, AddParticipantForm, CaseEditForm, CaseOpenForm,
                          IncidentForm, NoteForm)
 from admin.letters import write_letter
-from admin.people import _as_date, apply_errors, named_like, visible_people
+from admin.people import as_date, apply_errors, named_like, visible_people
 from casework import areas, calendar, cases, disclosures, documents, incidents, validate
 from casework.errors import InvalidInput, NotFound, NotPermitted, StaleEdit
 from models import (Case, CaseParticipant, CaseType, Incident, InstanceStatus, ItemStatus, Organisation, Person,
@@ -118,7 +118,7 @@ class CaseView(ScopedModelView):
                 query, count_query = query.filter(match), count_query.filter(match)
                 continue
             like = f"%{term}%"
-            born = _as_date(term)   # a date of birth (31/12/1990): the people born that day, as for a name
+            born = as_date(term)   # a date of birth (31/12/1990): the people born that day, as for a name
             people = visible_people(Person.date_of_birth == born if born else named_like(term), cap=PEOPLE_CAP)
             if len(people) > PEOPLE_CAP:
                 flash(f"More than {PEOPLE_CAP} people are called “{term}”: their cases are not all shown. Add a "

@@ -3,7 +3,6 @@ register, takes each case's minutes, outcome and actions; attendees' organisatio
 the agenda pack and the minutes print from the browser or download as PDF marked on every page."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -15,7 +14,7 @@ from admin.base import SecureView, perform
 from admin.taskforms import form_class_for, prefill, submitted
 from casework import calendar, disclosures, meetings
 from casework.errors import Conflict, InvalidData, InvalidInput, NotFound
-from models import Case, CaseAccess, Organisation, User, WorkItem, audit, db
+from models import Case, CaseAccess, Organisation, User, audit, db, utcnow
 from models.meetings import AgendaItem, Meeting
 from reporting.pdf import html_to_pdf
 from sqlalchemy import select
@@ -24,7 +23,6 @@ from workflows import panels
 MARKING = "OFFICIAL-SENSITIVE"
 
 
-local = calendar.local   # templates here also call it as a function
 
 
 class MeetingView(SecureView):
@@ -37,7 +35,7 @@ class MeetingView(SecureView):
         kinds = meetings.types_for(current_user)
         audit.record("view", user=current_user, object_type="meetings")
         page = self.render("meetings/index.html", upcoming=meetings.upcoming(current_user),
-                           past=meetings.past(current_user), kinds=kinds, local=local,
+                           past=meetings.past(current_user), kinds=kinds,
                            organisations=_organisations() if kinds else [])
         db.session.commit()
         return page
@@ -69,7 +67,8 @@ class MeetingView(SecureView):
         meeting = self._meeting(meeting_id)
         coordinator = meetings.is_coordinator(current_user, meeting)
         items = list(meeting.items)
-        steps = {i.id: panels.step_of(i) for i in items}
+        steps = panels.steps_of(items)
+        open_to_me = _visible_cases([i.case_id for i in items])
         forms = {}
         for item in items:
             step = steps[item.id]
@@ -80,12 +79,12 @@ class MeetingView(SecureView):
         audit.record("view", user=current_user, object_type="meeting", object_id=meeting.id)
         page = self.render(
             "meetings/detail.html", meeting=meeting, coordinator=coordinator, items=items, steps=steps,
-            forms=forms, actions=meetings.actions_of_meeting(meeting), sees={i.id: meetings.sees_case(current_user, i)
-                                                                             for i in items},
+            forms=forms, actions=meetings.actions_of_meeting(meeting),
+            sees={i.id: not i.case.restricted or i.case_id in open_to_me for i in items},
             me=meetings.attendee(meeting, current_user), invited=meetings.organisations_at(meeting),
             waiting=meetings.waiting_steps(meeting) if coordinator and not meeting.closed_at else [],
-            organisations=_organisations() if coordinator else [], states=meetings.STATES, local=local,
-            can_open={i.id: access.is_visible(current_user, i.case) for i in items},
+            organisations=_organisations() if coordinator else [], states=meetings.STATES,
+            can_open={i.id: i.case_id in open_to_me for i in items},
             digests={i.id: meetings.digest(i.minutes) for i in items})
         db.session.commit()
         return page
@@ -179,7 +178,7 @@ class MeetingView(SecureView):
         body = html_to_pdf(html)
         _disclose(meeting, what)
         db.session.commit()
-        name = f"{meeting.meeting_type.code}-{local(meeting.starts_at, '%Y-%m-%d')}-{what}.pdf"
+        name = f"{meeting.meeting_type.code}-{calendar.local(meeting.starts_at, '%Y-%m-%d')}-{what}.pdf"
         return Response(body, mimetype="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="{name}"',
                                  "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
@@ -210,9 +209,16 @@ def _document(meeting: Meeting, what: str, for_print: bool) -> str:
     research = {i.id: meetings.research(i) for i in items} if what == "pack" else {}
     return render_template("meetings/document.html", meeting=meeting, what=what, items=items,
                            hidden=len(meeting.items) - len(items), research=research,
-                           actions=meetings.actions_of_meeting(meeting), states=meetings.STATES, local=local,
+                           actions=meetings.actions_of_meeting(meeting), states=meetings.STATES,
                            marking=MARKING, for_print=for_print, attendees=meeting.attendees,
-                           invited=meetings.organisations_at(meeting), printed=local(datetime.now(calendar.load().zone)))
+                           invited=meetings.organisations_at(meeting), printed=calendar.local(utcnow()))
+
+
+def _visible_cases(case_ids: list[int]) -> set[int]:
+    """Which of these cases the user may open (the agenda's, in one query)."""
+    if not case_ids:
+        return set()
+    return set(db.session.scalars(select(Case.id).where(Case.id.in_(case_ids), access.clause(current_user, Case))))
 
 
 def _disclose(meeting: Meeting, what: str) -> None:
@@ -226,15 +232,9 @@ def _disclose(meeting: Meeting, what: str) -> None:
     for item in meeting.items:
         if item.case_id not in on and meetings.sees_case(user, item):
             disclosures.record(f"{meeting.title}: {'agenda pack' if what == 'pack' else 'minutes'}",
-                               user.organisation, case=db.session.get(Case, item.case_id), user=user,
+                               user.organisation, case=item.case, user=user,
                                detail={"basis": f"attendance at {meeting.meeting_type.name} "
                                                 f"(invited by {meeting.organisation.name})"})
-
-
-def step_meeting(item: WorkItem) -> AgendaItem | None:
-    """The agenda entry a meeting step is listed on, if any (newest meeting first)."""
-    return db.session.scalar(select(AgendaItem).where(AgendaItem.work_item_id == item.id)
-                             .order_by(AgendaItem.id.desc()).limit(1))
 
 
 def add_views(console) -> None:

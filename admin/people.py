@@ -1,7 +1,7 @@
 """People: list, register (with the duplicate warning), page, edit with a version check."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from io import BytesIO
 from typing import Any
 
@@ -42,14 +42,14 @@ def visible_people(*conditions: Any, cap: int = SEARCH_CAP) -> list[int]:
                               .limit(cap + 1)).all()
 
 
-def _as_date(term: str) -> date | None:
-    """A date as people type it (31/12/1990) or as ISO (1990-12-31); None for anything else."""
-    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(term, pattern).date()
-        except ValueError:
-            continue
-    return None
+def as_date(term: str) -> date | None:
+    """A date as people type it (31/12/1990, 31/12/90) or as ISO (1990-12-31); None for anything else."""
+    if not any(ch.isdigit() for ch in term):   # a name: no need to try
+        return None
+    try:
+        return validate.date_value(term, "search")
+    except InvalidInput:
+        return None
 
 
 def _name_link(view, context, model, name) -> Markup:
@@ -86,7 +86,7 @@ class PersonView(ScopedModelView):
         return False
 
     def exact_term(self, term: str) -> bool:
-        return _as_date(term) is not None
+        return as_date(term) is not None
 
     def search_placeholder(self) -> str:
         return "name, reference or date of birth"
@@ -132,7 +132,7 @@ class PersonView(ScopedModelView):
         and each is checked for visibility only until there are enough, however common the name."""
         conds = []
         for term in search.split():
-            born = _as_date(term)
+            born = as_date(term)
             if born is not None:
                 conds.append(Person.date_of_birth == born)
                 continue

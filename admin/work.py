@@ -12,10 +12,9 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import defer, selectinload
 
 import access
-from admin.meetings import step_meeting
 from admin.base import ScopedModelView, perform
 from admin.taskforms import form_class_for, prefill, submitted
-from casework import calendar, validate
+from casework import calendar, meetings, validate
 from casework.errors import Conflict, InvalidData, NotFound, NotPermitted
 from models import Case, CaseParticipant, ItemStatus, Person, ProcessDefinition, WorkItem, audit, db, utcnow
 from models.enums import Role
@@ -240,7 +239,7 @@ class MyWorkView(WorkView):
             flash(_done_message(item), "warning")
             return redirect(url_for(".index_view"))
         if item.meeting_type:   # completed at its meeting, where the coordinator records the outcome
-            listed = step_meeting(item)
+            listed = meetings.listing_of(item)
             if listed is not None:
                 return redirect(url_for("meetings.meeting", meeting_id=listed.meeting_id, _anchor=f"item-{listed.id}"))
             flash("This step waits for the next meeting: it is listed on the agenda as soon as your organisation "
@@ -279,7 +278,7 @@ class MyWorkView(WorkView):
             Role.MANAGER, Role.LEAD)
         audit.record("view", user=current_user, object_type="work_item", object_id=item.id, case_id=item.case_id)
         page = self.render("work/task.html", item=item, form=form, case=case,
-                           earlier=tasks.earlier_answers(item), show_safe="safe_contact" in (item.shows or ""),
+                           earlier=tasks.earlier_answers(item), show_safe="safe_contact" in item.shown_first,
                            overdue=item.due_at is not None and item.due_at < utcnow(),
                            colleagues=tasks.colleagues(item) if can_give else [])
         db.session.commit()   # the view's audit row (a refused completion was rolled back above)

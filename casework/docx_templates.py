@@ -15,13 +15,12 @@ from docxtpl import DocxTemplate
 from jinja2 import TemplateSyntaxError, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
+from casework import filecheck
 from casework.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 5 * 1024 * 1024          # an uploaded template (a letterhead with a logo is well under 1 MB)
 MAX_UNPACKED = 40 * 1024 * 1024      # all its parts unpacked: more is a zip bomb, not a letter
-MAX_RATIO = 200                      # a part that unpacks to more than 200 times its packed size
-MAX_PARTS = 1000
 # Every placeholder a template may use, with what it is filled with (docs/letters.md lists the same).
 PLACEHOLDERS: dict[str, str] = {
     "today": "today's date, e.g. 3 March 2027",
@@ -68,28 +67,25 @@ def environment() -> SandboxedEnvironment:
 # ---- checking a template ---------------------------------------------------------------------------------
 
 def _check_package(data: bytes) -> None:
-    """A .docx is a zip: refuse what is not one, a zip bomb, or XML with a document type (entity tricks)."""
+    """A .docx by its content, checked as every upload is (casework/filecheck.py: zip bombs, parts that lie about
+    their size, macros), small enough to be a letter, and no XML with a document type (entity tricks)."""
     if not data:
         raise Refused("the file is empty")
     if len(data) > MAX_BYTES:
         raise Refused(f"the file is too large ({len(data) // 1024} KB; the limit is {MAX_BYTES // 1024 // 1024} MB)")
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as package:
-            infos = package.infolist()
-            if len(infos) > MAX_PARTS:
-                raise Refused("the file has too many parts to be a letter")
-            if sum(i.file_size for i in infos) > MAX_UNPACKED or any(
-                    i.file_size > 1024 * 1024 and i.file_size > MAX_RATIO * max(i.compress_size, 1) for i in infos):
-                raise Refused("the file unpacks to far more than it holds (a zip bomb?)")
-            names = {i.filename for i in infos}
-            if "word/document.xml" not in names or "[Content_Types].xml" not in names:
-                raise Refused("the file is not a Word document (.docx)")
-            for info in infos:
-                if info.filename.endswith((".xml", ".rels")) and b"<!DOCTYPE" in package.read(info)[:4096].upper():
-                    raise Refused(f"{info.filename} declares a document type, which Word never writes")
-    except zipfile.BadZipFile:
-        raise Refused("the file is not a Word document (.docx): save it from Word as .docx, not .doc or .pdf") \
-            from None
+        kind = filecheck.detect(data)
+    except InvalidInput as exc:
+        raise Refused(f"the file is not a Word document (.docx) that can be used: {exc.fields['file']}") from None
+    if kind != filecheck.DOCX:
+        raise Refused("the file is not a Word document (.docx): save it from Word as .docx, not .doc or .pdf")
+    with zipfile.ZipFile(io.BytesIO(data)) as package:   # its sizes are honest now (filecheck read every part)
+        infos = package.infolist()
+        if sum(i.file_size for i in infos) > MAX_UNPACKED:
+            raise Refused("the file unpacks to far more than a letter holds (a zip bomb?)")
+        for info in infos:
+            if info.filename.endswith((".xml", ".rels")) and b"<!DOCTYPE" in package.read(info)[:4096].upper():
+                raise Refused(f"{info.filename} declares a document type, which Word never writes")
 
 
 def _sources(data: bytes) -> list[tuple[str, str]]:

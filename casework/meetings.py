@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 import access
 from casework import calendar, validate
@@ -22,6 +23,7 @@ from models.meetings import AgendaItem, Meeting, MeetingAction, MeetingAttendee,
 DEFAULT_TYPES = Path(__file__).resolve().parent / "data" / "meeting_types.json"
 STATES = {"open": "Open", "in_progress": "In progress", "done": "Done", "not_achievable": "Not achievable"}
 OPEN_STATES = ("open", "in_progress")
+LAST = aliased(Meeting, name="last_meeting")   # an action's last meeting (see _open_from)
 TEXT_MAX = 4000
 MINUTES_MAX = 20000
 
@@ -305,6 +307,12 @@ def _attach(meeting: Meeting, item: WorkItem) -> AgendaItem:
     return entry
 
 
+def listing_of(item: WorkItem) -> AgendaItem | None:
+    """The agenda entry a meeting step is listed on, if any (the newest)."""
+    return db.session.scalar(select(AgendaItem).where(AgendaItem.work_item_id == item.id)
+                             .order_by(AgendaItem.id.desc()).limit(1))
+
+
 def waiting_steps(meeting: Meeting) -> list[WorkItem]:
     """Ready meeting steps for this panel and type that no meeting still to hold has listed."""
     listed_ahead = exists().where(AgendaItem.work_item_id == WorkItem.id, AgendaItem.meeting_id == Meeting.id,
@@ -319,25 +327,24 @@ def _list_waiting_steps(meeting: Meeting) -> None:
         _attach(meeting, item)
 
 
-def _open_actions(meeting: Meeting, case_id: int | None = None) -> list[MeetingAction]:
-    """Open actions of this panel and meeting type (of one case, when given), with their meetings loaded."""
-    stmt = select(MeetingAction).where(MeetingAction.panel_organisation_id == meeting.organisation_id,
-                                       MeetingAction.meeting_type_id == meeting.meeting_type_id,
-                                       MeetingAction.state.in_(OPEN_STATES))
-    if case_id is not None:
-        stmt = stmt.where(MeetingAction.case_id == case_id)
-    return list(db.session.scalars(stmt.order_by(MeetingAction.case_id, MeetingAction.id)))
+def _open_from(meeting: Meeting, *conditions: Any) -> list[MeetingAction]:
+    """Open actions of this panel and meeting type, by a condition on their last meeting (LAST: where they were
+    agreed, or the meeting they were last carried to), in one query."""
+    origin = aliased(AgendaItem)
+    return list(db.session.scalars(
+        select(MeetingAction).join(origin, origin.id == MeetingAction.agenda_item_id)
+        .join(LAST, LAST.id == func.coalesce(MeetingAction.carried_to_meeting_id, origin.meeting_id))
+        .where(MeetingAction.panel_organisation_id == meeting.organisation_id,
+               MeetingAction.meeting_type_id == meeting.meeting_type_id, MeetingAction.state.in_(OPEN_STATES),
+               *conditions)
+        .order_by(MeetingAction.case_id, MeetingAction.id)))
 
 
-def _last_meeting(action: MeetingAction) -> Meeting:
-    return (db.session.get(Meeting, action.carried_to_meeting_id) if action.carried_to_meeting_id
-            else action.agenda_item.meeting)
-
-
-def _heard(meeting: Meeting, case_id: int) -> bool:
-    return db.session.scalar(select(exists().where(AgendaItem.meeting_id == meeting.id,
-                                                   AgendaItem.case_id == case_id,
-                                                   AgendaItem.outcome_at.is_not(None)))) or False
+def _by_case(actions: list[MeetingAction]) -> dict[int, list[MeetingAction]]:
+    grouped: dict[int, list[MeetingAction]] = {}
+    for action in actions:
+        grouped.setdefault(action.case_id, []).append(action)
+    return grouped
 
 
 def _carry(target: Meeting, case_id: int, actions: list[MeetingAction]) -> None:
@@ -354,14 +361,11 @@ def _carry(target: Meeting, case_id: int, actions: list[MeetingAction]) -> None:
 
 
 def _carry_forward(meeting: Meeting) -> None:
-    """A new meeting takes the open actions whose last meeting (where they were agreed or last carried) heard
-    the case before it, with their cases."""
-    by_case: dict[int, list[MeetingAction]] = {}
-    for action in _open_actions(meeting):
-        last = _last_meeting(action)
-        if last.id != meeting.id and last.starts_at < meeting.starts_at and _heard(last, action.case_id):
-            by_case.setdefault(action.case_id, []).append(action)
-    for case_id, actions in by_case.items():
+    """A new meeting takes the open actions whose last meeting heard the case before it, with their cases."""
+    heard = exists().where(AgendaItem.meeting_id == LAST.id, AgendaItem.case_id == MeetingAction.case_id,
+                           AgendaItem.outcome_at.is_not(None))
+    for case_id, actions in _by_case(_open_from(meeting, LAST.id != meeting.id,
+                                                LAST.starts_at < meeting.starts_at, heard)).items():
         _carry(meeting, case_id, actions)
 
 
@@ -369,7 +373,7 @@ def carry_after_outcome(item: AgendaItem) -> Meeting | None:
     """Once a meeting has heard a case, its actions still open go to the panel's next meeting if one is
     scheduled already (else to the next one scheduled)."""
     meeting = item.meeting
-    actions = [a for a in _open_actions(meeting, item.case_id) if _last_meeting(a).id == meeting.id]
+    actions = _open_from(meeting, LAST.id == meeting.id, MeetingAction.case_id == item.case_id)
     if not actions:
         return None
     target = next_meeting_for_case(meeting.meeting_type.code, meeting.organisation_id, item.case_id,
@@ -453,21 +457,31 @@ def add_action(user: User, item: AgendaItem, owner: object, text: object, due_on
     return action
 
 
+def _dealt_with(meeting: Meeting, case_ids: list[int]) -> Select:
+    """The actions of these cases at this panel that the meeting deals with: agreed at it, or from earlier
+    meetings and still open (or reported on since it was scheduled)."""
+    return select(MeetingAction).join(AgendaItem).join(Meeting).where(
+        MeetingAction.case_id.in_(case_ids), MeetingAction.panel_organisation_id == meeting.organisation_id,
+        MeetingAction.meeting_type_id == meeting.meeting_type_id,
+        or_(AgendaItem.meeting_id == meeting.id,
+            and_(Meeting.starts_at < meeting.starts_at,
+                 or_(MeetingAction.state.in_(OPEN_STATES), MeetingAction.updated_at >= meeting.created_at)))
+    ).order_by(MeetingAction.id)
+
+
 def actions_for(item: AgendaItem) -> list[MeetingAction]:
     """The case's actions at this panel that this meeting deals with: agreed here, or open before it."""
-    meeting = item.meeting
-    return list(db.session.scalars(select(MeetingAction).join(AgendaItem).join(Meeting).where(
-        MeetingAction.case_id == item.case_id, MeetingAction.panel_organisation_id == meeting.organisation_id,
-        MeetingAction.meeting_type_id == meeting.meeting_type_id,
-        or_(MeetingAction.agenda_item_id == item.id,
-            and_(Meeting.starts_at < meeting.starts_at,
-                 or_(MeetingAction.state.in_(OPEN_STATES), MeetingAction.updated_at >= meeting.created_at))))
-        .order_by(MeetingAction.id)))
+    return list(db.session.scalars(_dealt_with(item.meeting, [item.case_id])))
 
 
 def actions_of_meeting(meeting: Meeting) -> dict[int, list[MeetingAction]]:
-    """Each agenda entry's actions, in one query per meeting."""
-    return {item.id: actions_for(item) for item in meeting.items}
+    """Each agenda entry's actions, in one query for the whole agenda."""
+    entry = {item.case_id: item.id for item in meeting.items}
+    found: dict[int, list[MeetingAction]] = {item_id: [] for item_id in entry.values()}
+    if entry:
+        for action in db.session.scalars(_dealt_with(meeting, list(entry))):
+            found[entry[action.case_id]].append(action)
+    return found
 
 
 def update_action(action_id: object, state: object, update: object = None, reason: object = None,

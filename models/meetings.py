@@ -123,7 +123,9 @@ class MeetingAction(db.Model):
 
     __tablename__ = "meeting_action"
     __table_args__ = (Index("ix_meeting_action_open", "case_id", "state"),
-                      Index("ix_meeting_action_owner", "owner_organisation_id", "state"))
+                      Index("ix_meeting_action_owner", "owner_organisation_id", "state"),
+                      # A panel's open actions (carried forward when it schedules a meeting).
+                      Index("ix_meeting_action_panel", "panel_organisation_id", "meeting_type_id", "state"))
     id: Mapped[int] = mapped_column(primary_key=True)
     agenda_item_id: Mapped[int] = mapped_column(ForeignKey("agenda_item.id", ondelete="CASCADE"), index=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))

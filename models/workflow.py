@@ -154,6 +154,11 @@ class WorkItem(db.Model):
     def answers(self) -> dict[str, Any]:
         return json.loads(self.data) if self.data else {}
 
+    @property
+    def shown_first(self) -> list[str]:
+        """What the step's page shows before its form (the diagram's `show` property)."""
+        return json.loads(self.shows) if self.shows else []
+
 
 class ApiToken(db.Model):
     """A bearer token for the JSON API; only its SHA-256 is stored."""

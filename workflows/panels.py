@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from casework import meetings
 from casework.errors import InvalidInput, NotFound
 from models import ItemStatus, User, WorkItem, db
@@ -16,12 +18,21 @@ ACTION_KEY = "panel_action"
 BPMN_FILE = Path(__file__).resolve().parent.parent / "bpmn" / f"{ACTION_KEY}.bpmn"  # shipped; leads may change it
 
 
+def steps_of(items: list[AgendaItem]) -> dict[int, WorkItem | None]:
+    """Each agenda entry's process step still waiting for its outcome (None: none, or no longer open), in one
+    query."""
+    wanted = {item.work_item_id: item.id for item in items if item.work_item_id is not None}
+    found: dict[int, WorkItem | None] = {item.id: None for item in items}
+    if wanted:
+        for step in db.session.scalars(select(WorkItem).where(WorkItem.id.in_(wanted),
+                                                              WorkItem.status == ItemStatus.READY)):
+            found[wanted[step.id]] = step
+    return found
+
+
 def step_of(item: AgendaItem) -> WorkItem | None:
     """The process step waiting for this case's outcome, while it is still open."""
-    if item.work_item_id is None:
-        return None
-    step = db.session.get(WorkItem, item.work_item_id)
-    return step if step is not None and step.status is ItemStatus.READY else None
+    return steps_of([item])[item.id]
 
 
 def record_outcome(user: User, item: AgendaItem, answers: dict[str, Any] | None = None,
@@ -69,6 +80,6 @@ def action_step(action: MeetingAction) -> WorkItem | None:
     """The owner's open step for the action."""
     if action.instance_id is None:
         return None
-    return db.session.scalar(db.select(WorkItem).where(WorkItem.instance_id == action.instance_id,
+    return db.session.scalar(select(WorkItem).where(WorkItem.instance_id == action.instance_id,
                                                        WorkItem.status == ItemStatus.READY).limit(1))
 

@@ -324,7 +324,7 @@ def complete(user: User, item: WorkItem, raw: dict[str, Any], locked: WorkflowIn
 def earlier_answers(item: WorkItem) -> list[tuple[str, str]]:
     """What the step names (`show`) from the case's earlier steps, as people read it: each field's latest
     answer with its label ("safe_contact" is shown from the people, by the page)."""
-    wanted = [name for name in json.loads(item.shows or "[]") if name != "safe_contact"]
+    wanted = [name for name in item.shown_first if name != "safe_contact"]
     if not wanted:
         return []
     found: dict[str, tuple[str, str]] = {}

@@ -129,6 +129,8 @@ def upgrade():
     op.create_index(op.f('ix_meeting_action_agenda_item_id'), 'meeting_action', ['agenda_item_id'], unique=False)
     op.create_index('ix_meeting_action_open', 'meeting_action', ['case_id', 'state'], unique=False)
     op.create_index('ix_meeting_action_owner', 'meeting_action', ['owner_organisation_id', 'state'], unique=False)
+    op.create_index('ix_meeting_action_panel', 'meeting_action', ['panel_organisation_id', 'meeting_type_id', 'state'],
+                    unique=False)
     with op.batch_alter_table('work_item', schema=None) as batch_op:
         batch_op.add_column(sa.Column('meeting_type', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('meeting_info', sa.Text(), nullable=True))
@@ -147,6 +149,7 @@ def downgrade():
                             sqlite_where=sa.text("meeting_type IS NOT NULL AND status = 'ready'"))
         batch_op.drop_column('meeting_info')
         batch_op.drop_column('meeting_type')
+    op.drop_index('ix_meeting_action_panel', table_name='meeting_action')
     op.drop_index('ix_meeting_action_owner', table_name='meeting_action')
     op.drop_index('ix_meeting_action_open', table_name='meeting_action')
     op.drop_index(op.f('ix_meeting_action_agenda_item_id'), table_name='meeting_action')
