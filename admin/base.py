@@ -106,6 +106,20 @@ MIN_TERM = 3       # a trigram index serves substring search from three characte
 MAX_SEARCH = 100
 
 
+class LazyOptions:
+    """A filter's pick-list read when the page is drawn: Flask-Admin asks for options when the view is built,
+    before any database or app context (and the list would go stale)."""
+
+    def __init__(self, source: Callable[[], list[tuple[str, str]]]) -> None:
+        self.source = source
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __iter__(self):
+        return iter(self.source())
+
+
 class Capped(int):
     """A count that stopped at its cap: pagers do arithmetic with it; pages print it as "1,000+"."""
 

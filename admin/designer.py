@@ -2,7 +2,9 @@
 check, validate, deploy, upload/download, and throw-away test runs. Drafts never touch real cases."""
 from __future__ import annotations
 
+import json
 import re
+from datetime import datetime, timedelta
 
 from flask import Response, abort, flash, jsonify, redirect, request, url_for
 from flask_admin import expose
@@ -11,10 +13,23 @@ from flask_login import current_user
 import access
 from admin.base import SecureView, json_body
 from admin.taskforms import form_class_for, submitted
-from casework import validate
+from casework import calendar, validate
 from casework.errors import CasebookError, Conflict, InvalidData, InvalidInput, NotFound
 from models import ProcessDefinition, ProcessDraft, ProcessTestRun, db
-from workflows import drafts, engine
+from workflows import assignment, drafts, engine
+
+
+def _log_for_people(raw: str | None) -> list[dict]:
+    """A test run's log with its times as datetimes (the page shows them in local time)."""
+    entries = json.loads(raw or "[]")
+    for entry in entries:
+        for key in ("at", "clock"):
+            if isinstance(entry.get(key), str):
+                try:
+                    entry[key] = datetime.fromisoformat(entry[key])
+                except ValueError:
+                    entry.pop(key)
+    return entries
 
 
 def _problems(items: list[engine.Problem]) -> list[dict]:
@@ -131,8 +146,6 @@ class DesignerView(SecureView):
     def preview(self, draft_id: int):
         """Before deploying the saved draft: what changes against the latest version, and which running
         instances could move to it safely."""
-        import json
-
         from workflows import migration, processes, versions
 
         draft = self._draft(draft_id)
@@ -212,7 +225,7 @@ class DesignerView(SecureView):
 
     @expose("/test-runs/<int:run_id>/", methods=("GET", "POST"))
     def test_run(self, run_id: int):
-        """Step through a test run's forms as any agency."""
+        """Step through a test run's forms as any agency, on the diagram, with its own clock."""
         run = self._run(run_id)
         steps = drafts.ready_steps(run)
         forms = {s.id: form_class_for(s.fields)(prefix=f"t{n}") for n, s in enumerate(steps)}
@@ -221,7 +234,10 @@ class DesignerView(SecureView):
             self._require_lead()
             task_id = request.form.get("task_id", "")
             step = next((s for s in steps if s.id == task_id), None)
-            if step is not None and forms[task_id].validate():
+            if step is None:
+                flash("That step is no longer waiting (it was done, or time moved on): nothing was saved.", "warning")
+                return redirect(url_for(".test_run", run_id=run.id))
+            if forms[task_id].validate():
                 try:
                     drafts.complete_test_step(run, task_id, submitted(forms[task_id], step.fields))
                     db.session.commit()
@@ -236,10 +252,41 @@ class DesignerView(SecureView):
                     db.session.rollback()
                     flash(str(exc), "warning")
             status = 422
-        import json
+        now = drafts.clock_of(run)
+        due = {s.bpmn_id: {"text": calendar.local(s.due_at), "overdue": s.due_at < now}
+               for s in steps if s.due_at is not None}
+        return self.render("designer/test_run.html", run=run, steps=steps, forms=forms, now=now, due=due,
+                           states=drafts.path_of(run), next_timer=drafts.next_timer(run),
+                           who={s.id: assignment.describe(s.candidate_groups, s.lane) for s in steps},
+                           log=_log_for_people(run.log)), status
 
-        return self.render("designer/test_run.html", run=run, steps=steps, forms=forms,
-                           log=json.loads(run.log or "[]")), status
+    @expose("/test-runs/<int:run_id>/diagram.bpmn")
+    def test_run_diagram(self, run_id: int):
+        """The diagram the test run started from (the draft may have changed since)."""
+        run = self._run(run_id)
+        return Response(run.bpmn_xml or run.draft.bpmn_xml, mimetype="application/xml")
+
+    @expose("/test-runs/<int:run_id>/clock", methods=("POST",))
+    def test_run_clock(self, run_id: int):
+        """Move the test run's clock ahead (hours or days, or to its next timer) so its timers fire."""
+        self._require_lead()
+        run = self._run(run_id)
+        try:
+            if request.form.get("to") == "next_timer":
+                drafts.advance_clock(current_user, run, to_next_timer=True)
+            else:
+                amount = validate.whole_number(request.form.get("amount"))
+                unit = request.form.get("unit")
+                if amount is None or amount < 1 or unit not in ("hours", "days"):
+                    raise InvalidInput("say how far to move the clock: a whole number of hours or days")
+                drafts.advance_clock(current_user, run, by=timedelta(**{unit: amount}))
+            db.session.commit()
+        except InvalidInput as exc:
+            db.session.rollback()
+            flash(f"The clock did not move: {exc}.", "error")
+            return redirect(url_for(".test_run", run_id=run.id))
+        flash(f"The test run's clock now reads {calendar.local(drafts.clock_of(run))}.", "success")
+        return redirect(url_for(".test_run", run_id=run.id))
 
     @expose("/test-runs/<int:run_id>/discard", methods=("POST",))
     def discard_test(self, run_id: int):

@@ -15,7 +15,7 @@ from wtforms import PasswordField, SelectMultipleField
 from wtforms.validators import Length, Optional, ValidationError
 
 import access
-from admin.base import ScopedModelView
+from admin.base import LazyOptions, ScopedModelView
 from admin.forms import TypedDateField, opts
 from casework import agreements, calendar, directory, invites, mfa, sessions, sso, tokens, validate
 from casework.errors import Conflict, InvalidInput, NotPermitted
@@ -590,6 +590,15 @@ def _audit_case(case_id: int | None) -> Markup | str:
     return Markup('<a href="{}">{}</a>').format(url_for("cases.details_view", id=case_id), reference)
 
 
+def _action_options() -> list[tuple[str, str]]:
+    return sorted(((a, label(a)) for a in audit.ACTIONS), key=lambda pair: pair[1])
+
+
+def _organisation_options() -> list[tuple[str, str]]:
+    return [(str(i), name) for i, name in db.session.execute(
+        select(Organisation.id, Organisation.name).order_by(Organisation.name))]
+
+
 class AuditView(ScopedModelView):
     """Auditors list and filter the log; nobody can change it."""
 
@@ -607,10 +616,13 @@ class AuditView(ScopedModelView):
         "object_type": lambda v, c, m, n: label(m.object_type or ""),
     }
     # Equality filters only, each served by an index: a "contains" over millions of rows would read them all.
-    column_filters = ("at", FilterEqual(AuditEvent.user_email, "User"), FilterEqual(AuditEvent.action, "Action"),
+    # Action and organisation are pick-lists (from the code's list of actions and the directory).
+    column_filters = ("at", FilterEqual(AuditEvent.user_email, "User"),
+                      FilterEqual(AuditEvent.action, "Action", options=LazyOptions(_action_options)),
+                      FilterEqual(AuditEvent.organisation_id, "Organisation",
+                                  options=LazyOptions(_organisation_options)),
                       FilterEqual(AuditEvent.object_type, "Object"), FilterEqual(AuditEvent.object_id, "Object id"),
-                      FilterEqual(AuditEvent.case_id, "Case id"), FilterEqual(AuditEvent.user_id, "User id"),
-                      FilterEqual(AuditEvent.organisation_id, "Organisation id"))
+                      FilterEqual(AuditEvent.case_id, "Case id"), FilterEqual(AuditEvent.user_id, "User id"))
     column_default_sort = ("id", True)
     page_size = 50
     list_template = "audit/list.html"

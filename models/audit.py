@@ -16,6 +16,29 @@ from models.base import UTCDateTime, db, utcnow
 
 GENESIS = "0" * 64
 
+# Every action the code records: the audit log offers them as a pick-list (a DISTINCT over millions of rows
+# would read them all). tests/test_audit_actions.py fails when code records an action missing here.
+ACTIONS: tuple[str, ...] = (
+    "add_action", "add_member", "add_note", "add_organisation", "add_organisation_refused",
+    "add_organisation_skipped", "add_participant", "approve_deploy", "approve_isa", "approve_mapping",
+    "approve_mapping_removal", "approve_roles", "assign", "attend_meeting", "cancel_process", "carry_forward",
+    "claim", "close_case", "close_meeting", "complete", "consent_recorded", "consent_withdrawn", "create",
+    "delete", "delete_document", "denied", "deploy", "discard", "dispose", "download", "download_document",
+    "email_failed", "email_sent", "end_session", "end_sessions", "export", "generate_letter",
+    "generate_letter_skipped", "give_step", "import", "invite_to_meeting", "invite_user", "isa_back_to_draft",
+    "issue_token", "legal_hold", "legal_hold_released", "letter_address_override", "list_case", "login",
+    "login_failed", "logout", "mark_absent", "merge", "mfa_enrolled", "migrate", "new_document_version",
+    "new_recovery_codes", "password_changed", "person_match", "propose_deploy", "record_incident",
+    "record_outcome", "refuse_document", "refuse_roles", "reject_deploy", "reject_mapping",
+    "reject_mapping_removal", "release", "remove_organisation", "remove_participant", "remove_roles",
+    "reopen_case", "request_agency", "request_mapping_removal", "request_roles", "reset_mfa", "retention_due",
+    "retention_keep", "retire", "retry_process", "revoke_token", "rollback_process", "schedule_meeting", "search",
+    "security_key_added", "security_key_removed", "separate_incident", "set_password_from_invitation",
+    "share_request", "share_request_granted", "share_request_refused", "sharing_exception", "start_process",
+    "start_process_skipped", "subject_access", "test_run", "test_run_clock", "timer", "unretire", "update",
+    "update_action", "upload", "upload_document", "view", "write_minutes",
+)
+
 
 class AuditEvent(db.Model):
     """One audited action; rows are never updated or deleted (model guard plus database triggers)."""

@@ -220,6 +220,10 @@ class ProcessTestRun(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The diagram as it was when the run started (the draft may change under it) and how far the lead has
+    # moved the run's clock ahead of real time, so timers and due dates can be tried without waiting.
+    bpmn_xml: Mapped[str | None] = mapped_column(Text, deferred=True)
+    time_offset: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     draft: Mapped[ProcessDraft] = relationship()
 

@@ -16,6 +16,11 @@
           if (!registry.get(id)) { return; }
           canvas.addMarker(id, 'cb-' + states[id]);
         });
+        // The path taken: a flow out of a completed element into one the process reached.
+        registry.filter(function (e) { return e.type === 'bpmn:SequenceFlow'; }).forEach(function (flow) {
+          var from = flow.source && states[flow.source.id], to = flow.target && states[flow.target.id];
+          if (from === 'completed' && to) { canvas.addMarker(flow.id, 'cb-taken'); }
+        });
         var current = Object.keys(states).filter(function (id) {
           return registry.get(id) && (states[id] === 'ready' || states[id] === 'waiting' || states[id] === 'error');
         }).map(function (id) { return registry.get(id); });

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, select
 
 from casework import agreements, areas, cases, notifications
-from models import Case, CaseOrganisation, ItemStatus, Organisation, User, UserRole, WorkItem, db
+from models import Case, CaseOrganisation, ItemStatus, Organisation, Service, User, UserRole, WorkItem, db
 from models.enums import OrgType, Role, label
 from workflows.engine import lane_org_type
 
@@ -41,6 +41,25 @@ class Group:
             code, _, role = rest.partition(":")
             return cls(head, code, role or None)
         return cls("type", head, rest or None)
+
+
+def describe(candidate_groups: list[str], lane: str | None) -> str:
+    """Who a step goes to, in words: "Victim services", "the Vulnerable persons panel service (manager)"."""
+    groups = [Group.parse(g) for g in groups_for(candidate_groups, lane)]
+    if not groups:
+        return "the lead organisation"
+    services = dict(db.session.execute(select(Service.code, Service.name).where(
+        Service.code.in_([g.code for g in groups if g.kind == SERVICE])))) if any(g.kind == SERVICE for g in groups) \
+        else {}
+    organisations = dict(db.session.execute(select(Organisation.code, Organisation.name).where(
+        Organisation.code.in_([g.code for g in groups if g.kind == ORGANISATION])))) \
+        if any(g.kind == ORGANISATION for g in groups) else {}
+    words = []
+    for g in groups:
+        name = services.get(g.code, f"service {g.code}") if g.kind == SERVICE \
+            else organisations.get(g.code, g.code) if g.kind == ORGANISATION else label(g.code)
+        words.append(name + (f" ({label(g.role).lower()})" if g.role else ""))
+    return " or ".join(words)
 
 
 def participating(case: Case) -> list[Organisation]:

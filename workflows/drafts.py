@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from casework.errors import Conflict, InvalidData, InvalidInput, NotFound
-from models import ProcessDefinition, ProcessDraft, ProcessTestRun, User, audit, db
+from models import ProcessDefinition, ProcessDraft, ProcessTestRun, User, audit, db, utcnow
 from workflows import engine, processes
-from workflows.formdata import coerce_and_validate
+from workflows.formdata import coerce_and_validate, readable
 
 NEW_PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -142,9 +143,18 @@ def discard(user: User, draft: ProcessDraft) -> None:
 
 # ---------------------------------------------------------------- test runs: no case, no work items, no facts
 
-def _simulate(log: list[dict[str, Any]]):
+MAX_ADVANCE = timedelta(days=3 * 366)   # a test run's clock moves at most this far in one go
+
+
+def clock_of(run: ProcessTestRun) -> datetime:
+    """The test run's "now": real time moved ahead by what the lead advanced it."""
+    return utcnow() + timedelta(seconds=run.time_offset or 0)
+
+
+def _simulate(log: list[dict[str, Any]], at: datetime):
     def handle(call: engine.ServiceCall) -> dict[str, Any]:
-        log.append({"operation": call.operation, "params": engine.json_safe(call.params), "step": call.name})
+        log.append({"operation": call.operation, "params": engine.json_safe(call.params), "step": call.name,
+                    "at": at.isoformat()})
         return {"simulated": True}
 
     return handle
@@ -152,14 +162,15 @@ def _simulate(log: list[dict[str, Any]]):
 
 def _advance(run: ProcessTestRun, wf) -> None:
     log = json.loads(run.log or "[]")
+    at = clock_of(run)
     try:
         if run.status != "error":
-            with engine.services(_simulate(log)):
+            with engine.clock(at), engine.services(_simulate(log, at)):
                 engine.run(wf)
             run.status = "completed" if engine.is_completed(wf) else "running"
     except engine.EngineError as exc:
         run.status = "error"
-        log.append({"error": str(exc)})
+        log.append({"error": str(exc), "at": at.isoformat()})
     run.log = json.dumps(log)
     run.state = engine.dumps(wf)
     db.session.flush()
@@ -171,9 +182,11 @@ def start_test_run(user: User, draft: ProcessDraft, data: dict[str, Any] | None 
     :raise engine.DiagramError: the draft does not lint
     """
     parsed = processes.check(draft.bpmn_xml)
-    wf = engine.start(draft.bpmn_xml, parsed.key, processes.dependencies(parsed.calls),
-                      {"case_id": 0, "case_reference": "TEST-RUN", "case_type": "test", **(data or {})})
-    run = ProcessTestRun(draft_id=draft.id, state="{}", created_by_id=user.id, log="[]")
+    with engine.clock(utcnow()):
+        wf = engine.start(draft.bpmn_xml, parsed.key, processes.dependencies(parsed.calls),
+                          {"case_id": 0, "case_reference": "TEST-RUN", "case_type": "test", **(data or {})})
+    run = ProcessTestRun(draft_id=draft.id, state="{}", created_by_id=user.id, log="[]", bpmn_xml=draft.bpmn_xml,
+                         time_offset=0)
     db.session.add(run)
     _advance(run, wf)
     audit.record("test_run", user=user, object_type="process_draft", object_id=draft.id, detail={"run": run.id})
@@ -181,8 +194,21 @@ def start_test_run(user: User, draft: ProcessDraft, data: dict[str, Any] | None 
 
 
 def ready_steps(run: ProcessTestRun) -> list[engine.TaskInfo]:
-    """The test run's current steps (any agency may do them)."""
-    return engine.ready_user_tasks(engine.loads(run.state)) if run.status == "running" else []
+    """The test run's current steps (any agency may do them), due dates as of the run's clock."""
+    if run.status != "running":
+        return []
+    with engine.clock(clock_of(run)):
+        return engine.ready_user_tasks(engine.loads(run.state))
+
+
+def path_of(run: ProcessTestRun) -> dict[str, str]:
+    """bpmn id -> completed / ready / waiting / error: the path the run has taken, for the diagram."""
+    return engine.step_states(run.state)
+
+
+def next_timer(run: ProcessTestRun) -> datetime | None:
+    """When the run's earliest waiting timer fires, if any."""
+    return engine.next_timer_at(engine.loads(run.state)) if run.status == "running" else None
 
 
 def complete_test_step(run: ProcessTestRun, task_id: str, raw: dict[str, Any]) -> None:
@@ -191,18 +217,55 @@ def complete_test_step(run: ProcessTestRun, task_id: str, raw: dict[str, Any]) -
     :raise InvalidData: per-field messages
     """
     wf = engine.loads(run.state)
-    step = next((t for t in engine.ready_user_tasks(wf) if t.id == task_id), None)
+    with engine.clock(clock_of(run)):
+        step = next((t for t in engine.ready_user_tasks(wf) if t.id == task_id), None)
     if step is None:
         raise Conflict("that step is no longer waiting")
     data, errors = coerce_and_validate(step.fields, raw)
     if errors:
         raise InvalidData(errors)
+    at = clock_of(run)
     log = json.loads(run.log or "[]")
-    log.append({"step": step.title, "answers": engine.json_safe(data)})
+    log.append({"step": step.title, "answers": engine.json_safe(data), "at": at.isoformat(),
+                "readable": readable(step.fields, data),
+                "late": bool(step.due_at and step.due_at < at)})
     run.log = json.dumps(log)
     try:
-        engine.complete(wf, task_id, data)
+        with engine.clock(at):
+            engine.complete(wf, task_id, data)
     except engine.EngineError as exc:
         run.status = "error"
-        run.log = json.dumps(log + [{"error": str(exc)}])
+        run.log = json.dumps(log + [{"error": str(exc), "at": at.isoformat()}])
     _advance(run, wf)
+
+
+def advance_clock(user: User, run: ProcessTestRun, by: timedelta | None = None, to_next_timer: bool = False) -> None:
+    """Move the run's clock ahead (by a span, or to just after its next timer) and fire what falls due.
+
+    :raise InvalidInput: nothing to move to, or a span that is not ahead or is too far
+    """
+    if run.status != "running":
+        raise InvalidInput("the test run has ended; start another to try its timers")
+    now = clock_of(run)
+    if to_next_timer:
+        when = next_timer(run)
+        if when is None:
+            raise InvalidInput("no timer is waiting in this test run")
+        by = max(when - now, timedelta(0)) + timedelta(seconds=1)
+    if by is None or by <= timedelta(0):
+        raise InvalidInput("move the clock ahead by at least an hour")
+    if by > MAX_ADVANCE:
+        raise InvalidInput("move the clock ahead by at most three years at a time")
+    before = {s.id for s in ready_steps(run)}
+    run.time_offset = (run.time_offset or 0) + int(by.total_seconds())
+    log = json.loads(run.log or "[]")
+    log.append({"clock": clock_of(run).isoformat()})
+    run.log = json.dumps(log)
+    _advance(run, engine.loads(run.state))
+    # What the move brought: the steps now waiting that were not before (a timer's escalation).
+    log = json.loads(run.log)
+    next(e for e in reversed(log) if "clock" in e)["new_steps"] = \
+        [s.title for s in ready_steps(run) if s.id not in before]
+    run.log = json.dumps(log)
+    audit.record("test_run_clock", user=user, object_type="process_draft", object_id=run.draft_id,
+                 detail={"run": run.id, "offset_seconds": run.time_offset})

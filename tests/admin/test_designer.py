@@ -189,3 +189,57 @@ def test_a_deploy_takes_effect_when_another_organisations_lead_approves(client, 
     db.session.expire_all()
     assert procs.latest("referral_test").version == 2
     assert db.session.get(ProcessDefinition, waiting.id).approved_by_id == police_lead.id
+
+
+def test_a_test_run_shows_due_dates_the_path_and_moves_its_clock(client, login, lead):
+    """Due dates from the run's clock, answers in the diagram's words, the path for the diagram, and timers that
+    fire when the lead moves the clock ahead (refusals change nothing)."""
+    from workflows import drafts
+
+    login(lead["email"])
+    definition, _ = processes.deploy((DATA / "deadline_test.bpmn").read_text(),
+                                     db.session.get(ProcessDefinition, lead["definition"]).deployed_by)
+    db.session.commit()
+    draft_id = _open(client, definition.id)
+    url = client.post(f"/admin/designer/{draft_id}/test-runs/").headers["Location"]
+    run = db.session.scalar(select(ProcessTestRun))
+    (triage,) = drafts.ready_steps(run)
+    page = client.get(url).get_data(as_text=True)
+    assert "Victim services" in page and "Test clock" in page
+    assert client.post(url, data={"task_id": triage.id, "t0-urgency": "high", "t0-intimidated": "true"}).status_code == 302
+    db.session.expire_all()
+    run = db.session.get(ProcessTestRun, run.id)
+    (contact,) = drafts.ready_steps(run)
+    assert contact.due_at is not None and 47 * 3600 < (contact.due_at - drafts.clock_of(run)).total_seconds() <= 48 * 3600
+    page = client.get(url).get_data(as_text=True)
+    # The answers read in the diagram's words; the step says when it is due; the diagram gets the path.
+    assert "How urgent" in page and "High: contact today" in page and "The victim feels intimidated" in page
+    assert "Due " in page and "Go to the next timer" in page
+    assert drafts.path_of(run) == {"start": "completed", "triage": "completed", "contact": "ready",
+                                   "two_days": "waiting"}
+    assert client.get(f"/admin/designer/test-runs/{run.id}/diagram.bpmn").get_data(as_text=True) \
+        .count('id="two_days"') == 1
+
+    # Refused moves change nothing.
+    for bad in ({"amount": "0", "unit": "days"}, {"amount": "x", "unit": "days"}, {"amount": "2", "unit": "weeks"},
+                {"amount": "5000", "unit": "days"}):
+        assert client.post(f"/admin/designer/test-runs/{run.id}/clock", data=bad).status_code == 302
+        db.session.expire_all()
+        assert db.session.get(ProcessTestRun, run.id).time_offset == 0
+    assert "The clock did not move" in client.get(url).get_data(as_text=True)
+
+    # A day ahead: still waiting, now due in about a day. Then to the next timer: the escalation.
+    client.post(f"/admin/designer/test-runs/{run.id}/clock", data={"amount": "1", "unit": "days"})
+    db.session.expire_all()
+    run = db.session.get(ProcessTestRun, run.id)
+    assert run.time_offset == 86400 and [s.bpmn_id for s in drafts.ready_steps(run)] == ["contact"]
+    client.post(f"/admin/designer/test-runs/{run.id}/clock", data={"to": "next_timer"})
+    db.session.expire_all()
+    run = db.session.get(ProcessTestRun, run.id)
+    (escalate,) = drafts.ready_steps(run)
+    assert escalate.bpmn_id == "escalate"
+    assert drafts.path_of(run)["two_days"] == "completed" and drafts.path_of(run).get("contact") != "ready"
+    page = client.get(url).get_data(as_text=True)
+    assert "The clock was moved to" in page and "Victim services (manager)" in page
+    assert "Now waiting: Contact overdue: manager to act" in page and "Nothing new fell due" in page
+    assert "UTC" not in page

@@ -293,3 +293,30 @@ def test_the_audit_log_says_when_the_chain_was_last_verified(client, login, runn
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
     page = client.get("/admin/audit/").get_data(as_text=True)
     assert "Chain verified" in page and "none altered, removed or inserted" in page
+
+
+def test_the_audit_log_filters_by_action_and_organisation_from_lists(client, login, ctx):
+    import json
+    import re
+
+    org = make_org("z_org", "police", "Org Z")
+    other = make_org("w_org", "council", "Org W")
+    auditor = make_user(org, "auditor", email="aud4@z.example.org")
+    make_user(other, email="pc@w.example.org")
+    audit.record("close_case", user_email="pc@w.example.org", organisation_id=other.id, object_type="case")
+    audit.record("close_case", user_email="pc@z.example.org", organisation_id=org.id, object_type="case")
+    db.session.commit()
+    login(auditor.email)
+    page = client.get("/admin/audit/").get_data(as_text=True)
+    groups = json.loads(re.search(r'id="filter-groups-data"[^>]*>(.*?)</div>', page, re.S).group(1)
+                        .replace("&#34;", '"').replace("&quot;", '"'))
+    actions = dict(groups["Action"][0]["options"])
+    organisations = dict(groups["Organisation"][0]["options"])
+    assert actions["close_case"] == "Close case" and actions["view"] == "View"
+    assert organisations[str(other.id)] == "Org W" and organisations[str(org.id)] == "Org Z"
+    # Picking from both lists narrows the log to the one event.
+    action_arg = groups["Action"][0]["arg"]
+    org_arg = groups["Organisation"][0]["arg"]
+    listed = client.get(f"/admin/audit/?flt1_{action_arg}=close_case&flt2_{org_arg}={other.id}") \
+        .get_data(as_text=True)
+    assert "pc@w.example.org" in listed and "pc@z.example.org" not in listed
