@@ -41,6 +41,9 @@ ENTITLEMENT_COLUMNS = ("Met on time", "Met late", "Missed", "Due", "Due, overdue
                        "Declined, no contact or deferred")
 VICTIM_LED = ("victim_declined", "unable_to_contact", "deferred")   # the victim's choice or reach, not a breach
 UNASSIGNED = "Unassigned"
+NOBODY = "none"   # the row key of work or actions no organisation holds
+# What each row of the entitlements summary counts (its keys, in ENTITLEMENT_COLUMNS order).
+ENTITLEMENT_KEYS = ("met_on_time", "met_late", "missed", "due", "overdue", "not_applicable", "victim_led")
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class Table:
     rows: list[tuple[str, tuple[int, ...]]]
     note: str = ""
     chart: Markup = field(default_factory=Markup)
+    keys: dict[str, str] = field(default_factory=dict)   # row heading -> what the row counts (for its list)
 
     @property
     def totals(self) -> tuple[int, ...]:
@@ -167,7 +171,9 @@ def _case_scope(cases: ColumnElement[bool], f: Filters, dated: bool = True) -> l
 def _fact_scope(cases: ColumnElement[bool], f: Filters, kind: str) -> list[ColumnElement[bool]]:
     # Callers join Case: the visibility of a fact is its case's.
     conds = [CaseFact.kind == kind, *_case_scope(cases, f, dated=False)]
-    when = func.coalesce(CaseFact.completed_at, CaseFact.recorded_at)
+    # Rights count when they fall due, as the 6-monthly report counts them; other facts when completed.
+    when = func.coalesce(CaseFact.due_at, CaseFact.completed_at, CaseFact.recorded_at) if kind == "entitlement" \
+        else func.coalesce(CaseFact.completed_at, CaseFact.recorded_at)
     start, end = f.bounds()
     if start is not None:
         conds.append(when >= start)
@@ -184,43 +190,58 @@ def _fact_scope(cases: ColumnElement[bool], f: Filters, kind: str) -> list[Colum
 
 def open_cases(cases: ColumnElement[bool], f: Filters) -> tuple[Table, Table]:
     """Open cases by case type and by lead organisation."""
-    conds = [*_case_scope(cases, f), Case.status == CaseStatus.OPEN]
-    if f.organisation is not None:
-        conds.append(_involves(f.organisation.id))
+    conds = _open_conds(cases, f)
     by_type = db.session.execute(
-        select(CaseType.name, func.count(Case.id)).join(CaseType, CaseType.code == Case.case_type_code)
+        select(CaseType.name, func.count(Case.id), CaseType.code).join(CaseType, CaseType.code == Case.case_type_code)
         .where(*conds).group_by(CaseType.code, CaseType.name)
         .order_by(func.count(Case.id).desc(), CaseType.name)).all()
     by_lead = db.session.execute(
-        select(Organisation.name, func.count(Case.id))
+        select(Organisation.name, func.count(Case.id), Organisation.id)
         .join(Organisation, Organisation.id == Case.lead_organisation_id)
         .where(*conds).group_by(Organisation.id, Organisation.name)
         .order_by(func.count(Case.id).desc(), Organisation.name)).all()
     return (Table("open-by-type", "Open cases by case type", "Case type", ("Open cases",),
-                  [(name, (n,)) for name, n in by_type]),
+                  [(name, (n,)) for name, n, _ in by_type], keys={name: code for name, _, code in by_type}),
             Table("open-by-agency", "Open cases by lead agency", "Lead agency", ("Open cases",),
-                  [(name, (n,)) for name, n in by_lead]))
+                  [(name, (n,)) for name, n, _ in by_lead], keys={name: str(i) for name, _, i in by_lead}))
+
+
+def _open_conds(cases: ColumnElement[bool], f: Filters) -> list[ColumnElement[bool]]:
+    conds = [*_case_scope(cases, f), Case.status == CaseStatus.OPEN]
+    if f.organisation is not None:
+        conds.append(_involves(f.organisation.id))
+    return conds
 
 
 def work_by_agency(cases: ColumnElement[bool], f: Filters, now: datetime) -> Table:
     """Ready work items per assigned agency: overdue (due before now), due later, no due date."""
-    conds = [WorkItem.status == ItemStatus.READY, *_case_scope(cases, f)]
-    if f.organisation is not None:
-        conds.append(WorkItem.organisation_id == f.organisation.id)
-    overdue = and_(WorkItem.due_at.is_not(None), WorkItem.due_at < now)
-    later = and_(WorkItem.due_at.is_not(None), WorkItem.due_at >= now)
+    overdue, later, undated = _work_columns(now)
     rows = db.session.execute(
         select(Organisation.name, func.count(WorkItem.id),
-               func.sum(_flag(overdue)), func.sum(_flag(later)), func.sum(_flag(WorkItem.due_at.is_(None))))
+               func.sum(_flag(overdue)), func.sum(_flag(later)), func.sum(_flag(undated)), Organisation.id)
         .select_from(WorkItem).join(Case, Case.id == WorkItem.case_id)
         .outerjoin(Organisation, Organisation.id == WorkItem.organisation_id)
-        .where(*conds).group_by(Organisation.id, Organisation.name)).all()
+        .where(*_work_conds(cases, f)).group_by(Organisation.id, Organisation.name)).all()
     table_rows = [(name or UNASSIGNED, (int(o or 0), int(d or 0), int(n or 0), total))
-                  for name, total, o, d, n in rows]
+                  for name, total, o, d, n, _ in rows]
     table_rows.sort(key=lambda r: (-r[1][0], -r[1][3], r[0]))
     return Table("work-by-agency", "Work items due and overdue by agency", "Agency",
                  ("Overdue", "Due", "No due date", "Total ready"), table_rows,
-                 note="Ready work items; overdue means the due time has passed.")
+                 note="Ready work items; overdue means the due time has passed.",
+                 keys={name or UNASSIGNED: str(i) if i else NOBODY for name, *_, i in rows})
+
+
+def _work_conds(cases: ColumnElement[bool], f: Filters) -> list[ColumnElement[bool]]:
+    conds = [WorkItem.status == ItemStatus.READY, *_case_scope(cases, f)]
+    if f.organisation is not None:
+        conds.append(WorkItem.organisation_id == f.organisation.id)
+    return conds
+
+
+def _work_columns(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Overdue, due later, no due date: the work panel's columns (its fourth is all three)."""
+    return (and_(WorkItem.due_at.is_not(None), WorkItem.due_at < now),
+            and_(WorkItem.due_at.is_not(None), WorkItem.due_at >= now), WorkItem.due_at.is_(None))
 
 
 def _flag(condition: ColumnElement[bool]):
@@ -263,11 +284,15 @@ def entitlements(cases: ColumnElement[bool], f: Filters, now: datetime) -> tuple
     summary = Table("entitlements", "Victims' Code entitlements: met on time vs missed", "Outcome",
                     ("Entitlements",),
                     [(name, (overall[i],)) for i, name in enumerate(ENTITLEMENT_COLUMNS)] if per_code else [],
-                    note="On time: completed no later than its due time (a right met with no due time "
-                         "counts as on time). Due, overdue: still due and past its due time.")
+                    note="Rights counted in the period they fall due (a right with no due time: when it was met "
+                         "or recorded), as in the 6-monthly report. On time: completed no later than its due time "
+                         "(a right met with no due time counts as on time). Due, overdue: still due and past its "
+                         "due time.",
+                    keys=dict(zip(ENTITLEMENT_COLUMNS, ENTITLEMENT_KEYS)))
     by_right = Table("entitlements-by-right", "Victims' Code entitlements by right", "Right",
                      ENTITLEMENT_COLUMNS,
-                     [(code, tuple(per_code[code])) for code in sorted(per_code, key=_code_key)])
+                     [(code, tuple(per_code[code])) for code in sorted(per_code, key=_code_key)],
+                     keys={code: code for code in per_code})
     return summary, by_right
 
 
@@ -280,36 +305,46 @@ def _by_status(cases: ColumnElement[bool], f: Filters, kind: str,
     return [(label(s), (rows[s],)) for s in ordered]
 
 
+def _status_keys(rows: list[tuple[str, tuple[int]]], order: tuple[str, ...]) -> dict[str, str]:
+    return {label(s): s for s in order} | {name: name.lower().replace(" ", "_") for name, _ in rows
+                                           if name not in {label(s) for s in order}}
+
+
 def referrals(cases: ColumnElement[bool], f: Filters) -> Table:
     """Referrals by outcome (`open` while no outcome is recorded)."""
-    return Table("referrals", "Referrals and their outcomes", "Outcome", ("Referrals",),
-                 _by_status(cases, f, "referral", REFERRAL_OUTCOMES))
+    rows = _by_status(cases, f, "referral", REFERRAL_OUTCOMES)
+    return Table("referrals", "Referrals and their outcomes", "Outcome", ("Referrals",), rows,
+                 keys=_status_keys(rows, REFERRAL_OUTCOMES))
 
 
 def rj_outcomes(cases: ColumnElement[bool], f: Filters) -> Table:
     """Restorative-justice cases by outcome."""
-    return Table("rj-outcomes", "Restorative justice outcomes", "Outcome", ("Cases",),
-                 _by_status(cases, f, "rj_outcome", RJ_OUTCOMES))
+    rows = _by_status(cases, f, "rj_outcome", RJ_OUTCOMES)
+    return Table("rj-outcomes", "Restorative justice outcomes", "Outcome", ("Cases",), rows,
+                 keys=_status_keys(rows, RJ_OUTCOMES))
 
 
 def panel_actions(cases: ColumnElement[bool], f: Filters, now: datetime) -> Table:
     """Panel actions by owner agency: open (and how many of those are overdue), done, not done."""
     overdue = and_(CaseFact.status == "open", CaseFact.due_at.is_not(None), CaseFact.due_at < now)
     rows = db.session.execute(
-        select(Organisation.name, CaseFact.status, func.count(CaseFact.id), func.sum(_flag(overdue)))
+        select(Organisation.name, CaseFact.status, func.count(CaseFact.id), func.sum(_flag(overdue)),
+               Organisation.id)
         .select_from(CaseFact).join(Case, Case.id == CaseFact.case_id)
         .outerjoin(Organisation, Organisation.id == CaseFact.owner_organisation_id)
         .where(*_fact_scope(cases, f, "panel_action"))
         .group_by(Organisation.id, Organisation.name, CaseFact.status)).all()
     per_owner: dict[str, list[int]] = {}
-    for name, status, n, late in rows:
+    keys: dict[str, str] = {}
+    for name, status, n, late, org_id in rows:
         counts = per_owner.setdefault(name or UNASSIGNED, [0, 0, 0, 0])
+        keys[name or UNASSIGNED] = str(org_id) if org_id else NOBODY
         if status in PANEL_STATUSES:
             counts[PANEL_STATUSES.index(status)] += n
         counts[3] += int(late or 0)
     return Table("panel-actions", "Panel actions by owner agency", "Owner agency",
                  ("Open", "Done", "Not done", "Open, overdue"),
-                 [(name, tuple(per_owner[name])) for name in sorted(per_owner)])
+                 [(name, tuple(per_owner[name])) for name in sorted(per_owner)], keys=keys)
 
 
 # ------------------------------------------------------------------ the page
@@ -333,7 +368,7 @@ def merge(shared: list[Table], personal: list[Table]) -> list[Table]:
         for label_, values in b.rows:
             rows[label_] = [x + y for x, y in zip(rows[label_], values)] if label_ in rows else list(values)
         out.append(Table(a.id, a.title, a.row_heading, a.columns, [(k, tuple(v)) for k, v in rows.items()],
-                         a.note))
+                         a.note, keys={**b.keys, **a.keys}))
     return out
 
 
@@ -349,6 +384,12 @@ def finish(panels: list[Table]) -> Dashboard:
                 "Entitlements met on time": summary.rows[0][1][0] if summary.rows else 0,
                 "Entitlements missed": summary.rows[2][1][0] if summary.rows else 0}
     return Dashboard(headline, panels)
+
+
+# Each headline figure's list: (panel, row key or "" for every row, column).
+HEADLINE_LISTS = {"Open cases": ("open-by-type", "", 0), "Overdue work items": ("work-by-agency", "", 0),
+                  "Entitlements met on time": ("entitlements", "met_on_time", 0),
+                  "Entitlements missed": ("entitlements", "missed", 0)}
 
 
 def build(user: Any, f: Filters, now: datetime | None = None) -> Dashboard:

@@ -33,13 +33,15 @@ def _max_age() -> timedelta:
 
 def _encode(panels: list[Table]) -> str:
     return json.dumps([{"id": t.id, "title": t.title, "row_heading": t.row_heading, "columns": list(t.columns),
-                        "rows": [[label, list(values)] for label, values in t.rows], "note": t.note}
+                        "rows": [[label, list(values)] for label, values in t.rows], "note": t.note,
+                        "keys": t.keys}
                        for t in panels])
 
 
 def _decode(content: str) -> list[Table]:
     return [Table(t["id"], t["title"], t["row_heading"], tuple(t["columns"]),
-                  [(label, tuple(values)) for label, values in t["rows"]], t["note"]) for t in json.loads(content)]
+                  [(label, tuple(values)) for label, values in t["rows"]], t["note"], keys=t.get("keys") or {})
+            for t in json.loads(content)]
 
 
 def _store(organisation_id: int, key: str, panels: list[Table], at: datetime) -> None:

@@ -190,9 +190,10 @@ def test_date_range_filters_cases_by_opening_and_facts_by_completion(client, log
     doc = _page(client, "?from=2025-01-01&to=2025-01-31")
     assert table(doc, "open-by-type") == {"Victim support": [1]}           # case A only
     assert table(doc, "work-by-agency") == {"Police A": [1, 0, 0, 1]}
-    # Completed in January, or still pending and recorded in January.
-    assert table(doc, "entitlements") == {"Met on time": [1], "Met late": [1], "Missed": [1], "Due": [1],
-                                          "Due, overdue": [1], "Not applicable": [1],
+    # Rights that fell due in January (or, with no due time, were met or recorded then), as the 6-monthly
+    # report counts them: R4 and R10 fall due now, not in January.
+    assert table(doc, "entitlements") == {"Met on time": [1], "Met late": [1], "Missed": [1], "Due": [0],
+                                          "Due, overdue": [0], "Not applicable": [1],
                                           "Declined, no contact or deferred": [0]}
     assert table(doc, "referrals") == {"Open": [1]}
     assert table(doc, "rj-outcomes") == {}                                    # completed 1 February
@@ -315,3 +316,49 @@ def test_build_is_scoped_for_any_caller(ctx, world):
     assert tables["open-by-agency"].rows == [("Police A", (1,))]
     assert tables["work-by-agency"].rows == []
     assert tables["panel-actions"].rows == [("Police A", (1, 0, 1, 1))]
+
+
+def test_every_figure_links_to_the_cases_it_counts(client, login, world):
+    """Each non-zero figure (headline and table cell) links to a list with exactly that many rows, all of them
+    cases the manager may see; nonsense panels, rows and columns are 404 and the list is audited."""
+    login("mgr@a.example.org")
+    for query in ("", "?from=2025-01-01&to=2025-01-31"):
+        doc = _page(client, query)
+        links = doc.xpath('//*[@id="headline"]//a | //table[starts-with(@id, "table-")]//td/a')
+        assert len(links) > 15
+        for link in links:
+            listed = lxml.html.fromstring(client.get(link.get("href")).get_data(as_text=True))
+            rows = listed.xpath('//table[@id="drill-list"]/tbody/tr')
+            assert len(rows) == int(link.text_content()), link.get("href")
+            text = listed.text_content()
+            assert "Restricted" not in text and "Council case" not in text
+    doc = _page(client)
+    overdue = doc.xpath('//*[@data-headline="Overdue work items"]/a')[0].get("href")
+    listed = client.get(overdue).get_data(as_text=True)
+    assert "Overdue work" in listed and "Restricted" not in listed
+    for bad in ("panel=nothing", "panel=work-by-agency&column=9", "panel=open-by-agency&row=x",
+                "panel=entitlements&row=nonsense"):
+        assert client.get(f"{URL}cases/?{bad}").status_code == 404
+    assert client.get(f"{URL}cases/?panel=open-by-type&from=31/02/2025").status_code == 400
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.object_type == "dashboard_list")) is not None
+
+
+def test_the_victims_code_figures_agree_with_the_six_monthly_report(client, login, world, tmp_path):
+    """Same period, same cases: the dashboard's entitlements and the report's Victims' Code sheet count the same
+    rights (the report folds met late, missed and overdue into one figure and leaves out not applicable)."""
+    from openpyxl import load_workbook
+
+    from reporting import exports
+    from reporting.exports.filters import parse
+
+    login("mgr@a.example.org")
+    doc = _page(client, "?from=2025-01-01&to=2025-06-30")
+    figures = {name: values[0] for name, values in table(doc, "entitlements").items()}
+    manager = db.session.scalar(select(User).where(User.email == "mgr@a.example.org"))
+    out = tmp_path / "report.xlsx"
+    exports.run("performance_report", manager, parse({"from": "2025-01-01", "to": "2025-06-30"}), str(out))
+    book = load_workbook(out, read_only=True)
+    headlines = {row[0]: row[1] for row in book["Summary"].iter_rows(min_row=4, values_only=True) if len(row) > 1}
+    assert headlines["Victims' Code rights due"] == sum(figures.values()) - figures["Not applicable"]
+    assert headlines["Victims' Code rights missed or late"] == \
+        figures["Met late"] + figures["Missed"] + figures["Due, overdue"]
