@@ -1,6 +1,7 @@
 """One base for every console screen: access through access.py, audit of Flask-Admin changes."""
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any, Callable
 
 from flask import abort, flash, redirect, request, url_for
@@ -8,6 +9,8 @@ from flask_admin import BaseView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla import filters as sqla_filters
 from flask_admin.contrib.sqla.filters import FilterConverter
+from flask_admin.contrib.sqla.form import AdminModelConverter
+from flask_admin.model.form import converts
 from flask_admin.model import filters
 from flask_login import current_user
 from sqlalchemy import func, inspect, literal_column, select
@@ -120,6 +123,48 @@ class LazyOptions:
         return iter(self.source())
 
 
+def _organisation_options() -> list[tuple[str, str]]:
+    from models import Organisation
+
+    return [(str(i), name) for i, name in db.session.execute(
+        select(Organisation.id, Organisation.name).order_by(Organisation.name))]
+
+
+def _case_type_options() -> list[tuple[str, str]]:
+    from models import CaseType
+
+    return [(code, name) for code, name in db.session.execute(select(CaseType.code, CaseType.name)
+                                                              .order_by(CaseType.name))]
+
+
+def _process_options() -> list[tuple[str, str]]:
+    from models import ProcessDefinition
+
+    names: dict[str, str] = {}
+    for key, name in db.session.execute(select(ProcessDefinition.key, ProcessDefinition.name)
+                                        .order_by(ProcessDefinition.key, ProcessDefinition.version)):
+        names[key] = name or label(key)   # the latest version's name
+    return sorted(names.items(), key=lambda pair: pair[1])
+
+
+ORGANISATIONS = LazyOptions(_organisation_options)
+CASE_TYPES = LazyOptions(_case_type_options)
+PROCESSES = LazyOptions(_process_options)
+
+
+class CasebookModelConverter(AdminModelConverter):
+    """Enum selects on model forms offer their values in words ("Victim services"), storing the value."""
+
+    @converts("sqlalchemy.sql.sqltypes.Enum")
+    def convert_enum(self, column, field_args, **extra: Any):
+        field = super().convert_enum(column, field_args, **extra)
+        field.kwargs["choices"] = [(value, label(value)) for value, _ in field.kwargs["choices"]]
+        # Flask-Admin coerces an enum to its *name* (POLICE), which matches no choice: the edit form would show
+        # nothing selected and save the first option. Our enums store their values.
+        field.kwargs["coerce"] = lambda v: v.value if isinstance(v, Enum) else str(v)
+        return field
+
+
 class Capped(int):
     """A count that stopped at its cap: pagers do arithmetic with it; pages print it as "1,000+"."""
 
@@ -187,8 +232,18 @@ class ScopedModelView(ModelView):
     audit_type: str = ""
     can_delete = False
     filter_converter = CasebookFilterConverter()
+    model_form_converter = CasebookModelConverter
+    create_template = "admin/model/casebook_create.html"
+    list_template = "admin/model/casebook_list.html"
+    edit_template = "admin/model/casebook_edit.html"
     can_set_page_size = True
     page_size = 20
+
+    def get_column_name(self, field: str) -> str:
+        """A column's heading in sentence case ("Date of birth", not Flask-Admin's "Date Of Birth")."""
+        if self.column_labels and field in self.column_labels:
+            return self.column_labels[field]
+        return label(field.split(".")[-1]) if field else field
 
     def is_accessible(self) -> bool:
         return access.can_open(current_user, self.area)

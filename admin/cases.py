@@ -6,13 +6,14 @@ import re
 
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import or_, select
 from wtforms.fields.choices import SelectChoice
 
 import access
-from admin.base import ScopedModelView, perform
+from admin.base import CASE_TYPES, ORGANISATIONS, ScopedModelView, perform
 from admin.forms import (AddMemberForm, AddOrganisationForm, AddParticipantForm, CaseEditForm, CaseOpenForm,
                          IncidentForm, NoteForm)
 from admin.letters import write_letter
@@ -92,7 +93,9 @@ class CaseView(ScopedModelView):
     column_list = ("reference", "case_type", "title", "status", "risk_level", "lead_organisation", "opened_at")
     column_labels = {"case_type": "Type", "lead_organisation": "Lead", "opened_at": "Opened"}
     column_searchable_list = ("reference", "title")
-    column_filters = ("status", "risk_level", "case_type.name", "lead_organisation.name", "opened_at",
+    # Case type and lead organisation are picked from lists (by code / id: each served by an index).
+    column_filters = ("status", "risk_level", FilterEqual(Case.case_type_code, "Case type", options=CASE_TYPES),
+                      FilterEqual(Case.lead_organisation_id, "Lead organisation", options=ORGANISATIONS), "opened_at",
                       "restricted")
     # Sorts an index serves (a page of a sorted list reads a page of the index, not every visible case).
     column_sortable_list = ("reference", "status", "opened_at", ("case_type", "case_type_code"))
@@ -542,7 +545,9 @@ class CaseRegisterView(ScopedModelView):
     column_labels = {"case_type": "Type", "lead_organisation": "Lead", "opened_at": "Opened",
                      "closed_at": "Closed"}
     column_searchable_list = ("reference",)
-    column_filters = ("status", "case_type.name", "lead_organisation.name", "opened_at", "restricted")
+    column_filters = ("status", FilterEqual(Case.case_type_code, "Case type", options=CASE_TYPES),
+                      FilterEqual(Case.lead_organisation_id, "Lead organisation", options=ORGANISATIONS), "opened_at",
+                      "restricted")
     column_default_sort = ("opened_at", True)
     column_formatters = {"status": _enum, "risk_level": _enum}
 

@@ -6,13 +6,14 @@ from typing import Any
 
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_admin import expose
+from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import defer, selectinload
 
 import access
-from admin.base import ScopedModelView, perform
+from admin.base import CASE_TYPES, PROCESSES, ScopedModelView, perform
 from admin.taskforms import form_class_for, prefill, submitted
 from casework import calendar, meetings, validate
 from casework.errors import Conflict, InvalidData, NotFound, NotPermitted
@@ -114,12 +115,14 @@ class WorkView(ScopedModelView):
     can_view_details = False
     column_list = ("due_at", "title", "about", "case", "process_key", "organisation", "claimed_by")
     column_labels = {"due_at": "Due", "title": "Step", "about": "About", "process_key": "Process",
-                     "claimed_by": "Claimed by"}
+                     "claimed_by": "Claimed by", "claimed_by.email": "Claimed by (e-mail)"}
     column_formatters = {"title": _title, "case": _case, "due_at": _due, "organisation": _organisation,
                          "claimed_by": _claimed, "about": _about,
                          "process_key": lambda v, c, m, n: getattr(g, "process_names", {}).get(m.process_key,
                                                                                                m.process_key)}
-    column_filters = ("process_key", "case.case_type_code", "due_at", "claimed_by.email")
+    column_filters = (FilterEqual(WorkItem.process_key, "Process", options=PROCESSES),
+                      FilterEqual("case.case_type_code", "Case type", options=CASE_TYPES), "due_at",
+                      "claimed_by.email")
     column_sortable_list = ("due_at", "title", "process_key")
     column_searchable_list = ("title",)
 

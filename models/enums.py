@@ -48,9 +48,22 @@ class ParticipantRole(StrEnum):
     OTHER = "other"
 
 
+# Words a plain capitalisation gets wrong: abbreviations people write in capitals, and codes that read better whole.
+ABBREVIATIONS = {"asb": "ASB", "mfa": "MFA", "isa": "ISA", "sso": "SSO", "marac": "MARAC", "idva": "IDVA",
+                 "vpp": "VPP", "api": "API", "rj": "RJ", "icb": "ICB", "pdf": "PDF", "opcc": "OPCC"}
+WHOLE = {"rj_service": "Restorative justice service", "rj_outcome": "Restorative justice outcome"}
+
+
 def label(value: str) -> str:
-    """Human label for an enum value ("victim_services" -> "Victim services")."""
-    return value.replace("_", " ").capitalize()
+    """Human label for an enum value or code ("victim_services" -> "Victim services", "reset_mfa" -> "Reset MFA",
+    "rj_service" -> "Restorative justice service")."""
+    if value in WHOLE:
+        return WHOLE[value]
+    words = [ABBREVIATIONS.get(w, w) for w in value.split("_") if w]
+    if not words:
+        return value
+    first = words[0] if words[0] in ABBREVIATIONS.values() else words[0].capitalize()
+    return " ".join([first, *words[1:]])
 
 
 def choices(enum_cls: type[StrEnum]) -> list[tuple[str, str]]:

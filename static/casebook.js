@@ -17,6 +17,15 @@
   });
   // A form that came back with problems: the summary takes focus (screen readers read it; its links go to
   // each field).
+  // Flask-Admin's own forms mark a field with .is-invalid only: tie each to its message for screen readers.
+  document.querySelectorAll('.is-invalid:not([aria-invalid])').forEach(function (field, n) {
+    var message = field.parentNode.querySelector('.invalid-feedback');
+    field.setAttribute('aria-invalid', 'true');
+    if (message) {
+      message.id = message.id || 'field-error-' + n;
+      field.setAttribute('aria-describedby', message.id);
+    }
+  });
   var summary = document.querySelector('[data-error-summary]');
   if (summary) { summary.focus(); }
 }());

@@ -19,6 +19,7 @@ from models.enums import Role
 from reporting.exports import audit_log, cases, facts, performance, sharing, work
 from reporting.exports.filters import BadFilter, Context, Filters, Progress
 from reporting.exports.filters import parse as parse_filters
+from reporting.exports.filters import today as local_today
 from reporting.exports.xlsx import MARKING, Book
 
 __all__ = ["REPORTS", "BadFilter", "ExportNotPermitted", "Filters", "Report", "Result", "UnknownExport",
@@ -108,7 +109,7 @@ def filename(name: str, filters: Filters, today: date | None = None) -> str:
     if filters.date_from or filters.date_to:
         span = f"{filters.date_from or 'start'}-to-{filters.date_to or 'now'}"
     else:
-        span = str(today or date.today())
+        span = str(today or local_today())
     return f"{name}-{span}.xlsx"
 
 
@@ -122,7 +123,7 @@ def run(name: str, user: Any, filters: Filters, out: str | IO[bytes], progress: 
     if not report.allowed(user):
         raise ExportNotPermitted(f"{getattr(user, 'email', 'this user')} may not run the {name} export")
     shown = filters.as_dict()
-    line = f"{report.title} | exported {date.today()} by {user.email}" + \
+    line = f"{report.title} | exported {local_today()} by {user.email}" + \
         (" | " + ", ".join(f"{k}={v}" for k, v in shown.items()) if shown else "")
     ctx = Context(user, filters, Book(report.title, line), progress)
     report.build(ctx)

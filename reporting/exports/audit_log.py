@@ -6,6 +6,7 @@ from sqlalchemy.orm import aliased
 
 import access
 from models import AuditEvent, Case, Organisation
+from reporting.exports import names
 from reporting.exports.filters import Context, within
 from reporting.exports.stream import table
 from reporting.exports.xlsx import Col
@@ -19,9 +20,10 @@ def audit(ctx: Context) -> None:
         (Col("id", "int"), AuditEvent.id),
         (Col("at", "datetime"), AuditEvent.at),
         (Col("user_email", width=30), AuditEvent.user_email),
-        (Col("organisation", width=20), org.code),
-        (Col("action", width=14), AuditEvent.action),
-        (Col("object_type", width=16), AuditEvent.object_type),
+        (Col("organisation", width=30, words=names.organisations()), org.code),
+        # Actions and objects in words as the console's audit log shows them; the codes stay for tools.
+        (Col("action", width=18, words=names.words), AuditEvent.action),
+        (Col("object_type", width=16, label="Object", words=names.words), AuditEvent.object_type),
         (Col("object_id", width=12), AuditEvent.object_id),
         (Col("case_reference", width=16), case.reference),
         (Col("detail", width=60), AuditEvent.detail),

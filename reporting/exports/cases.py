@@ -8,6 +8,7 @@ import access
 from models import (Case, CaseOrganisation, CaseParticipant, CaseType, ItemStatus, Organisation, Person,
                     WorkItem)
 from models.enums import Role
+from reporting.exports import names
 from reporting.exports.filters import Context, in_period, within
 from reporting.exports.stream import table
 from reporting.exports.xlsx import Col
@@ -34,13 +35,14 @@ def cases(ctx: Context) -> None:
     content = bool(ctx.user.roles & access.CASEWORK)
     columns = [
         (Col("reference", width=16), Case.reference),
-        (Col("case_type", width=20), Case.case_type_code),
-        (Col("case_type_name", width=26), CaseType.name),
+        # The type and lead organisation come as codes (hidden, for tools) and names joined in the query.
+        (Col("case_type", width=20, label="Case type (code)", hidden=True), Case.case_type_code),
+        (Col("case_type_name", width=26, label="Case type"), CaseType.name),
         *([(Col("title", width=40), Case.title)] if content else []),
-        (Col("status"), Case.status),
-        (Col("risk_level"), Case.risk_level),
-        (Col("lead_organisation", width=20), lead.code),
-        (Col("lead_organisation_name", width=30), lead.name),
+        (Col("status", words=names.words), Case.status),
+        (Col("risk_level", words=names.words), Case.risk_level),
+        (Col("lead_organisation", width=20, label="Lead organisation (code)", hidden=True), lead.code),
+        (Col("lead_organisation_name", width=30, label="Lead organisation"), lead.name),
         (Col("restricted", "bool"), Case.restricted),
         (Col("opened_at", "datetime"), Case.opened_at),
         (Col("closed_at", "datetime"), Case.closed_at),
@@ -64,10 +66,10 @@ def people(ctx: Context) -> None:
         (Col("family_name", width=18), Person.family_name),
         (Col("date_of_birth", "date"), Person.date_of_birth),
         (Col("dob_estimated", "bool"), Person.dob_estimated),
-        (Col("sex"), Person.sex),
+        (Col("sex", words=names.words), Person.sex),
         (Col("preferred_language", width=20), Person.preferred_language),
         (Col("interpreter_required", "bool"), Person.interpreter_required),
-        (Col("registered_by", width=20), org.code),
+        (Col("registered_by", width=30, words=names.organisations()), org.code),
         (Col("created_at", "datetime"), Person.created_at),
     ]
     stmt = select(Person.id).select_from(Person).join(org, org.id == Person.registered_by_org_id) \

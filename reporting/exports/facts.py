@@ -12,9 +12,10 @@ from sqlalchemy.orm import aliased
 import access
 from casework.entitlements import right_of
 from models import Case, CaseFact, Organisation, db, utcnow
+from reporting.exports import names
 from reporting.exports.filters import Context, within
 from reporting.exports.stream import table
-from reporting.exports.xlsx import Col
+from reporting.exports.xlsx import Col, local_datetime
 
 OPEN_STATUSES = ("open", "due", "pending", "requested")
 
@@ -58,22 +59,25 @@ def victims_code(ctx: Context) -> None:
         counts[right_of(code)][outcome(status, due, completed, now)] += 1
     kinds = ("met_on_time", "met_late", "missed", "overdue", "due", "not_applicable", "victim_declined",
              "unable_to_contact", "deferred")
-    sheet = ctx.book.sheet("Summary", [Col("right", width=10), Col("total", "int"),
+    sheet = ctx.book.sheet("Summary", [Col("right", width=10, words=names.right), Col("total", "int"),
                                        *[Col(k, "int", 14) for k in kinds], Col("percent_met_on_time", "percent", 20)],
-                           f"Victims' Code compliance by right, as of {now:%Y-%m-%d}")
+                           f"Victims' Code compliance by right, as of {local_datetime(now):%Y-%m-%d}")
     ctx.sheets.append(sheet.ws.title)
-    for code in sorted(counts, key=_right_order):
+    for code in sorted(counts, key=right_order):
         c = counts[code]
         decided = c["met_on_time"] + c["met_late"] + c["missed"]
         sheet.append([code, sum(c.values()), *[c[k] for k in kinds],
                       c["met_on_time"] / decided if decided else None])
     ctx.rows += sheet.rows
     columns = [
-        (Col("case_reference", width=16), Case.reference), (Col("case_type", width=20), Case.case_type_code),
-        (Col("right", width=8), CaseFact.code), (Col("label", width=40), CaseFact.label),
-        (Col("owner_organisation", width=20), owner.code), (Col("due_at", "datetime"), CaseFact.due_at),
-        (Col("status"), CaseFact.status), (Col("completed_at", "datetime"), CaseFact.completed_at),
-        (Col("outcome", width=14), CaseFact.status),
+        (Col("case_reference", width=16), Case.reference),
+        (Col("case_type", width=26, words=names.case_types()), Case.case_type_code),
+        # The entitlement's code as the Code cites it (R3a); its title is the words.
+        (Col("right", width=8), CaseFact.code), (Col("label", width=40, label="Entitlement"), CaseFact.label),
+        (Col("owner_organisation", width=30, words=names.organisations()), owner.code),
+        (Col("due_at", "datetime"), CaseFact.due_at), (Col("status", words=names.words), CaseFact.status),
+        (Col("completed_at", "datetime"), CaseFact.completed_at),
+        (Col("outcome", width=14, words=names.words), CaseFact.status),
     ]
 
     def derive(row: Sequence[Any]) -> list[Any]:
@@ -83,7 +87,8 @@ def victims_code(ctx: Context) -> None:
           "Victims' Code entitlements due in the period", row_fn=derive)
 
 
-def _right_order(code: str) -> tuple[int, str]:
+def right_order(code: str) -> tuple[int, str]:
+    """Sort key for rights: R2 before R10."""
     digits = "".join(ch for ch in code if ch.isdigit())
     return (int(digits) if digits else 999, code)
 
@@ -98,7 +103,8 @@ def _status_summary(ctx: Context, stmt: Select, title: str, caption: str) -> Non
         .group_by(CaseFact.status).order_by(CaseFact.status)
     rows = list(db_rows(grouped))
     total = sum(n for _, n in rows)
-    sheet = ctx.book.sheet(title, [Col("status", width=24), Col("count", "int"), Col("share", "percent")], caption)
+    sheet = ctx.book.sheet(title, [Col("status", width=24, words=names.words), Col("count", "int"),
+                                   Col("share", "percent")], caption)
     ctx.sheets.append(sheet.ws.title)
     for status, n in rows:
         sheet.append([status, n, n / total if total else None])
@@ -111,9 +117,11 @@ def rj_outcomes(ctx: Context) -> None:
     stmt = fact_scope(ctx, stmt, "rj_outcome", CaseFact.recorded_at)
     _status_summary(ctx, stmt, "Summary", "Restorative-justice outcomes recorded in the period")
     columns = [
-        (Col("case_reference", width=16), Case.reference), (Col("case_type", width=20), Case.case_type_code),
-        (Col("outcome", width=22), CaseFact.status), (Col("label", width=30), CaseFact.label),
-        (Col("owner_organisation", width=20), owner.code), (Col("recorded_at", "datetime"), CaseFact.recorded_at),
+        (Col("case_reference", width=16), Case.reference),
+        (Col("case_type", width=26, words=names.case_types()), Case.case_type_code),
+        (Col("outcome", width=22, words=names.words), CaseFact.status), (Col("label", width=30), CaseFact.label),
+        (Col("owner_organisation", width=30, words=names.organisations()), owner.code),
+        (Col("recorded_at", "datetime"), CaseFact.recorded_at),
         (Col("completed_at", "datetime"), CaseFact.completed_at),
     ]
     table(ctx, "RJ outcomes", columns, stmt.order_by(CaseFact.recorded_at, CaseFact.id),
@@ -128,11 +136,12 @@ def panel_actions(ctx: Context) -> None:
     stmt = fact_scope(ctx, stmt, "panel_action", when)
     _status_summary(ctx, stmt, "Summary", "Panel actions due in the period, by status")
     columns = [
-        (Col("case_reference", width=16), Case.reference), (Col("case_type", width=20), Case.case_type_code),
+        (Col("case_reference", width=16), Case.reference),
+        (Col("case_type", width=26, words=names.case_types()), Case.case_type_code),
         (Col("action", width=16), CaseFact.code), (Col("label", width=40), CaseFact.label),
-        (Col("owner_organisation", width=20), owner.code), (Col("due_at", "datetime"), CaseFact.due_at),
-        (Col("status"), CaseFact.status), (Col("completed_at", "datetime"), CaseFact.completed_at),
-        (Col("overdue", "bool"), CaseFact.due_at),
+        (Col("owner_organisation", width=30, words=names.organisations()), owner.code),
+        (Col("due_at", "datetime"), CaseFact.due_at), (Col("status", words=names.words), CaseFact.status),
+        (Col("completed_at", "datetime"), CaseFact.completed_at), (Col("overdue", "bool"), CaseFact.due_at),
     ]
 
     def derive(row: Sequence[Any]) -> list[Any]:

@@ -8,12 +8,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from casework import validate
+from casework import calendar, validate
 from casework.errors import InvalidInput
-from models import CaseType, Organisation, db
+from models import CaseType, Organisation, db, utcnow
 
-# Managers think in UK calendar days: a date filter covers that whole day in UK time.
-LOCAL = ZoneInfo("Europe/London")
+# Managers think in the partnership's calendar days (TIME_ZONE, else Europe/London), as every screen shows times:
+# a date filter covers that whole day, and cells and captions show its local time.
+LOCAL: ZoneInfo = calendar.load().zone
 FIELDS = ("from", "to", "organisation", "case_type", "baseline_from", "baseline_to")
 
 
@@ -47,6 +48,11 @@ class Filters:
     def bounds(self) -> tuple[datetime | None, datetime | None]:
         """The date range as [start, end) UTC instants."""
         return day_bounds(self.date_from, self.date_to)
+
+
+def today() -> date:
+    """Today in the partnership's time zone (the server's clock may be on UTC)."""
+    return utcnow().astimezone(LOCAL).date()
 
 
 def day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:

@@ -10,14 +10,18 @@ from typing import Any, Callable
 
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.series import SeriesLabel
+from openpyxl.utils import get_column_letter
 from sqlalchemy import func, or_, select
 
+from casework.entitlements import right_of
 from models import Case, CaseFact, ItemStatus, Organisation, WorkItem, db, utcnow
+from reporting.exports import names
 from reporting.exports.cases import case_scope
-from reporting.exports.facts import fact_scope, outcome
+from reporting.exports.facts import fact_scope, outcome, right_order
 from reporting.exports.filters import Context, Filters
+from reporting.exports.filters import today as local_today
 from reporting.exports.work import work_scope
-from reporting.exports.xlsx import FIRST_DATA_ROW, PERCENT_FORMAT, Col, Sheet
+from reporting.exports.xlsx import FIRST_DATA_ROW, PERCENT_FORMAT, WORDS_SUFFIX, Col, Sheet, Words
 
 Counts = dict[str, dict[str, float]]  # category -> measure -> value
 RJ_ACHIEVED = ("direct_conference", "indirect", "agreement_completed")
@@ -40,7 +44,7 @@ class Periods:
 
 def periods(f: Filters, today: date | None = None) -> Periods:
     """The period (default: the six months up to `to` or today) and its baseline (default: a year earlier)."""
-    end = f.date_to or today or date.today()
+    end = f.date_to or today or local_today()
     start = f.date_from or add_months(end + timedelta(days=1), -6)
     base_start = f.baseline_from or add_months(start, -12)
     base_end = f.baseline_to or (base_start + (end - start) if f.baseline_from else add_months(end, -12))
@@ -53,7 +57,7 @@ def _within(ctx: Context, first: date, last: date) -> Context:
 
 def _count_by(stmt, key) -> dict[str, int]:
     grouped = stmt.with_only_columns(key, func.count(), maintain_column_froms=True).group_by(key)
-    return {("(none)" if k is None else str(getattr(k, "value", k))): n for k, n in db.session.execute(grouped)}
+    return {(names.NONE if k is None else str(getattr(k, "value", k))): n for k, n in db.session.execute(grouped)}
 
 
 def cases_area(ctx: Context) -> Counts:
@@ -85,7 +89,8 @@ def work_area(ctx: Context) -> Counts:
 def victims_code_area(ctx: Context) -> Counts:
     out: Counts = defaultdict(lambda: defaultdict(int))
     now = utcnow()
-    when = func.coalesce(CaseFact.due_at, CaseFact.recorded_at)
+    # A right counts in the period it falls due (no due time: when met, else recorded), as on the dashboard.
+    when = func.coalesce(CaseFact.due_at, CaseFact.completed_at, CaseFact.recorded_at)
     stmt = fact_scope(ctx, select(CaseFact.id).select_from(CaseFact).join(Case, Case.id == CaseFact.case_id),
                       "entitlement", when)
     rows = stmt.with_only_columns(CaseFact.code, CaseFact.status, CaseFact.due_at, CaseFact.completed_at,
@@ -94,9 +99,10 @@ def victims_code_area(ctx: Context) -> Counts:
         result = outcome(status, due, completed, now)
         if result == "not_applicable":
             continue
-        out[code]["due"] += 1
-        out[code]["met_on_time"] += int(result == "met_on_time")
-        out[code]["missed_or_late"] += int(result in ("missed", "met_late", "overdue"))
+        right = out[right_of(code)]   # by right, as the area's category says (R6a and R6a:2 are both Right 6)
+        right["due"] += 1
+        right["met_on_time"] += int(result == "met_on_time")
+        right["missed_or_late"] += int(result in ("missed", "met_late", "overdue"))
     return out
 
 
@@ -108,18 +114,29 @@ def fact_area(kind: str, date_of: Callable[[], Any]) -> Callable[[Context], Coun
     return measure
 
 
+def _organisations() -> Words:
+    return {**names.organisations(), names.NONE: "Unassigned"}
+
+
 @dataclass(frozen=True)
 class Area:
+    """One area sheet: rows by `category` (codes, shown by `words`, loaded once per sheet), a column pair
+    (period, baseline) per measure."""
+
     title: str
     category: str
     measures: tuple[str, ...]
     compute: Callable[[Context], Counts]
+    words: Callable[[], Words] = lambda: names.words
+    order: Callable[[str], Any] = str
 
 
 AREAS = (
-    Area("Cases", "case_type", ("opened", "closed"), cases_area),
-    Area("Work", "organisation", ("due", "done_on_time", "late_or_overdue", "completed"), work_area),
-    Area("Victims Code", "right", ("due", "met_on_time", "missed_or_late"), victims_code_area),
+    Area("Cases", "case_type", ("opened", "closed"), cases_area, names.case_types),
+    Area("Work", "organisation", ("due", "done_on_time", "late_or_overdue", "completed"), work_area,
+         _organisations),
+    Area("Victims Code", "right", ("due", "met_on_time", "missed_or_late"), victims_code_area,
+         lambda: names.right, right_order),
     Area("Referrals", "outcome", ("count",), fact_area("referral", lambda: CaseFact.recorded_at)),
     Area("Restorative justice", "outcome", ("count",), fact_area("rj_outcome", lambda: CaseFact.recorded_at)),
     Area("Panel actions", "status", ("count",),
@@ -161,17 +178,20 @@ def headlines(now: dict[str, Counts], base: dict[str, Counts]) -> list[tuple[str
     return [(m, int(a), int(b), False) for m, a, b in counts] + [(m, a, b, True) for m, a, b in rates]
 
 
-def _chart(sheet: Sheet, title: str, first_row: int, last_row: int, percent: bool = False) -> BarChart:
-    """A bar chart of columns B (period) and C (baseline) for rows first_row..last_row, named by column A."""
+def _chart(sheet: Sheet, title: str, first_row: int, last_row: int, percent: bool = False,
+           names_col: int = 1) -> BarChart:
+    """A bar chart of the two columns after `names_col` (period, baseline) for rows first_row..last_row, each
+    bar named by `names_col` (words: a chart draws no hidden column)."""
     chart = BarChart()
     chart.type = "bar"
     chart.title = title
     chart.y_axis.title = "share" if percent else "number"
     chart.height, chart.width = 7 + (last_row - first_row) * 0.5, 18
-    chart.add_data(Reference(sheet.ws, min_col=2, max_col=3, min_row=first_row, max_row=last_row))
+    chart.add_data(Reference(sheet.ws, min_col=names_col + 1, max_col=names_col + 2, min_row=first_row,
+                             max_row=last_row))
     for series, name in zip(chart.series, ("period", "baseline")):
         series.tx = SeriesLabel(v=name)
-    chart.set_categories(Reference(sheet.ws, min_col=1, min_row=first_row, max_row=last_row))
+    chart.set_categories(Reference(sheet.ws, min_col=names_col, min_row=first_row, max_row=last_row))
     if percent:
         chart.y_axis.number_format = "0%"
     return chart
@@ -203,18 +223,19 @@ def performance_report(ctx: Context) -> None:
 
 
 def _area_sheet(ctx: Context, area: Area, now: Counts, base: Counts, label: str) -> None:
-    cols = [Col(area.category, width=24)]
+    cols = [Col(area.category, width=30, words=area.words())]
     for m in area.measures:
         cols += [Col(f"{m}_period", "number", len(m) + 10), Col(f"{m}_baseline", "number", len(m) + 12)]
     sheet = ctx.book.sheet(area.title, cols, f"{area.title}: {label}")
-    for key in sorted(set(now) | set(base)):
+    for key in sorted(set(now) | set(base), key=area.order):
         values: list[Any] = [key]
         for m in area.measures:
             values += [now.get(key, {}).get(m, 0), base.get(key, {}).get(m, 0)]
         sheet.append(values)
     if sheet.rows:
-        sheet.ws.add_chart(_chart(sheet, f"{area.title}: {area.measures[0]}", FIRST_DATA_ROW,
-                                  FIRST_DATA_ROW - 1 + sheet.rows),
-                           f"{chr(ord('A') + len(cols) + 1)}3")
+        first = area.measures[0]
+        chart = _chart(sheet, f"{area.title}: {names.words(first).lower()}", FIRST_DATA_ROW,
+                       FIRST_DATA_ROW - 1 + sheet.rows, names_col=sheet.column(area.category + WORDS_SUFFIX))
+        sheet.ws.add_chart(chart, f"{get_column_letter(len(sheet.columns) + 2)}3")
     ctx.sheets.append(sheet.ws.title)
     ctx.rows += sheet.rows

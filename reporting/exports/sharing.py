@@ -7,6 +7,7 @@ from sqlalchemy.orm import aliased
 
 import access
 from models import Case, Disclosure, InformationSharingAgreement, Organisation, SharingException, User
+from reporting.exports import names
 from reporting.exports.filters import Context, within
 from reporting.exports.stream import table
 from reporting.exports.xlsx import Col
@@ -21,7 +22,7 @@ def sharing(ctx: Context) -> None:
         (Col("what", width=14), Disclosure.what),
         (Col("to_organisation", width=30), to.name),
         (Col("case_reference", width=16), case.reference),
-        (Col("case_type", width=16), case.case_type_code),
+        (Col("case_type", width=26, words=names.case_types()), case.case_type_code),
         (Col("agreement", width=36), isa.name),
         (Col("exception_id", "int"), Disclosure.exception_id),
         (Col("basis", width=60), Disclosure.basis),

@@ -9,9 +9,10 @@ from sqlalchemy.orm import aliased
 
 import access
 from models import Case, ItemStatus, Organisation, User, WorkItem, utcnow
+from reporting.exports import names
 from reporting.exports.filters import Context, within
 from reporting.exports.stream import table
-from reporting.exports.xlsx import Col
+from reporting.exports.xlsx import Col, local_datetime
 
 
 def work_scope(ctx: Context, stmt: Select, date_column=WorkItem.created_at) -> Select:
@@ -30,13 +31,13 @@ def _columns() -> tuple[list[tuple[Col, Any]], Select]:
                     case((WorkItem.completed_at <= WorkItem.due_at, 1), else_=0)), else_=None)
     columns = [
         (Col("case_reference", width=16), Case.reference),
-        (Col("case_type", width=20), Case.case_type_code),
-        (Col("process", width=22), WorkItem.process_key),
+        (Col("case_type", width=26, words=names.case_types()), Case.case_type_code),
+        (Col("process", width=30, words=names.processes()), WorkItem.process_key),
         (Col("step", width=36), WorkItem.title),
-        (Col("lane", width=18), WorkItem.lane),
-        (Col("organisation", width=20), org.code),
-        (Col("required_role"), WorkItem.required_role),
-        (Col("status"), WorkItem.status),
+        (Col("lane", width=18), WorkItem.lane),   # the lane's name as drawn in the diagram: words already
+        (Col("organisation", width=30, words=names.organisations()), org.code),
+        (Col("required_role", words=names.words), WorkItem.required_role),
+        (Col("status", words=names.words), WorkItem.status),
         (Col("claimed_by", width=28), claimer.email),
         (Col("created_at", "datetime"), WorkItem.created_at),
         (Col("due_at", "datetime"), WorkItem.due_at),
@@ -72,5 +73,5 @@ def overdue(ctx: Context) -> None:
         due: datetime = row[-1]
         return [*row[:-1], round((now - due).total_seconds() / 86400, 1)]
 
-    table(ctx, "Overdue work", columns, stmt, f"Work not done by its due time, as of {now:%Y-%m-%d %H:%M} UTC",
-          row_fn=days)
+    table(ctx, "Overdue work", columns, stmt,
+          f"Work not done by its due time, as of {local_datetime(now):%Y-%m-%d %H:%M}", row_fn=days)

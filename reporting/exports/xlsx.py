@@ -2,15 +2,22 @@
 
 Every sheet has a cover row (row 1) carrying the protective marking and what the sheet holds, the field names
 tools key on (row 2, hidden), a bold header row people read (row 3) that stays frozen, an autofilter over the
-data, and the marking in the
-printed header and footer. Text that a spreadsheet would run as a formula is neutralised.
+data, and the marking in the printed header and footer. Text that a spreadsheet would run as a formula is
+neutralised.
+
+Values in words, codes for tools: a column of codes (a status, an organisation, a case type) given
+`Col(..., words=...)` is written as two adjacent columns. The first keeps the column's field name in row 2
+(`status`) and holds the code, hidden, so tools that key on that field name still find codes; the second, the one
+people see, holds the words under the field name with `_name` added (`status_name`; WORDS_SUFFIX) and the
+column's header in row 3. `Col(..., hidden=True)` hides a code column whose words the export already has as a
+column of their own under that `_name` field (the cases export's `case_type` beside `case_type_name`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
-from typing import IO, Any, Callable, Iterable, Sequence
+from typing import IO, Any, Callable, Iterable, Mapping, Sequence
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -75,17 +82,22 @@ CONVERTERS: dict[str, Callable[[Any], Any]] = {
 
 
 CODES_ROW, HEADER_ROW, FIRST_DATA_ROW = 2, 3, 4   # row 1: the marking and caption
+WORDS_SUFFIX = "_name"   # field name of the words column beside a hidden code column: status -> status_name
+Words = Mapping[Any, str] | Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
 class Col:
-    """One output column: header (the snake_case field name tools key on), kind, width, and the label people
-    read (by default the field name in words)."""
+    """One column of values: header (the snake_case field name tools key on), kind, width, the label people read
+    (by default the field name in words); `words` (a mapping or function from code to words) writes the codes
+    hidden and the words beside them; `hidden` hides the column."""
 
     header: str
     kind: str = "text"
     width: float | None = None
     label: str | None = None
+    words: Words | None = field(default=None, compare=False)
+    hidden: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in CONVERTERS:
@@ -100,21 +112,53 @@ class Col:
         return (words[:1].upper() + words[1:]) if words else self.header
 
 
+def _in_words(words: Words) -> Callable[[Any], str | None]:
+    """Code -> words as the cell holds them; a code the mapping lacks is shown as it is."""
+    look_up = words.get if isinstance(words, Mapping) else None
+
+    def convert(value: Any) -> str | None:
+        if value is None:
+            return None
+        return safe_text(look_up(value, value) if look_up is not None else words(value))
+    return convert
+
+
+def _layout(columns: Sequence[Col]) -> list[tuple[Col, int, Callable[[Any], Any]]]:
+    """The columns as written, each with the index of the value it shows and its converter: a column with words
+    becomes its hidden code column and, beside it, the words column."""
+    out = []
+    for i, col in enumerate(columns):
+        if col.words is None:
+            out.append((col, i, CONVERTERS[col.kind]))
+            continue
+        code = Col(col.header, col.kind, label=f"{col.title} (code)", hidden=True)
+        shown = Col(col.header + WORDS_SUFFIX, "text", col.width, col.title)
+        out += [(code, i, CONVERTERS[col.kind]), (shown, i, _in_words(col.words))]
+    return out
+
+
 class Sheet:
     """A write-only sheet with a marked cover row and a frozen, filterable header row."""
 
     def __init__(self, book: Book, title: str, columns: Sequence[Col], caption: str):
         self.ws = book.wb.create_sheet(title[:31])
-        self.columns = list(columns)
+        layout = _layout(columns)
+        self.columns = [col for col, _, _ in layout]   # as written (a column with words is two)
         self.rows = 0
-        self._convert = [CONVERTERS[c.kind] for c in self.columns]
+        self._plan = [(convert, i) for _, i, convert in layout]
+        self._direct = all(i == n for n, (_, i) in enumerate(self._plan))   # one written column per value
+        self._written: dict[int, int] = {}   # value index -> the first column written from it
+        for n, (_, i) in enumerate(self._plan):
+            self._written.setdefault(i, n)
         ws = self.ws
-        # Views, column widths and print settings precede the rows in the file: set them first. Row 2 holds the
-        # field names tools key on (hidden); row 3 the headers people read; data from row 4.
+        # Views, column widths, hidden columns and print settings precede the rows in the file: set them first.
+        # Row 2 holds the field names tools key on (hidden); row 3 the headers people read; data from row 4.
         ws.freeze_panes = f"A{FIRST_DATA_ROW}"
         for i, col in enumerate(self.columns, 1):
-            width = col.width or max(DEFAULT_WIDTHS[col.kind], len(col.title) + 3)
-            ws.column_dimensions[get_column_letter(i)].width = width
+            dimension = ws.column_dimensions[get_column_letter(i)]
+            dimension.width = col.width or max(DEFAULT_WIDTHS[col.kind], len(col.title) + 3)
+            if col.hidden:
+                dimension.hidden = True
         ws.row_dimensions[CODES_ROW].hidden = True
         ws.print_title_rows = f"1:{HEADER_ROW}"
         ws.page_setup.orientation = "landscape"
@@ -140,6 +184,10 @@ class Sheet:
             header.append(cell)
         ws.append(header)
 
+    def column(self, header: str) -> int:
+        """The (1-based) number of the written column whose field name is `header`."""
+        return next(n for n, col in enumerate(self.columns, 1) if col.header == header)
+
     def _percent(self, value: Any) -> Any:
         if value is None:
             return None
@@ -147,30 +195,38 @@ class Sheet:
         cell.number_format = PERCENT_FORMAT
         return cell
 
+    def _converted(self, values: Sequence[Any]) -> list[Any]:
+        """A row's values as its written columns hold them."""
+        if self._direct:
+            return [f(v) for (f, _), v in zip(self._plan, values)]
+        return [f(values[i]) for f, i in self._plan]
+
     def append(self, values: Sequence[Any], formats: dict[int, str] | None = None) -> None:
-        """Write one data row, converting each value to its column's type (`formats`: index -> number format)."""
+        """Write one data row, converting each value to its column's type (`formats`: value index -> number
+        format)."""
         if not formats:
             self.extend([values])
             return
-        converted: list[Any] = [f(v) for f, v in zip(self._convert, values)]
+        converted = self._converted(values)
         for i, fmt in formats.items():
-            if converted[i] is not None:
-                cell = WriteOnlyCell(self.ws, converted[i])
+            n = self._written[i]
+            if converted[n] is not None:
+                cell = WriteOnlyCell(self.ws, converted[n])
                 cell.number_format = fmt
-                converted[i] = cell
+                converted[n] = cell
         self.ws.append(converted)
         self.rows += 1
 
     def extend(self, rows: Iterable[Sequence[Any]], advance: Callable[[int], None] | None = None) -> int:
         """Write many rows, reporting progress every CHUNK rows; returns how many were written."""
-        ws_append, convert = self.ws.append, self._convert
+        ws_append, convert = self.ws.append, self._converted
         # Dates and numbers go in as plain values (openpyxl types and formats them); only
         # percentages need a styled cell.
         percent = [c.kind == "percent" for c in self.columns]
         styled = any(percent)
         n = 0
         for values in rows:
-            converted = [f(v) for f, v in zip(convert, values)]
+            converted = convert(values)
             if styled:
                 converted = [self._percent(v) if p else v for p, v in zip(percent, converted)]
             ws_append(converted)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from models import AuditEvent, db
 from reporting import exports
-from tests.fixtures.exports import cells, open_xlsx, table
+from tests.fixtures.exports import cells, hidden_fields, open_xlsx, table
 
 
 def build(user, name: str, **raw):
@@ -51,6 +51,12 @@ def test_every_export_is_marked_frozen_filtered_and_audited(world, name):
         assert ws.freeze_panes == "A4" and ws.row_dimensions[2].hidden   # field names hidden; row 3 for people
         assert ws.auto_filter.ref.startswith("A3:") and ws.auto_filter.ref.endswith(str(ws.max_row))
         assert all(c.value and "_" not in c.value for c in ws[3]), [c.value for c in ws[3]]
+        assert "UTC" not in ws["A1"].value   # captions give times in the partnership's local time
+        fields = [c.value for c in ws[2]]
+        for field in hidden_fields(ws):   # each code column sits, hidden, just before its words
+            code = fields.index(field)   # 0-based: the column's number is code + 1
+            assert fields[code + 1] == f"{field}_name" and fields[code + 1] not in hidden_fields(ws), field
+            assert ws.cell(3, code + 1).value.endswith("(code)")
         assert not any(c.data_type == "f" for row in ws.iter_rows() for c in row)
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export")).one()
     assert event.user_id == user.id and event.object_id == name
@@ -166,7 +172,8 @@ def test_rj_outcomes_and_panel_actions(world):
     wb, _ = build(world.users["vs_manager"], "rj_outcomes")
     rows = rows_of(wb, "RJ outcomes")
     assert [(r["outcome"], r["label"]) for r in rows] == [("direct_conference", "'=cmd|' /C calc'!A0")]
-    assert rows_of(wb, "Summary") == [{"status": "direct_conference", "count": 1, "share": 1}]
+    assert rows_of(wb, "Summary") == [{"status": "direct_conference", "status_name": "Direct conference",
+                                       "count": 1, "share": 1}]
     wb, _ = build(world.users["council"], "rj_outcomes")
     assert [r["outcome"] for r in rows_of(wb, "RJ outcomes")] == ["declined"]
     wb, _ = build(world.users["police_manager"], "panel_actions")

@@ -84,8 +84,8 @@ def test_report_for_vs_manager_with_filters(world):
     figures = {r["measure"]: r["period"] for r in table(wb["Summary"])[1]}
     assert figures["Cases opened"] == 1 and figures["Cases closed"] == 1
     assert figures["RJ conferences and agreements"] == 1 and figures["Work items due"] == 0
-    assert table(wb["Restorative justice"])[1] == [{"outcome": "direct_conference", "count_period": 1,
-                                                   "count_baseline": 0}]
+    assert table(wb["Restorative justice"])[1] == [{"outcome": "direct_conference", "outcome_name": "Direct conference",
+                                                   "count_period": 1, "count_baseline": 0}]
 
 
 def test_report_with_nothing_in_range_is_valid(world):

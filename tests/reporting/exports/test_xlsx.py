@@ -76,3 +76,26 @@ def test_empty_book_is_still_a_valid_marked_workbook():
     wb = load_workbook(BytesIO(out.getvalue()))
     assert wb.active["A1"].value.startswith(MARKING)
     assert wb.properties.category == MARKING
+
+
+def test_words_columns_keep_codes_hidden_beside_them():
+    """A column with words writes the code (hidden, its field name kept) and the words after it (`_name`)."""
+    book = Book("Test export", "exported by tester")
+    sheet = book.sheet("Data", [Col("org", width=30, words={"city_homes": "City Homes"}),
+                                Col("status", words=lambda code: code.replace("_", " ").capitalize()),
+                                Col("code", hidden=True), Col("ratio", "percent")], "Words")
+    sheet.append(["city_homes", "not_assessed", "x", 0.5], {3: "0.00%"})
+    sheet.extend([["unknown_org", None, None, None], ["=evil", "=evil", None, None]])
+    out = BytesIO()
+    book.save(out)
+    ws = load_workbook(BytesIO(out.getvalue()))["Data"]
+    assert [c.value for c in ws[2]] == ["org", "org_name", "status", "status_name", "code", "ratio"]
+    assert [c.value for c in ws[3]] == ["Org (code)", "Org", "Status (code)", "Status", "Code", "Ratio"]
+    assert [c.value for c in ws[4]] == ["city_homes", "City Homes", "not_assessed", "Not assessed", "x", 0.5]
+    assert ws["F4"].number_format == "0.00%"
+    # A code the mapping lacks is shown as it is; none stays empty; formula text is neutralised in both.
+    assert [c.value for c in ws[5]][:4] == ["unknown_org", "unknown_org", None, None]
+    assert [c.value for c in ws[6]][:4] == ["'=evil", "'=evil", "'=evil", "'=evil"]
+    hidden = {letter for letter, dim in ws.column_dimensions.items() if dim.hidden}
+    assert hidden == {"A", "C", "E"}
+    assert ws.column_dimensions["B"].width == 30 and ws.auto_filter.ref == "A3:F6"
