@@ -5,7 +5,6 @@ audit and disclosure logs), and the consent they gave or refused. Other people's
 before release, never silently kept or removed: whether to disclose them is a data protection officer's decision."""
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from typing import IO, Any
@@ -15,8 +14,9 @@ from sqlalchemy import select
 from casework.errors import NotPermitted
 from models import (AuditEvent, Case, CaseNote, CaseOrganisation, CaseParticipant, Consent, Disclosure, Organisation,
                     Person, PersonChange, User, WorkItem, audit, db, utcnow)
-from models.enums import Role
-from reporting.exports.xlsx import Book, Col
+from models.enums import Role, label
+from reporting.exports.xlsx import Book, Col, local_datetime
+from workflows import formdata
 
 PERSON_FIELDS = ("given_name", "family_name", "date_of_birth", "dob_estimated", "sex", "preferred_language",
                  "interpreter_required", "email", "phone", "address", "address_unsafe", "safe_contact",
@@ -100,7 +100,7 @@ def build(user: User, person: Person, out: IO[bytes]) -> dict[str, int]:
         ("third parties", f"{len(parties)} other people appear on these cases; their names are marked "
                           "[REVIEW: …] wherever they occur, for the data protection officer to decide"),
         ("documents", "Casebook holds no documents for these cases"),
-        ("made", f"{utcnow():%Y-%m-%d %H:%M} UTC by {user.email}"),
+        ("made", f"{local_datetime(utcnow()):%d/%m/%Y %H:%M} by {user.email}"),
     ])
 
     record = book.sheet("Person record", [Col("field", width=24), Col("value", width=60)], "The person record")
@@ -128,7 +128,8 @@ def build(user: User, person: Person, out: IO[bytes]) -> dict[str, int]:
     for case in cases:
         title, t_names = mark(case.title)
         summary_text, s_names = mark(case.summary)
-        case_sheet.append((case.reference, case.case_type_code, roles[case.id].value, case.status.value,
+        case_sheet.append((case.reference, case.case_type.name if case.case_type else case.case_type_code,
+                           label(roles[case.id].value), label(case.status.value),
                            case.opened_at, case.closed_at, title, summary_text, _join(t_names, s_names)))
     counts["cases"] = case_sheet.rows
 
@@ -145,13 +146,13 @@ def build(user: User, person: Person, out: IO[bytes]) -> dict[str, int]:
     answers = book.sheet("Answers", [Col("case"), Col("step", width=30), Col("completed_at", "datetime"),
                                      Col("field", width=24), Col("answer", width=60), Col("review", width=30)],
                          "Answers given in the processes on those cases")
-    for reference, step, completed, data in db.session.execute(
-            select(Case.reference, WorkItem.title, WorkItem.completed_at, WorkItem.data)
-            .join(Case, Case.id == WorkItem.case_id)
+    for reference, item in db.session.execute(
+            select(Case.reference, WorkItem).join(Case, Case.id == WorkItem.case_id)
             .where(WorkItem.case_id.in_(case_ids), WorkItem.data.is_not(None)).order_by(WorkItem.id)):
-        for field, value in sorted(json.loads(data or "{}").items()):
-            text, names = mark(json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value)
-            answers.append((reference, step, completed, field, text, names))
+        # In the diagram's words, as the case history shows them; what the form did not ask follows by name.
+        for field, value in formdata.readable(item.fields, item.answers):
+            text, names = mark(value)
+            answers.append((reference, item.title, item.completed_at, field, text, names))
     counts["answers"] = answers.rows
 
     consents = book.sheet("Consent", [Col("recorded_at", "datetime"), Col("given"), Col("purpose", width=40),

@@ -59,13 +59,14 @@ def test_the_controller_gets_the_whole_pack(client, login, world):
     (change,) = table(book["Changes"])[1]
     assert (change["field"], change["before"], change["after"]) == ("phone", None, "07700 900123")
     (case,) = table(book["Cases"])[1]
-    assert case["reference"] == world["case"] and case["their_role"] == "victim"
+    assert case["reference"] == world["case"] and case["their_role"] == "Victim"
     assert case["title"] == "Burglary: [REVIEW: Witness] saw it" and case["review"] == "Witness"
     (note,) = table(book["Notes"])[1]
     assert "[REVIEW: Bob Witness]" in note["note"] and "Ann" in note["note"]
     answers = {r["field"]: r for r in table(book["Answers"])[1]}
-    assert answers["what_happened"]["answer"] == "[REVIEW: Bob Witness] called us"
-    assert not answers["victim_name"]["review"]        # her own name is not a third party
+    # In the diagram's words ("Victim name" is the form's label; an answer beyond the form goes by its name).
+    assert answers["What happened"]["answer"] == "[REVIEW: Bob Witness] called us"
+    assert not answers["Victim name"]["review"]        # her own name is not a third party
     views = table(book["Views and disclosures"])[1]
     assert any(v["who"] == "pc@police.example.org" and v["what"] == "view" for v in views)
     assert any(v["who"] == "pc@police.example.org" and v["what"] == "search" and "by their name" in v["object"]
