@@ -1,5 +1,6 @@
-"""The process designer for leads: bpmn-js modeler with the Camunda properties panel, drafts with a version
-check, validate, deploy, upload/download, and throw-away test runs. Drafts never touch real cases."""
+"""The process designer for leads: bpmn-js modeler with Casebook's own properties panel (the Camunda one folded
+away), drafts with a version check, validate, deploy, upload/download, and throw-away test runs with their own
+clock. Drafts never touch real cases."""
 from __future__ import annotations
 
 import json

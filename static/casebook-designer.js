@@ -1,4 +1,5 @@
-/* The process designer: bpmn-js modeler + Camunda properties panel; validate, save (version-checked), deploy. */
+/* The process designer: bpmn-js modeler with the Casebook panel (the full Camunda panel behind a toggle), zoom,
+   undo; validate, save (version-checked), deploy; problems named by element, in plain words. */
 (function () {
   'use strict';
   var root = document.querySelector('.designer');
@@ -10,8 +11,46 @@
   var modeler = CaseBpmn.createModeler(document.getElementById('canvas'), document.getElementById('properties'));
   var marked = [];
   var unsaved = false;   // changes since the last save or deploy: leaving the page asks first
+  var commandStack = modeler.get('commandStack');
   window.casebookModeler = modeler;
-  modeler.on('commandStack.changed', function () { unsaved = true; });
+  CasebookPanel.attach(modeler, document.getElementById('casebook-panel'));
+  modeler.on('commandStack.changed', function () {
+    unsaved = true;
+    document.getElementById('btn-undo').disabled = !commandStack.canUndo();
+    document.getElementById('btn-redo').disabled = !commandStack.canRedo();
+  });
+  document.getElementById('btn-undo').addEventListener('click', function () { commandStack.undo(); });
+  document.getElementById('btn-redo').addEventListener('click', function () { commandStack.redo(); });
+
+  // Casebook reads few of BPMN's properties: the full Camunda panel is there for the rest, folded away.
+  var advanced = document.getElementById('btn-advanced');
+  advanced.addEventListener('click', function () {
+    var open = advanced.getAttribute('aria-expanded') !== 'true';
+    advanced.setAttribute('aria-expanded', open ? 'true' : 'false');
+    document.getElementById('properties').hidden = !open;
+    document.getElementById('casebook-panel').hidden = open;
+  });
+
+  function zoomBy(factor) {
+    var canvas = modeler.get('canvas');
+    canvas.zoom(canvas.zoom() * factor);
+  }
+  document.getElementById('zoom-in').addEventListener('click', function () { zoomBy(1.25); });
+  document.getElementById('zoom-out').addEventListener('click', function () { zoomBy(1 / 1.25); });
+  document.getElementById('zoom-fit').addEventListener('click', function () { modeler.get('canvas').zoom('fit-viewport'); });
+  // A long process fitted whole has unreadable text: open it at a readable size from its start instead
+  // (Whole process still shows all of it).
+  function openReadable() {
+    var canvas = modeler.get('canvas');
+    canvas.zoom('fit-viewport');
+    if (canvas.zoom() >= 0.7) { return; }
+    var start = modeler.get('elementRegistry').filter(function (e) { return e.type === 'bpmn:StartEvent'; })[0];
+    canvas.zoom(0.8);
+    if (start) {
+      var box = canvas.viewbox();
+      canvas.viewbox({ x: start.x - 160, y: start.y - box.height / 3, width: box.width, height: box.height });
+    }
+  }
   window.addEventListener('beforeunload', function (event) {
     if (unsaved) { event.preventDefault(); event.returnValue = ''; }
   });
@@ -49,20 +88,24 @@
     list.setAttribute('id', 'problem-list');
     all.forEach(function (pair) {
       var p = pair[0], li = document.createElement('li');
+      var element = p.element_id ? modeler.get('elementRegistry').get(p.element_id) : null;
       li.className = 'text-' + pair[1];
-      var label = (p.element_id ? p.element_id + (p.element_name ? ' (' + p.element_name + ')' : '') : '') +
-        (p.line ? ' line ' + p.line : '');
-      if (p.element_id && modeler.get('elementRegistry').get(p.element_id)) {
+      // Lead with the element as the panel names it (Step “Contact the victim”), then where, then what.
+      var who = element ? CasebookPanel.describe(element)
+        : p.element_name ? '\u201c' + p.element_name + '\u201d' : (p.element_id || '');
+      var where = p.line ? (who ? ' (line ' + p.line + ')' : 'Line ' + p.line) : '';
+      if (element) {
         var a = document.createElement('a');
-        a.href = '#'; a.textContent = label; a.setAttribute('data-element-id', p.element_id);
+        a.href = '#'; a.textContent = who; a.setAttribute('data-element-id', p.element_id);
         a.addEventListener('click', function (ev) { ev.preventDefault(); focusElement(p.element_id); });
         li.appendChild(a);
         modeler.get('canvas').addMarker(p.element_id, 'cb-error');
         marked.push(p.element_id);
-      } else if (label) {
-        li.appendChild(document.createTextNode(label));
+      } else if (who) {
+        li.appendChild(document.createTextNode(who));
       }
-      li.appendChild(document.createTextNode(': ' + p.message));
+      var message = who || where ? ': ' + p.message : p.message.charAt(0).toUpperCase() + p.message.slice(1);
+      li.appendChild(document.createTextNode(where + message));
       list.appendChild(li);
     });
     problemsBox.appendChild(list);
@@ -71,7 +114,7 @@
   fetch(root.getAttribute('data-xml-url'), { credentials: 'same-origin' })
     .then(function (r) { return r.text(); })
     .then(function (xml) { return modeler.importXML(xml); })
-    .then(function () { modeler.get('canvas').zoom('fit-viewport'); root.setAttribute('data-ready', 'true'); })
+    .then(function () { openReadable(); root.setAttribute('data-ready', 'true'); })
     .catch(function (err) { say('The draft could not be opened: ' + err.message, 'danger'); });
 
   document.getElementById('btn-validate').addEventListener('click', function () {

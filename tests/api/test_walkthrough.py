@@ -48,8 +48,8 @@ def test_deploy_contract(api):
     bad = api["lead"].deploy(text.replace("${consent == True}", "${consent ==}"))
     assert bad.status_code == 422
     (problem,) = bad.json["errors"]
-    assert problem["element_id"] == "gw_consent" and problem["element_name"] == "Consent?"
-    assert problem["line"] > 1 and "condition" in problem["message"]
+    assert problem["element_id"] == "f_yes"   # the route out of "Consent?" whose condition is wrong
+    assert problem["line"] > 1 and "condition of the route to “Triage referral”" in problem["message"]
 
 
 def test_a_deploy_waits_for_a_lead_of_another_organisation(api):

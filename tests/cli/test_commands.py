@@ -153,7 +153,7 @@ def test_processes_check_reports_element_and_line(runner, ctx, tmp_path):
     bad.write_text((DATA / "referral_test.bpmn").read_text().replace("${consent == True}", "${consent ==}"))
     result = runner.invoke(args=["processes", "check", str(bad)])
     assert result.exit_code == 1
-    assert "element 'gw_consent'" in result.output and "line" in result.output
+    assert "element 'f_yes'" in result.output and "line" in result.output   # the route with the bad condition
     assert runner.invoke(args=["processes", "deploy", str(bad)]).exit_code == 1
     assert runner.invoke(args=["processes", "list"]).output == ""
 

@@ -40,6 +40,7 @@ def test_lead_changes_a_form_in_the_designer(page, live_app):
     page.get_by_role("button", name="Edit in designer: victim_referral").click()
     page.locator(".designer[data-ready='true']").wait_for(timeout=20_000)
     page.locator('.djs-element[data-element-id="record_report"]').first.click()
+    page.get_by_role("button", name="All BPMN properties (advanced)").click()   # the full Camunda panel
     group = page.locator(".bio-properties-panel-group",
                          has=page.locator(".bio-properties-panel-group-header-title", has_text="Form fields"))
     group.locator("button.bio-properties-panel-group-header-button.bio-properties-panel-add-entry").click()
@@ -102,6 +103,7 @@ def test_validation_messages_select_the_element(page, live_app):
     page.get_by_role("button", name="Edit in designer: victim_referral").click()
     page.locator(".designer[data-ready='true']").wait_for(timeout=20_000)
     page.locator('.djs-element[data-element-id="record_report"]').first.click()
+    page.get_by_role("button", name="All BPMN properties (advanced)").click()   # the full Camunda panel
     page.locator(".bio-properties-panel-group-header", has_text="User assignment").click()
     groups = page.locator("#bio-properties-panel-candidateGroups")
     groups.fill("spaceforce")

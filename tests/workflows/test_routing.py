@@ -227,12 +227,12 @@ def test_changing_the_case_area_reroutes_waiting_steps(county, client, login):
 def test_routing_lint(ctx):
     text = (DATA / "routing.bpmn").read_text()
     parsed = processes.check(text)  # no service in reference data yet: a warning, not an error
-    assert any("'vpp' is not a service" in w.message for w in parsed.warnings)
+    assert any("“vpp” is not a service" in w.message for w in parsed.warnings)
     areas.create_service("vpp", "Vulnerable persons panel")
     assert not processes.check(text).warnings
     with pytest.raises(processes.DiagramError, match="name the service"):
         processes.check(text.replace('candidateGroups="service:vpp"', 'candidateGroups="service:"'))
-    with pytest.raises(processes.DiagramError, match="'boss' is not a role"):
+    with pytest.raises(processes.DiagramError, match="“boss” is not a role"):
         processes.check(text.replace("service:vpp:manager", "service:vpp:boss"))
 
 

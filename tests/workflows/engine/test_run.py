@@ -94,4 +94,5 @@ def test_an_options_expression_that_does_not_parse_is_named_by_lint():
 
     with pytest.raises(engine.DiagramError) as refused:
         engine.lint(_choice_diagram("${choices +}"), {}, ORG_TYPES, ROLES)
-    assert "form field 'cases' options" in str(refused.value) and "'decide_share'" in str(refused.value)
+    assert "form field “Cases to share (when sharing)”: the choices read from the process data (options)" \
+        in str(refused.value) and "'decide_share'" in str(refused.value)
