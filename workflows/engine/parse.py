@@ -156,10 +156,11 @@ def executable_process(root: etree._Element) -> etree._Element:
         return runnable[0]
     if not runnable:
         first = procs[0] if procs else root
-        raise_problems(Problem('no executable process: mark exactly one process isExecutable="true"',
+        raise_problems(Problem('no executable process: tick "Executable" on the process (isExecutable="true")',
                                first.get("id"), first.get("name"), first.sourceline))
-    raise_problems(*[Problem("more than one executable process in one file (one process per file)",
-                             p.get("id"), p.get("name"), p.sourceline) for p in runnable])
+    raise_problems(*[Problem('more than one executable process in one file: keep one per file (untick "Executable" '
+                             "on the others, or split the file)", p.get("id"), p.get("name"), p.sourceline)
+                     for p in runnable])
 
 
 def parser_for(root: etree._Element, dependencies: dict[str, bytes | str], validate: bool = True) -> HybridParser:
