@@ -17,6 +17,7 @@ from sqlalchemy import func, inspect, literal_column, select
 from sqlalchemy.orm import Query
 
 import access
+from casework import validate
 from casework.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from models import audit, db
 from models.enums import label
@@ -121,6 +122,17 @@ class LazyOptions:
 
     def __iter__(self):
         return iter(self.source())
+
+
+class IdEquals(sqla_filters.FilterEqual):
+    """Equality on an integer id column: the value is checked and passed as an int (PostgreSQL will not compare
+    an integer column with text, and an id beyond the column's range must not reach it)."""
+
+    def validate(self, value: Any) -> bool:
+        return validate.whole_number(value) is not None
+
+    def clean(self, value: Any) -> int:
+        return validate.whole_number(value) or 0
 
 
 def _organisation_options() -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from wtforms.fields.choices import SelectChoice
 
 import access
-from admin.base import CASE_TYPES, ORGANISATIONS, ScopedModelView, perform
+from admin.base import CASE_TYPES, ORGANISATIONS, IdEquals, ScopedModelView, perform
 from admin.forms import (AddMemberForm, AddOrganisationForm, AddParticipantForm, CaseEditForm, CaseOpenForm,
                          IncidentForm, NoteForm)
 from admin.letters import write_letter
@@ -95,7 +95,7 @@ class CaseView(ScopedModelView):
     column_searchable_list = ("reference", "title")
     # Case type and lead organisation are picked from lists (by code / id: each served by an index).
     column_filters = ("status", "risk_level", FilterEqual(Case.case_type_code, "Case type", options=CASE_TYPES),
-                      FilterEqual(Case.lead_organisation_id, "Lead organisation", options=ORGANISATIONS), "opened_at",
+                      IdEquals(Case.lead_organisation_id, "Lead organisation", options=ORGANISATIONS), "opened_at",
                       "restricted")
     # Sorts an index serves (a page of a sorted list reads a page of the index, not every visible case).
     column_sortable_list = ("reference", "status", "opened_at", ("case_type", "case_type_code"))
@@ -546,7 +546,7 @@ class CaseRegisterView(ScopedModelView):
                      "closed_at": "Closed"}
     column_searchable_list = ("reference",)
     column_filters = ("status", FilterEqual(Case.case_type_code, "Case type", options=CASE_TYPES),
-                      FilterEqual(Case.lead_organisation_id, "Lead organisation", options=ORGANISATIONS), "opened_at",
+                      IdEquals(Case.lead_organisation_id, "Lead organisation", options=ORGANISATIONS), "opened_at",
                       "restricted")
     column_default_sort = ("opened_at", True)
     column_formatters = {"status": _enum, "risk_level": _enum}

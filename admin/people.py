@@ -7,14 +7,13 @@ from typing import Any
 
 from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_admin import expose
-from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import or_, select
 from wtforms import FieldList
 
 import access
-from admin.base import ORGANISATIONS, ScopedModelView
+from admin.base import ORGANISATIONS, IdEquals, ScopedModelView
 from admin.forms import PersonForm
 from casework import consent, documents, matching, people, validate
 from casework.errors import Conflict, InvalidInput, NotFound, NotPermitted, PossibleDuplicates, StaleEdit
@@ -76,7 +75,7 @@ class PersonView(ScopedModelView):
                    "created_at")
     column_labels = {"registered_by_org": "Registered by", "created_at": "Registered"}
     column_searchable_list = ("family_name", "given_name", "external_reference")
-    column_filters = ("date_of_birth", FilterEqual(Person.registered_by_org_id, "Registered by",
+    column_filters = ("date_of_birth", IdEquals(Person.registered_by_org_id, "Registered by",
                                                    options=ORGANISATIONS))
     column_default_sort = ("family_name", False)
     column_formatters = {"family_name": _name_link}

@@ -15,7 +15,7 @@ from wtforms import PasswordField, SelectMultipleField
 from wtforms.validators import Length, Optional, ValidationError
 
 import access
-from admin.base import ORGANISATIONS, LazyOptions, ScopedModelView
+from admin.base import ORGANISATIONS, IdEquals, LazyOptions, ScopedModelView
 from admin.forms import TypedDateField, opts
 from casework import agreements, calendar, directory, invites, mfa, sessions, sso, tokens, validate
 from casework.errors import Conflict, InvalidInput, NotPermitted
@@ -97,7 +97,7 @@ class UserView(ScopedModelView):
     column_formatters = {"role_rows": lambda v, c, m, n: ", ".join(sorted(label(r.role.value) for r in m.role_rows)),
                          "mfa_enrolled_at": lambda v, c, m, n: _factor(m)}
     column_searchable_list = ("email", "name")
-    column_filters = ("active", FilterEqual(User.organisation_id, "Organisation", options=ORGANISATIONS))
+    column_filters = ("active", IdEquals(User.organisation_id, "Organisation", options=ORGANISATIONS))
     column_default_sort = ("email", False)
     form_columns = ("email", "name", "organisation", "role_codes", "active", "new_password")
     form_extra_fields = {
@@ -300,7 +300,7 @@ class ServiceProvisionView(ScopedModelView):
     column_list = ("service", "organisation", "area")
     column_labels = {"area": "Area (blank: every area)", "service.name": "Service", "area.name": "Area"}
     column_formatters = {"area": lambda v, c, m, n: m.area.name if m.area else "Every area"}
-    column_filters = ("service.name", FilterEqual(ServiceProvision.organisation_id, "Organisation",
+    column_filters = ("service.name", IdEquals(ServiceProvision.organisation_id, "Organisation",
                                                   options=ORGANISATIONS), "area.name")
     column_default_sort = [("service_code", False)]
     form_columns = ("service", "organisation", "area")
@@ -615,9 +615,9 @@ class AuditView(ScopedModelView):
     # Action and organisation are pick-lists (from the code's list of actions and the directory).
     column_filters = ("at", FilterEqual(AuditEvent.user_email, "User"),
                       FilterEqual(AuditEvent.action, "Action", options=LazyOptions(_action_options)),
-                      FilterEqual(AuditEvent.organisation_id, "Organisation", options=ORGANISATIONS),
+                      IdEquals(AuditEvent.organisation_id, "Organisation", options=ORGANISATIONS),
                       FilterEqual(AuditEvent.object_type, "Object"), FilterEqual(AuditEvent.object_id, "Object id"),
-                      FilterEqual(AuditEvent.case_id, "Case id"), FilterEqual(AuditEvent.user_id, "User id"))
+                      IdEquals(AuditEvent.case_id, "Case id"), IdEquals(AuditEvent.user_id, "User id"))
     column_default_sort = ("id", True)
     page_size = 50
     list_template = "audit/list.html"

@@ -80,3 +80,16 @@ def test_lists_filter_from_pick_lists(client, login, ctx):
     assert mine.reference in page and theirs.reference not in page
     work = _filters(client, "/admin/my_work/")
     assert "Process" in work and "Case type" in work and "case / Case / Case Type Code" not in work
+
+
+def test_id_filters_take_numbers_only(client, login, ctx):
+    """An id filter with text or a number beyond the column's range is ignored, never a server error (PostgreSQL
+    refuses to compare an integer column with text)."""
+    org = make_org("opcc3", "other", "OPCC")
+    make_user(org, "auditor", email="aud@opcc3.example.org")
+    login("aud@opcc3.example.org")
+    groups = _filters(client, "/admin/audit/")
+    for name in ("Case id", "User id", "Organisation"):
+        arg = groups[name][0]["arg"]
+        for value in ("abc", "99999999999", "-1", str(org.id)):
+            assert client.get(f"/admin/audit/?flt0_{arg}={value}").status_code == 200, (name, value)
