@@ -14,8 +14,9 @@ import tempfile
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select, update
-from sqlalchemy.orm import lazyload
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.orm import Session, lazyload
 
 import access
 from casework import clamd, filecheck, validate
@@ -181,6 +182,40 @@ def delete(user: User, doc: Document, reason: str | None) -> Document:
                  detail={"name": doc.name, "reason": reason, "versions": done, "person_id": doc.person_id})
     db.session.flush()
     return doc
+
+
+def remove_all(case_ids: list[int], person_ids: list[int]) -> int:
+    """Erase every document (all versions, deleted ones too) on these cases or people, for retention: the rows
+    and blobs now, files in DOCUMENT_DIR once the transaction commits (a rollback keeps them). Returns how many."""
+    if not case_ids and not person_ids:
+        return 0
+    found = db.session.execute(select(Document.id, Document.sha256, Document.storage).where(
+        or_(Document.case_id.in_(case_ids or [0]), Document.person_id.in_(person_ids or [0])))).all()
+    if not found:
+        return 0
+    ids = [row.id for row in found]
+    db.session.execute(sql_delete(DocumentBlob).where(DocumentBlob.document_id.in_(ids)))
+    db.session.execute(sql_delete(Document).where(Document.id.in_(ids)))
+    if current_app.config.get("DOCUMENT_DIR"):
+        folder = Path(current_app.config["DOCUMENT_DIR"])
+        db.session.info.setdefault(_UNLINK, []).extend(
+            folder / f"{row.id:010d}-{row.sha256}" for row in found if row.storage == "dir")
+    return len(found)
+
+
+_UNLINK = "documents_to_unlink"
+
+
+@event.listens_for(Session, "after_commit")
+def _unlink_committed(session: Session) -> None:
+    """The files of documents a committed transaction erased go too (a file never outlives its row)."""
+    for path in session.info.pop(_UNLINK, []):
+        path.unlink(missing_ok=True)
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_on_rollback(session: Session) -> None:
+    session.info.pop(_UNLINK, None)
 
 
 def max_bytes() -> int:

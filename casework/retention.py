@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
-from casework import validate
+from casework import documents, validate
 from casework.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from models import (Case, CaseFact, CaseMember, CaseNote, CaseParticipant, DisposalReview, Person, RetentionRule,
                     User, WorkflowInstance, WorkItem, audit, db, utcnow)
@@ -154,7 +154,8 @@ def _strip_workflow(case_id: int) -> dict[str, int]:
 
 def _anonymise(case: Case) -> dict[str, int]:
     people = _people_only_here(case.id)
-    removed = {"notes": db.session.execute(delete(CaseNote).where(CaseNote.case_id == case.id)).rowcount,
+    removed = {"documents": documents.remove_all([case.id], people),   # letters and uploads hold personal data
+               "notes": db.session.execute(delete(CaseNote).where(CaseNote.case_id == case.id)).rowcount,
                "people_links": db.session.execute(delete(CaseParticipant)
                                                   .where(CaseParticipant.case_id == case.id)).rowcount,
                **_strip_workflow(case.id)}
@@ -168,7 +169,9 @@ def _anonymise(case: Case) -> dict[str, int]:
 
 def _delete(case: Case) -> dict[str, int]:
     case_id, people = case.id, _people_only_here(case.id)
-    removed = {"notes": db.session.scalar(select(func.count()).select_from(CaseNote)
+    # Before the case goes: its documents' files are found through their rows (the rows would go by cascade).
+    removed = {"documents": documents.remove_all([case_id], people),
+               "notes": db.session.scalar(select(func.count()).select_from(CaseNote)
                                           .where(CaseNote.case_id == case_id)),
                "people_links": db.session.scalar(select(func.count()).select_from(CaseParticipant)
                                                  .where(CaseParticipant.case_id == case_id)),

@@ -12,7 +12,8 @@ from typing import IO, Any
 from sqlalchemy import select
 
 from casework.errors import NotPermitted
-from models import (AuditEvent, Case, CaseNote, CaseOrganisation, CaseParticipant, Consent, Disclosure, Organisation,
+from models import (AuditEvent, Case, CaseNote, CaseOrganisation, CaseParticipant, Consent, Disclosure, Document,
+                    Organisation,
                     Person, PersonChange, User, WorkItem, audit, db, utcnow)
 from models.enums import Role, label
 from reporting.exports.xlsx import Book, Col, local_datetime
@@ -86,11 +87,12 @@ def build(user: User, person: Person, out: IO[bytes]) -> dict[str, int]:
     parties = _third_parties(person, cases)
     mark = _marker(parties)
     book = Book(f"Subject access pack: person {person.id}",
-                f"made by {user.email} ({user.organisation.name}) on {utcnow():%Y-%m-%d %H:%M} UTC")
+                f"made by {user.email} ({user.organisation.name}) on {local_datetime(utcnow()):%d/%m/%Y %H:%M}")
     counts: dict[str, int] = {}
 
     summary = book.sheet("Summary", [Col("item", width=34), Col("value", width=90)], "What this pack holds")
     controls_record = person.registered_by_org_id == user.organisation_id
+    held = _documents(person, case_ids, controls_record)
     summary.extend([
         ("person", f"{person.given_name} {person.family_name} (Casebook person {person.id})"),
         ("organisation answering", user.organisation.name),
@@ -99,7 +101,10 @@ def build(user: User, person: Person, out: IO[bytes]) -> dict[str, int]:
         ("cases included", ", ".join(c.reference for c in cases) or "none led by this organisation"),
         ("third parties", f"{len(parties)} other people appear on these cases; their names are marked "
                           "[REVIEW: …] wherever they occur, for the data protection officer to decide"),
-        ("documents", "Casebook holds no documents for these cases"),
+        ("documents", f"{len(held)} document{'' if len(held) == 1 else 's'} (uploads and letters) on these cases or "
+                      "this person, listed on the "
+                      "Documents sheet; their files are taken from Casebook and reviewed before release"
+                      if held else "Casebook holds no documents for these cases or this person"),
         ("made", f"{local_datetime(utcnow()):%d/%m/%Y %H:%M} by {user.email}"),
     ])
 
@@ -154,6 +159,18 @@ def build(user: User, person: Person, out: IO[bytes]) -> dict[str, int]:
             text, names = mark(value)
             answers.append((reference, item.title, item.completed_at, field, text, names))
     counts["answers"] = answers.rows
+
+    files = book.sheet("Documents", [Col("case"), Col("title", width=36), Col("file", width=30), Col("kind"),
+                                     Col("uploaded_at", "datetime"), Col("uploaded_by", width=30),
+                                     Col("state", width=30), Col("document", "int"), Col("review", width=30)],
+                       "Documents on those cases or on the person (every version; deleted ones are still held)")
+    for doc, organisation in held:
+        (title, in_title), (name, in_name) = mark(doc.title), mark(doc.name)
+        files.append((references.get(doc.case_id), title, name, label(doc.kind), doc.uploaded_at, organisation,
+                      f"deleted {local_datetime(doc.deleted_at):%d/%m/%Y}: {doc.delete_reason}" if doc.deleted_at
+                      else f"version {doc.version}" + ("" if doc.latest else " (an earlier version)"), doc.id,
+                      _join(in_title, in_name)))
+    counts["documents"] = files.rows
 
     consents = book.sheet("Consent", [Col("recorded_at", "datetime"), Col("given"), Col("purpose", width=40),
                                       Col("organisations", width=30), Col("method"), Col("recorded_by", width=30),
@@ -215,6 +232,18 @@ def build(user: User, person: Person, out: IO[bytes]) -> dict[str, int]:
     return counts
 
 
+def _documents(person: Person, case_ids: list[int], controls_record: bool) -> list[tuple[Document, str | None]]:
+    """Documents on the cases the pack covers and, when this organisation controls the person record, on the
+    person; with the uploading organisation's name."""
+    where = Document.case_id.in_(case_ids or [0])
+    if controls_record:
+        where = where | (Document.person_id == person.id)
+    return list(db.session.execute(
+        select(Document, Organisation.name).outerjoin(User, User.id == Document.uploaded_by_id)
+        .outerjoin(Organisation, Organisation.id == User.organisation_id).where(where)
+        .order_by(Document.uploaded_at, Document.id)).all())
+
+
 def _name_forms(person: Person) -> list[str]:
     """The ways someone would type this person's name into a search box."""
     given, family = person.given_name or "", person.family_name or ""
@@ -223,7 +252,7 @@ def _name_forms(person: Person) -> list[str]:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC")
+        return f"{local_datetime(value):%d/%m/%Y %H:%M}"
     return None if value is None else str(value)
 
 

@@ -175,3 +175,45 @@ def test_admins_set_rules_and_bad_periods_are_refused(client, login, world):
     assert ok.status_code == 302
     db.session.rollback()
     assert db.session.get(RetentionRule, "asb").keep_days == 2192
+
+
+def _documents(world, app, tmp_path):
+    """A letter on the case to the victim, an upload on her alone, and one on the witness another case needs."""
+    from casework import documents
+    from tests.fixtures import files
+
+    app.config["DOCUMENT_DIR"] = str(tmp_path / "store")
+    case, victim, shared = (db.session.get(Case, world["case"]), db.session.get(Person, world["victim"]),
+                            db.session.get(Person, world["shared"]))
+    letter = documents.store(world["pc"], case=case, person=victim, name="letter.docx", data=files.docx("Dear Ann"),
+                             kind="letter")
+    hers = documents.store(world["pc"], person=victim, name="id.pdf", data=files.pdf("Ann's form"))
+    his = documents.store(world["pc"], person=shared, name="statement.pdf", data=files.pdf("Bob's statement"))
+    db.session.commit()
+    return {d.id: tmp_path / "store" / f"{d.id:010d}-{d.sha256}" for d in (letter, hers)}, \
+        tmp_path / "store" / f"{his.id:010d}-{his.sha256}"
+
+
+@pytest.mark.parametrize("how", ["delete", "anonymise"])
+def test_disposal_erases_documents_and_their_files(world, app, tmp_path, how):
+    """Disposal takes the case's documents and those of the people only it needed, files included, once the
+    decision commits; a person another case needs keeps theirs; a rollback leaves every file in place."""
+    from models import Document
+
+    gone, kept = _documents(world, app, tmp_path)
+    assert all(path.exists() for path in gone.values()) and kept.exists()
+    retention.sweep()
+    db.session.commit()
+    review = db.session.scalar(select(DisposalReview))
+
+    retention.dispose(world["manager"], review, how, "period passed")
+    db.session.rollback()                                     # a decision that does not commit removes nothing
+    assert all(path.exists() for path in gone.values()) and _count(Document) == 3
+
+    review = db.session.scalar(select(DisposalReview))
+    removed = retention.dispose(world["manager"], review, how, "period passed")
+    assert removed["documents"] == 2
+    assert all(path.exists() for path in gone.values())       # not before the commit
+    db.session.commit()
+    assert not any(path.exists() for path in gone.values()) and kept.exists()
+    assert _count(Document, Document.id.in_(list(gone))) == 0 and _count(Document) == 1

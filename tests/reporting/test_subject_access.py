@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from casework import consent, disclosures, people
+from casework import consent, disclosures, documents, people
 from models import AuditEvent, CaseNote, WorkItem, db
 from tests.factories import make_case, make_org, make_person, make_user
+from tests.fixtures import files
 from tests.fixtures.exports import open_xlsx, table
 from workflows import processes, tasks
 
@@ -37,6 +38,8 @@ def world(ctx):
     people.update(pc, ann, ann.version, {"phone": "07700 900123"})
     consent.record(pc, ann, True, "Referral to victim services", ["vs"], "verbal", case)
     disclosures.record("case shared", council, case=case, user=pc, detail={"basis": "agreement: Police and council"})
+    documents.store(pc, case=case, person=ann, name="statement.pdf", data=files.pdf("What Ann said"),
+                    title="Statement naming Bob Witness")
     db.session.commit()
     return {"ann": ann.id, "bob": bob.id, "case": case.reference}
 
@@ -50,8 +53,13 @@ def test_the_controller_gets_the_whole_pack(client, login, world):
     response = client.get(f"/admin/people/{world['ann']}/subject-access.xlsx")
     assert response.status_code == 200 and "subject-access-person" in response.headers["Content-Disposition"]
     book = open_xlsx(response.data)
-    assert book.sheetnames == ["Summary", "Person record", "Changes", "Cases", "Notes", "Answers", "Consent",
-                               "Views and disclosures", "Third parties"]
+    assert book.sheetnames == ["Summary", "Person record", "Changes", "Cases", "Notes", "Answers", "Documents",
+                               "Consent", "Views and disclosures", "Third parties"]
+    (document,) = table(book["Documents"])[1]
+    assert (document["case"], document["file"], document["kind"]) == (world["case"], "statement.pdf", "Upload")
+    assert document["title"] == "Statement naming [REVIEW: Bob Witness]" and document["review"] == "Bob Witness"
+    summary = {r["item"]: r["value"] for r in table(book["Summary"])[1]}
+    assert summary["documents"].startswith("1 document (") and "UTC" not in str(list(summary.values()))
     (given,) = table(book["Consent"])[1]
     assert (given["given"], given["purpose"], given["case"]) == ("given", "Referral to victim services", world["case"])
     record = {r["field"]: r["value"] for r in table(book["Person record"])[1]}
