@@ -20,6 +20,7 @@ import access
 from casework import validate
 from casework.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from models import audit, db
+from workflows import processes
 from models.enums import label
 
 
@@ -150,13 +151,7 @@ def _case_type_options() -> list[tuple[str, str]]:
 
 
 def _process_options() -> list[tuple[str, str]]:
-    from models import ProcessDefinition
-
-    names: dict[str, str] = {}
-    for key, name in db.session.execute(select(ProcessDefinition.key, ProcessDefinition.name)
-                                        .order_by(ProcessDefinition.key, ProcessDefinition.version)):
-        names[key] = name or label(key)   # the latest version's name
-    return sorted(names.items(), key=lambda pair: pair[1])
+    return sorted(processes.names().items(), key=lambda pair: pair[1])
 
 
 ORGANISATIONS = LazyOptions(_organisation_options)

@@ -228,7 +228,8 @@ class DesignerView(SecureView):
     def test_run(self, run_id: int):
         """Step through a test run's forms as any agency, on the diagram, with its own clock."""
         run = self._run(run_id)
-        steps = drafts.ready_steps(run)
+        shown = drafts.view(run)
+        steps = shown.steps
         forms = {s.id: form_class_for(s.fields)(prefix=f"t{n}") for n, s in enumerate(steps)}
         status = 200
         if request.method == "POST":
@@ -257,7 +258,7 @@ class DesignerView(SecureView):
         due = {s.bpmn_id: {"text": calendar.local(s.due_at), "overdue": s.due_at < now}
                for s in steps if s.due_at is not None}
         return self.render("designer/test_run.html", run=run, steps=steps, forms=forms, now=now, due=due,
-                           states=drafts.path_of(run), next_timer=drafts.next_timer(run),
+                           states=shown.path, next_timer=shown.next_timer,
                            who={s.id: assignment.describe(s.candidate_groups, s.lane) for s in steps},
                            log=_log_for_people(run.log)), status
 

@@ -17,9 +17,9 @@ from admin.base import CASE_TYPES, PROCESSES, ScopedModelView, perform
 from admin.taskforms import form_class_for, prefill, submitted
 from casework import calendar, meetings, validate
 from casework.errors import Conflict, InvalidData, NotFound, NotPermitted
-from models import Case, CaseParticipant, ItemStatus, Person, ProcessDefinition, WorkItem, audit, db, utcnow
+from models import Case, CaseParticipant, ItemStatus, Person, WorkItem, audit, db, utcnow
 from models.enums import Role
-from workflows import tasks
+from workflows import processes, tasks
 
 
 MENU_CAP = 99  # the menu says "99+" beyond this (counting further would cost what the page does not show)
@@ -161,9 +161,7 @@ class WorkView(ScopedModelView):
             access.remember_visible(current_user, item)
         g.work_about = _people_on([item.case_id for item in rows or []])
         keys = {item.process_key for item in rows or []}
-        g.process_names = {key: name for key, name in db.session.execute(
-            select(ProcessDefinition.key, ProcessDefinition.name).where(ProcessDefinition.key.in_(keys))
-            .order_by(ProcessDefinition.version)).all() if name} if keys else {}   # the newest version's name wins
+        g.process_names = processes.names(keys) if keys else {}
         return count, rows
 
     def menu_count(self) -> int | None:

@@ -254,32 +254,29 @@ def _code_key(code: str) -> tuple[str, int, str]:
     return (match[1], int(match[2]), match[3]) if match else (code, 0, "")
 
 
-def entitlements(cases: ColumnElement[bool], f: Filters, now: datetime) -> tuple[Table, Table]:
-    """Victims' Code entitlements: met on time, met late, missed, still due — overall and per right."""
+def entitlement_outcomes(now: datetime) -> dict[str, ColumnElement[bool]]:
+    """What each of ENTITLEMENT_KEYS counts: the dashboard's figures and the lists behind them share it."""
     late = and_(CaseFact.completed_at.is_not(None), CaseFact.due_at.is_not(None),
                 CaseFact.completed_at > CaseFact.due_at)
     overdue = and_(CaseFact.due_at.is_not(None), CaseFact.due_at < now)
+    return {"met_on_time": and_(CaseFact.status == "met", ~late), "met_late": and_(CaseFact.status == "met", late),
+            "missed": CaseFact.status == "missed", "due": and_(CaseFact.status == "due", ~overdue),
+            "overdue": and_(CaseFact.status == "due", overdue),
+            "not_applicable": CaseFact.status == "not_applicable", "victim_led": CaseFact.status.in_(VICTIM_LED)}
+
+
+def entitlements(cases: ColumnElement[bool], f: Filters, now: datetime) -> tuple[Table, Table]:
+    """Victims' Code entitlements: met on time, met late, missed, still due — overall and per right."""
+    outcomes = entitlement_outcomes(now)
     rows = db.session.execute(
-        select(CaseFact.code, CaseFact.status, func.count(CaseFact.id), func.sum(_flag(late)),
-               func.sum(_flag(overdue)))
+        select(CaseFact.code, *[func.sum(_flag(outcomes[key])) for key in ENTITLEMENT_KEYS])
         .join(Case, Case.id == CaseFact.case_id).where(*_fact_scope(cases, f, "entitlement"))
-        .group_by(CaseFact.code, CaseFact.status)).all()
+        .group_by(CaseFact.code)).all()
     per_code: dict[str, list[int]] = {}
-    for code, status, n, n_late, n_overdue in rows:
+    for code, *sums in rows:
         counts = per_code.setdefault(right_of(code), [0] * len(ENTITLEMENT_COLUMNS))
-        n_late, n_overdue = int(n_late or 0), int(n_overdue or 0)
-        if status == "met":
-            counts[0] += n - n_late
-            counts[1] += n_late
-        elif status == "missed":
-            counts[2] += n
-        elif status == "due":
-            counts[3] += n - n_overdue
-            counts[4] += n_overdue
-        elif status == "not_applicable":
-            counts[5] += n
-        elif status in VICTIM_LED:
-            counts[6] += n
+        for i, n in enumerate(sums):
+            counts[i] += int(n or 0)
     overall = [sum(c[i] for c in per_code.values()) for i in range(len(ENTITLEMENT_COLUMNS))]
     summary = Table("entitlements", "Victims' Code entitlements: met on time vs missed", "Outcome",
                     ("Entitlements",),

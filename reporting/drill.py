@@ -10,7 +10,8 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 import access
 from casework.errors import NotFound
 from models import Case, CaseFact, CaseType, Organisation, WorkItem, db
-from reporting.dashboard import (ENTITLEMENT_COLUMNS, ENTITLEMENT_KEYS, NOBODY, PANEL_STATUSES, VICTIM_LED,
+from reporting.dashboard import (ENTITLEMENT_COLUMNS, ENTITLEMENT_KEYS, NOBODY, PANEL_STATUSES,
+                                 entitlement_outcomes,
                                  Filters, _fact_scope, _open_conds, _work_columns, _work_conds)
 
 PAGE = 50
@@ -33,13 +34,7 @@ def _org_id(row: str) -> int | None:
 
 
 def _entitlement(key: str, now: datetime) -> ColumnElement[bool]:
-    late = and_(CaseFact.completed_at.is_not(None), CaseFact.due_at.is_not(None),
-                CaseFact.completed_at > CaseFact.due_at)
-    overdue = and_(CaseFact.due_at.is_not(None), CaseFact.due_at < now)
-    conds = {"met_on_time": and_(CaseFact.status == "met", ~late), "met_late": and_(CaseFact.status == "met", late),
-             "missed": CaseFact.status == "missed", "due": and_(CaseFact.status == "due", ~overdue),
-             "overdue": and_(CaseFact.status == "due", overdue), "not_applicable": CaseFact.status == "not_applicable",
-             "victim_led": CaseFact.status.in_(VICTIM_LED)}
+    conds = entitlement_outcomes(now)
     if key not in conds:
         raise NotFound("no such row on the dashboard")
     return conds[key]
@@ -92,7 +87,7 @@ def listing(cases: ColumnElement[bool], f: Filters, panel: str, row: str, column
             conds.append(_work_columns(now)[column])
         words = ("Overdue work", "Work due later", "Work with no due date", "Ready work")[column]
         stmt = select(WorkItem, Case).join(Case, Case.id == WorkItem.case_id).where(*conds) \
-            .order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id)
+            .order_by(WorkItem.due_at.asc().nulls_last(), WorkItem.id)   # ix_work_item_ready's order
         return Listing("work", words, stmt)
     if panel in ("entitlements", "entitlements-by-right"):
         conds = _fact_scope(cases, f, "entitlement")

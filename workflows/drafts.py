@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -193,22 +194,37 @@ def start_test_run(user: User, draft: ProcessDraft, data: dict[str, Any] | None 
     return run
 
 
-def ready_steps(run: ProcessTestRun) -> list[engine.TaskInfo]:
-    """The test run's current steps (any agency may do them), due dates as of the run's clock."""
+@dataclass(frozen=True)
+class RunView:
+    """What a test run's page shows, from one load of its state."""
+
+    steps: list[engine.TaskInfo]     # the current steps (any agency may do them), due as of the run's clock
+    path: dict[str, str]             # bpmn id -> completed / ready / waiting / error, for the diagram
+    next_timer: datetime | None      # when its earliest waiting timer fires
+
+
+def view(run: ProcessTestRun) -> RunView:
+    """The run's current steps, path and next timer (its state deserialised once)."""
+    wf = engine.loads(run.state)
+    running = run.status == "running"
+    return RunView(_ready(run, wf), engine.steps_of(wf), engine.next_timer_at(wf) if running else None)
+
+
+def _ready(run: ProcessTestRun, wf) -> list[engine.TaskInfo]:
     if run.status != "running":
         return []
     with engine.clock(clock_of(run)):
-        return engine.ready_user_tasks(engine.loads(run.state))
+        return engine.ready_user_tasks(wf)
+
+
+def ready_steps(run: ProcessTestRun) -> list[engine.TaskInfo]:
+    """The test run's current steps, due dates as of the run's clock."""
+    return _ready(run, engine.loads(run.state))
 
 
 def path_of(run: ProcessTestRun) -> dict[str, str]:
-    """bpmn id -> completed / ready / waiting / error: the path the run has taken, for the diagram."""
+    """The path the run has taken, for the diagram."""
     return engine.step_states(run.state)
-
-
-def next_timer(run: ProcessTestRun) -> datetime | None:
-    """When the run's earliest waiting timer fires, if any."""
-    return engine.next_timer_at(engine.loads(run.state)) if run.status == "running" else None
 
 
 def complete_test_step(run: ProcessTestRun, task_id: str, raw: dict[str, Any]) -> None:
@@ -246,9 +262,9 @@ def advance_clock(user: User, run: ProcessTestRun, by: timedelta | None = None, 
     """
     if run.status != "running":
         raise InvalidInput("the test run has ended; start another to try its timers")
-    now = clock_of(run)
+    now, wf = clock_of(run), engine.loads(run.state)
     if to_next_timer:
-        when = next_timer(run)
+        when = engine.next_timer_at(wf)
         if when is None:
             raise InvalidInput("no timer is waiting in this test run")
         by = max(when - now, timedelta(0)) + timedelta(seconds=1)
@@ -256,16 +272,16 @@ def advance_clock(user: User, run: ProcessTestRun, by: timedelta | None = None, 
         raise InvalidInput("move the clock ahead by at least an hour")
     if by > MAX_ADVANCE:
         raise InvalidInput("move the clock ahead by at most three years at a time")
-    before = {s.id for s in ready_steps(run)}
+    before = {s.id for s in _ready(run, wf)}
     run.time_offset = (run.time_offset or 0) + int(by.total_seconds())
     log = json.loads(run.log or "[]")
     log.append({"clock": clock_of(run).isoformat()})
     run.log = json.dumps(log)
-    _advance(run, engine.loads(run.state))
+    _advance(run, wf)
     # What the move brought: the steps now waiting that were not before (a timer's escalation).
     log = json.loads(run.log)
     next(e for e in reversed(log) if "clock" in e)["new_steps"] = \
-        [s.title for s in ready_steps(run) if s.id not in before]
+        [s.title for s in _ready(run, wf) if s.id not in before]
     run.log = json.dumps(log)
     audit.record("test_run_clock", user=user, object_type="process_draft", object_id=run.draft_id,
                  detail={"run": run.id, "offset_seconds": run.time_offset})

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from casework.errors import Conflict, InvalidInput, NotPermitted
 from models import ProcessDefinition, Service, User, audit, db, utcnow
-from models.enums import OrgType, Role
+from models.enums import OrgType, Role, label
 from workflows import engine
 from workflows.engine import DiagramError, Problem
 from workflows.operations import OPERATIONS
@@ -168,3 +168,16 @@ def latest_per_key() -> list[ProcessDefinition]:
     return list(db.session.scalars(select(ProcessDefinition).join(
         newest, (ProcessDefinition.key == newest.c.key) & (ProcessDefinition.version == newest.c.v))
         .order_by(ProcessDefinition.key)))
+
+
+def names(keys: set[str] | None = None) -> dict[str, str]:
+    """Process key -> the name people read: its newest version's that has one, else the key in words (one query;
+    `keys` limits it to those)."""
+    stmt = select(ProcessDefinition.key, ProcessDefinition.name).order_by(ProcessDefinition.key,
+                                                                         ProcessDefinition.version)
+    if keys is not None:
+        stmt = stmt.where(ProcessDefinition.key.in_(keys))
+    out: dict[str, str] = {}
+    for key, name in db.session.execute(stmt):
+        out[key] = name or out.get(key) or label(key)
+    return out

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from models import CaseType, Organisation, ProcessDefinition, db
+from models import CaseType, Organisation, db
 from models.enums import label
+from workflows import processes as deployed
 
 NONE = "(none)"   # the key counts use for rows without a value (a work item nobody is assigned)
 
@@ -33,13 +34,8 @@ def case_types() -> dict[str, str]:
 
 
 def processes() -> dict[str, str]:
-    """Process key -> the name of its newest version that has one (else the key in words), as My work shows it."""
-    out: dict[str, str] = {}
-    rows = db.session.execute(select(ProcessDefinition.key, ProcessDefinition.name)
-                              .order_by(ProcessDefinition.key, ProcessDefinition.version))
-    for key, name in rows:
-        out[key] = name or out.get(key) or label(key)
-    return out
+    """Process key -> the name My work shows."""
+    return deployed.names()
 
 
 def right(code: Any) -> str | None:
