@@ -3,12 +3,13 @@ set-your-password link that expires (INVITE_LINK_HOURS) and works once (it is bo
 replaces). Services flush; the caller commits."""
 from __future__ import annotations
 
+import hashlib
 import secrets
 
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from casework import directory
+from casework import directory, notifications
 from casework.errors import InvalidInput
 from models import OutboxMessage, User, audit, db, utcnow
 
@@ -20,8 +21,9 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def _fingerprint(user: User) -> str:
-    # Bound to the password hash it replaces: once a password is set (or reset) the link no longer works.
-    return (user.password_hash or "")[-24:]
+    # Bound to the password hash it replaces: once a password is set (or reset) the link no longer works. A
+    # digest of it, not a piece of it: the token's payload is signed, not secret.
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:24]
 
 
 def mail_enabled() -> bool:
@@ -37,9 +39,7 @@ def unusable_password() -> str:
 def link_for(user: User) -> str:
     """The set-your-password address for the user, on the console's public address."""
     token = _serializer().dumps({"u": user.id, "f": _fingerprint(user)})
-    base = current_app.config.get("CONSOLE_URL") or "http://127.0.0.1:5000"
-    with current_app.test_request_context("/", base_url=base):   # built for the e-mail, outside any request
-        return url_for("auth.set_password", token=token, _external=True)
+    return notifications.console_url("auth.set_password", token=token)
 
 
 def invite(user: User, admin: User | None) -> None:

@@ -68,15 +68,20 @@ def _local(when: datetime) -> str:
     return when.astimezone(calendar.load().zone).strftime("%d/%m/%Y %H:%M")
 
 
+def console_url(endpoint: str, **values: object) -> str:
+    """An address on the console's public address (CONSOLE_URL), for e-mails built outside any request."""
+    base = current_app.config.get("CONSOLE_URL") or "http://127.0.0.1:5000"
+    with current_app.test_request_context("/", base_url=base):
+        return url_for(endpoint, _external=True, **values)
+
+
 def link(notification_case: int | None, item_id: int | None) -> str:
     """Where the e-mail's link goes: the step, else the case, else the notification centre."""
-    base = current_app.config.get("CONSOLE_URL") or "http://127.0.0.1:5000"
-    with current_app.test_request_context("/", base_url=base):  # no request here: build against the console
-        if item_id:
-            return url_for("my_work.task_view", item_id=item_id, _external=True)
-        if notification_case:
-            return url_for("cases.details_view", id=notification_case, _external=True)
-        return url_for("notifications.index", _external=True)
+    if item_id:
+        return console_url("my_work.task_view", item_id=item_id)
+    if notification_case:
+        return console_url("cases.details_view", id=notification_case)
+    return console_url("notifications.index")
 
 
 def modes(user_ids: Iterable[int], kind: str) -> dict[int, str]:

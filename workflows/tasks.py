@@ -15,8 +15,7 @@ from models import (Case, CaseNote, CaseTypeProcess, InstanceStatus, ItemStatus,
                     WorkflowInstance, WorkItem, audit, db, utcnow)
 from models.enums import Role
 from models.facts import MAPPING_IN_EFFECT
-from workflows import assignment, engine, operations, processes
-from workflows import formdata
+from workflows import assignment, engine, formdata, operations, processes
 from workflows.formdata import coerce_and_validate
 from workflows.sandbox import RESERVED_NAMES
 
